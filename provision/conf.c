@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/conf.h"
+
+#include "provision/ini.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *check_runtime(const char *v)
+{
+    if (!strcmp(v, "v4.0") || !strcmp(v, "v2.0") || !strcmp(v, "none"))
+        return NULL;
+    return "runtime must be v4.0, v2.0 or none (No Managed Code)";
+}
+
+const char *check_pipeline(const char *v)
+{
+    if (!strcmp(v, "Integrated") || !strcmp(v, "Classic"))
+        return NULL;
+    return "pipeline must be Integrated or Classic";
+}
+
+const char *check_start_mode(const char *v)
+{
+    if (!strcmp(v, "OnDemand") || !strcmp(v, "AlwaysRunning"))
+        return NULL;
+    return "start_mode must be OnDemand or AlwaysRunning";
+}
+
+int parse_bool(const char *v)
+{
+    if (ascii_equal_ci(v, "true") || ascii_equal_ci(v, "yes"))
+        return 1;
+    if (ascii_equal_ci(v, "false") || ascii_equal_ci(v, "no"))
+        return 0;
+    return -1;
+}
+
+char *conf_relative(const struct conf *c, const char *p)
+{
+    if (p[0] == '/')
+        return xstrdup(p);
+    char *copy = xstrdup(c->path);
+    char *r = xasprintf("%s/%s", dirname(copy), p);
+    free(copy);
+    return r;
+}
+
+struct conf_key {
+    const char *section, *key;
+};
+
+static const struct conf_key known[] = {
+    {"iis", "config"},        {"iis", "backups"},        {"iis", "plain_passwords"},
+    {"content", "root"},      {"templates", "dir"},      {"directory", "netbios"},
+    {"defaults", "runtime"},  {"defaults", "pipeline"},  {"defaults", "start_mode"},
+    {"defaults", "auto_start"}, {"defaults", "identity"}, {"defaults", "anonymous"},
+};
+
+static void set(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = xstrdup(v);
+}
+
+int conf_load(const char *path, struct conf *c, struct diag *d)
+{
+    memset(c, 0, sizeof *c);
+    c->path = xstrdup(path);
+    c->backups = 10;
+    c->auto_start = 1;
+    set(&c->runtime, "v4.0");
+    set(&c->pipeline, "Integrated");
+    set(&c->start_mode, "OnDemand");
+    set(&c->identity, "apppool");
+    set(&c->anonymous, "pool");
+    set(&c->templates_dir, "templates");
+    struct ini_file f;
+    size_t errors = d->count;
+    if (ini_load(path, &f, d) < 0) {
+        ini_free(&f);
+        return -1;
+    }
+    for (size_t i = 0; i < f.n_sections; i++) {
+        bool ok = false;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+            ok |= !strcmp(f.sections[i].name, known[k].section);
+        if (!ok)
+            diag_add(d, "%s:%u: unknown section [%s] (known: iis, content, templates, directory, "
+                     "defaults)", path, f.sections[i].line, f.sections[i].name);
+    }
+    for (size_t i = 0; i < f.count; i++) {
+        const struct ini_entry *e = &f.entries[i];
+        const char *s = e->section, *k = e->key, *v = e->value;
+        const char *why = NULL;
+        bool ok = false;
+        for (size_t j = 0; j < sizeof known / sizeof *known; j++)
+            ok |= !strcmp(s, known[j].section) && !strcmp(k, known[j].key);
+        if (!ok) {
+            diag_add(d, "%s:%u: unknown key '%s' in [%s]", path, e->line, k, s);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(f.entries[j].section, s) && !strcmp(f.entries[j].key, k))
+                diag_add(d, "%s:%u: key '%s' in [%s] is set twice (first at line %u)", path,
+                         e->line, k, s, f.entries[j].line);
+        if (!strcmp(k, "config")) {
+            if (!*v)
+                why = "needs the path of applicationHost.config";
+            else {
+                free(c->iis_config);
+                c->iis_config = conf_relative(c, v);
+            }
+        } else if (!strcmp(k, "backups")) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!*v || *end || n > 1000)
+                why = "must be a number from 0 to 1000";
+            else
+                c->backups = (unsigned)n;
+        } else if (!strcmp(k, "plain_passwords")) {
+            if (!strcmp(v, "accept"))
+                c->plain_passwords = true;
+            else if (!strcmp(v, "refuse"))
+                c->plain_passwords = false;
+            else
+                why = "must be accept or refuse";
+        } else if (!strcmp(k, "root")) {
+            set(&c->content_root, v);
+        } else if (!strcmp(k, "dir")) {
+            set(&c->templates_dir, v);
+        } else if (!strcmp(k, "netbios")) {
+            set(&c->netbios_domain, v);
+        } else if (!strcmp(k, "runtime")) {
+            if (!(why = check_runtime(v)))
+                set(&c->runtime, v);
+        } else if (!strcmp(k, "pipeline")) {
+            if (!(why = check_pipeline(v)))
+                set(&c->pipeline, v);
+        } else if (!strcmp(k, "start_mode")) {
+            if (!(why = check_start_mode(v)))
+                set(&c->start_mode, v);
+        } else if (!strcmp(k, "auto_start")) {
+            int b = parse_bool(v);
+            if (b < 0)
+                why = "must be true or false";
+            else
+                c->auto_start = b;
+        } else if (!strcmp(k, "identity")) {
+            set(&c->identity, v);
+        } else if (!strcmp(k, "anonymous")) {
+            set(&c->anonymous, v);
+        }
+        if (why)
+            diag_add(d, "%s:%u: %s: %s", path, e->line, k, why);
+    }
+    if (!c->iis_config)
+        diag_add(d, "%s: [iis] config is required (the path of applicationHost.config)", path);
+    char *dir = conf_relative(c, c->templates_dir);
+    free(c->templates_dir);
+    c->templates_dir = dir;
+    ini_free(&f);
+    return d->count > errors ? -1 : 0;
+}
+
+void conf_free(struct conf *c)
+{
+    free(c->path);
+    free(c->iis_config);
+    free(c->content_root);
+    free(c->templates_dir);
+    free(c->netbios_domain);
+    free(c->runtime);
+    free(c->pipeline);
+    free(c->start_mode);
+    free(c->identity);
+    free(c->anonymous);
+    memset(c, 0, sizeof *c);
+}

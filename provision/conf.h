@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* provision.ini: where the IIS configuration is, the Windows content root,
+ * where templates live, and the defaults for new pools and sites. Documented
+ * key by key in conf/provision.ini. */
+#ifndef PROVISION_CONF_H
+#define PROVISION_CONF_H
+
+#include "provision/util.h"
+
+struct conf {
+    char *path;            /* the file read */
+    char *iis_config;      /* applicationHost.config path */
+    unsigned backups;      /* timestamped copies kept next to it */
+    bool plain_passwords;  /* accept writing SpecificUser passwords unencrypted */
+    char *content_root;    /* Windows path: ${root} */
+    char *templates_dir;   /* absolute, or relative to the conf file's folder */
+    char *netbios_domain;  /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
+    /* [defaults] */
+    char *runtime, *pipeline, *start_mode, *identity, *anonymous;
+    int auto_start;
+};
+
+/* Loads path; relative paths inside are taken from the file's folder.
+ * Returns 0, or -1 with messages naming file, line and key. */
+int conf_load(const char *path, struct conf *c, struct diag *d);
+void conf_free(struct conf *c);
+
+/* Resolves a path written in the conf file relative to its folder. */
+char *conf_relative(const struct conf *c, const char *p);
+
+/* Value checks shared with templates. Each returns NULL or a reason. */
+const char *check_runtime(const char *v);     /* v4.0, v2.0, none */
+const char *check_pipeline(const char *v);    /* Integrated, Classic */
+const char *check_start_mode(const char *v);  /* OnDemand, AlwaysRunning */
+int parse_bool(const char *v);                /* 1, 0, or -1 */
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* applicationHost.config: the application pools, sites and per-site
+ * anonymous identities of one IIS host.
+ *
+ * apphost_load() indexes the file; apphost_ensure_site() and
+ * apphost_remove_site() queue edits, each site all-or-nothing; the edits are
+ * spliced into the original bytes by apphost_render(). Everything a change
+ * does not touch keeps its bytes (REFERENCE.md §1). Writing the result to
+ * disk is configfile.h's job. */
+#ifndef PROVISION_IIS_APPHOST_H
+#define PROVISION_IIS_APPHOST_H
+
+#include "provision/change.h"
+#include "provision/iis/names.h"
+#include "provision/util.h"
+
+#include <stddef.h>
+
+enum iis_identity {
+    IIS_IDENTITY_APPPOOL,        /* ApplicationPoolIdentity (IIS AppPool\NAME) */
+    IIS_IDENTITY_NETWORKSERVICE, /* NetworkService */
+    IIS_IDENTITY_LOCALSERVICE,   /* LocalService */
+    IIS_IDENTITY_LOCALSYSTEM,    /* LocalSystem */
+    IIS_IDENTITY_SPECIFICUSER,   /* SpecificUser: userName + password */
+};
+const char *iis_identity_name(enum iis_identity id); /* the identityType value */
+
+struct iis_pool_spec {
+    const char *name;
+    const char *runtime;    /* "v4.0", "v2.0" or "" (No Managed Code) */
+    const char *pipeline;   /* "Integrated" or "Classic" */
+    const char *start_mode; /* "OnDemand" or "AlwaysRunning" */
+    int auto_start;         /* 0 or 1 */
+    enum iis_identity identity;
+    const char *user_name;    /* SpecificUser only: DOMAIN\user */
+    const char *password;     /* SpecificUser only; NULL leaves the stored one */
+    const char *idle_timeout; /* hh:mm:ss, or NULL: not managed */
+    int load_user_profile;    /* 0, 1, or -1: not managed */
+};
+
+struct iis_site_spec {
+    const char *name;
+    unsigned long id; /* 0: keep the current id, or the next free one */
+    int auto_start;   /* serverAutoStart */
+    const char *pool;
+    const char *physical_path;
+    const char *vdir_user;     /* NULL: connect as the application user (pass-through) */
+    const char *vdir_password; /* with vdir_user; NULL leaves the stored one */
+    const struct iis_binding *bindings;
+    size_t n_bindings;
+    const char *anonymous_user; /* "" = the pool identity, "IUSR", NULL = not managed */
+};
+
+struct apphost;
+
+/* Loads and indexes; `name` is used in messages. Refuses files without
+ * system.applicationHost/sites and applicationPools. Takes ownership of text. */
+struct apphost *apphost_load(char *text, size_t len, const char *name, struct diag *d);
+void apphost_free(struct apphost *ah);
+
+/* Makes the site and its pool match the specs. All checks come first: on any
+ * error nothing is queued, messages go to d, and -1 is returned. Changes
+ * found are appended to out (none when the config already matches). */
+int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
+                        const struct iis_site_spec *site, struct changes *out, struct diag *d);
+
+/* Removes the site, its <location> anonymous identity, and the pool
+ * `pool_name` (may be NULL) when no other application uses it; refuses,
+ * naming the users, when one does. A site that is not there is no change. */
+int apphost_remove_site(struct apphost *ah, const char *site_name, const char *pool_name,
+                        struct changes *out, struct diag *d);
+
+/* True once something is queued. */
+bool apphost_dirty(const struct apphost *ah);
+/* The original bytes (as loaded). */
+const char *apphost_original(const struct apphost *ah, size_t *len);
+/* The file with all queued edits spliced in; caller frees. */
+char *apphost_render(const struct apphost *ah, size_t *len);
+
+/* One row of `provision list`. */
+struct iis_site_info {
+    const char *name;
+    unsigned long id;
+    const char *pool;          /* effective pool of the root application */
+    const char *identity;      /* identityType of that pool */
+    const char *identity_user; /* userName when SpecificUser */
+    const char *physical_path;
+    const char *anonymous_user; /* effective userName ("" = pool identity) */
+    char **bindings;            /* "protocol/information" */
+    size_t n_bindings;
+};
+typedef void (*iis_site_visitor)(const struct iis_site_info *info, void *arg);
+void apphost_list(const struct apphost *ah, iis_site_visitor visit, void *arg);
+size_t apphost_site_count(const struct apphost *ah);
+
+#endif

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/iis/configfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int configfile_open(struct configfile *cf, const char *path, bool lock, struct diag *d)
+{
+    memset(cf, 0, sizeof *cf);
+    cf->lock_fd = -1;
+    cf->path = xstrdup(path);
+    if (lock) {
+        char *lock_path = xasprintf("%s.lock", path);
+        cf->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (cf->lock_fd < 0) {
+            diag_add(d, "%s: cannot create the lock file: %s", lock_path, strerror(errno));
+            free(lock_path);
+            configfile_close(cf);
+            return -1;
+        }
+        if (flock(cf->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            diag_add(d, "%s: another provision run is changing this file (lock %s is held)", path,
+                     lock_path);
+            free(lock_path);
+            configfile_close(cf);
+            return -1;
+        }
+        free(lock_path);
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || read_file(path, &cf->data, &cf->len) < 0) {
+        diag_add(d, "%s: cannot read: %s", path, strerror(errno));
+        configfile_close(cf);
+        return -1;
+    }
+    cf->mode = st.st_mode & 07777;
+    cf->uid = st.st_uid;
+    cf->gid = st.st_gid;
+    return 0;
+}
+
+char *configfile_take(struct configfile *cf, size_t *len)
+{
+    char *p = cf->data;
+    *len = cf->len;
+    cf->data = NULL;
+    return p;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes data to a new file in dir; returns its path or NULL. */
+static char *write_temp(const char *dir, const char *base, const char *data, size_t len,
+                        mode_t mode, uid_t uid, gid_t gid)
+{
+    char *tmp = xasprintf("%s/.%s.provision-XXXXXX", dir, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return NULL;
+    }
+    int rc = write_all(fd, data, len);
+    if (rc == 0)
+        rc = fchmod(fd, mode);
+    if (rc == 0 && geteuid() == 0)
+        rc = fchown(fd, uid, gid);
+    if (rc == 0)
+        rc = fsync(fd);
+    int e = errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -1, e = errno;
+    if (rc < 0) {
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    return tmp;
+}
+
+static int unchanged_on_disk(const char *path, const char *expected, size_t len)
+{
+    char *now;
+    size_t now_len;
+    if (read_file(path, &now, &now_len) < 0)
+        return -1;
+    int same = now_len == len && memcmp(now, expected, len) == 0;
+    free(now);
+    return same ? 1 : 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Deletes our oldest backups beyond `keep`. The timestamped names sort in
+ * time order. */
+static void prune_backups(const char *dir, const char *base, unsigned keep)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    char *prefix = xasprintf("%s.", base);
+    size_t plen = strlen(prefix);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        size_t len = strlen(de->d_name);
+        /* base.YYYYMMDD-HHMMSS.NNNNNNNNN.bak */
+        if (strncmp(de->d_name, prefix, plen) == 0 && len == plen + 29 &&
+            strcmp(de->d_name + len - 4, ".bak") == 0) {
+            names = xrealloc(names, (n + 1) * sizeof *names);
+            names[n++] = xstrdup(de->d_name);
+        }
+    }
+    closedir(dh);
+    qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 0; i + keep < n; i++) {
+        char *p = xasprintf("%s/%s", dir, names[i]);
+        unlink(p);
+        free(p);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(prefix);
+}
+
+int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
+                       const char *data, size_t len, unsigned backups, char **backup_path,
+                       struct diag *d)
+{
+    char *copy1 = xstrdup(cf->path), *copy2 = xstrdup(cf->path);
+    const char *dir = dirname(copy1), *base = basename(copy2);
+    char *tmp = NULL, *bak = NULL;
+    int rc = -1;
+    if (backup_path)
+        *backup_path = NULL;
+
+    int same = unchanged_on_disk(cf->path, expected, expected_len);
+    if (same != 1) {
+        diag_add(d, "%s: %s since it was read; nothing was written (run again)", cf->path,
+                 same < 0 ? "cannot be read again" : "was changed by someone else");
+        goto out;
+    }
+    if (backups > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        bak = xasprintf("%s/%s.%s.%09ld.bak", dir, base, stamp, ts.tv_nsec);
+        /* Backups can hold secrets (plain passwords): owner-only. */
+        char *btmp = write_temp(dir, base, expected, expected_len, 0600, cf->uid, cf->gid);
+        if (!btmp || rename(btmp, bak) < 0) {
+            diag_add(d, "%s: cannot write the backup %s: %s; nothing was written", cf->path, bak,
+                     strerror(errno));
+            if (btmp)
+                unlink(btmp);
+            free(btmp);
+            goto out;
+        }
+        free(btmp);
+    }
+    tmp = write_temp(dir, base, data, len, cf->mode, cf->uid, cf->gid);
+    if (!tmp) {
+        diag_add(d, "%s: cannot write a temporary file in %s: %s; nothing was written", cf->path,
+                 dir, strerror(errno));
+        goto out;
+    }
+    /* Last look just before the swap: the window left is the rename itself. */
+    if (unchanged_on_disk(cf->path, expected, expected_len) != 1) {
+        diag_add(d, "%s: was changed by someone else while writing; nothing was written",
+                 cf->path);
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, cf->path) < 0) {
+        diag_add(d, "%s: cannot replace: %s; nothing was written", cf->path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    if (backups > 0)
+        prune_backups(dir, base, backups);
+    if (backup_path && bak) {
+        *backup_path = bak;
+        bak = NULL;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    free(bak);
+    free(copy1);
+    free(copy2);
+    return rc;
+}
+
+void configfile_close(struct configfile *cf)
+{
+    if (cf->lock_fd >= 0)
+        close(cf->lock_fd);
+    free(cf->path);
+    free(cf->data);
+    memset(cf, 0, sizeof *cf);
+    cf->lock_fd = -1;
+}

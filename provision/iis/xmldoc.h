@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A position index over an XML document's original bytes.
+ *
+ * libxml2 checks the document and reports where each element starts and ends;
+ * we keep only those offsets, never a tree. Edits are then spliced into the
+ * original text (see splice in apphost.c), so every byte a change does not
+ * touch stays as it was: CRLF, character references, comments, attribute
+ * order and the `<add />` spacing that a libxml2 save would rewrite
+ * (REFERENCE.md §1). */
+#ifndef PROVISION_IIS_XMLDOC_H
+#define PROVISION_IIS_XMLDOC_H
+
+#include "provision/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest file we accept; IIS configs with 10,000 sites are ~7 MB. */
+#define XMLDOC_MAX_BYTES (256u * 1024u * 1024u)
+
+struct xml_elem {
+    uint32_t start;    /* offset of '<' */
+    uint32_t stag_end; /* offset just after the start tag's '>' */
+    uint32_t end;      /* offset just after the element (its '/>' or end tag) */
+    int32_t parent, first_child, last_child, next, prev; /* indexes, -1 = none */
+    uint16_t name_len; /* the name is text[start+1 .. start+1+name_len) */
+    uint8_t empty;     /* written as <x ... /> */
+};
+
+struct xml_doc {
+    char *text; /* the original bytes, owned, NUL-terminated */
+    size_t len;
+    struct xml_elem *elems;
+    size_t count, cap;
+    int32_t root;
+    const char *newline; /* "\r\n" or "\n": what the file uses */
+    size_t bom_len;      /* 3 when the file starts with a UTF-8 BOM */
+};
+
+/* Takes ownership of text (malloc'd, NUL at text[len]). On error returns -1,
+ * adds one message naming `name` and the line to d, and frees text. */
+int xml_doc_load(struct xml_doc *doc, char *text, size_t len, const char *name, struct diag *d);
+void xml_doc_free(struct xml_doc *doc);
+
+/* 1-based line of a byte offset (counts newlines; for messages only). */
+unsigned xml_line_of(const struct xml_doc *doc, size_t offset);
+
+bool xml_is(const struct xml_doc *doc, int32_t elem, const char *name);
+/* First child element named name after (not including) `after`, or the first
+ * one when after is -1; -1 when there is none. */
+int32_t xml_child(const struct xml_doc *doc, int32_t elem, const char *name);
+int32_t xml_next_named(const struct xml_doc *doc, int32_t elem, const char *name);
+
+/* An attribute as written: offsets of its name and of its value between the
+ * quotes (raw, still escaped). */
+struct xml_attr {
+    uint32_t name_off, name_len;
+    uint32_t value_off, value_len;
+    char quote;
+};
+/* Finds attribute name (exact, case-sensitive like IIS). Returns true if found. */
+bool xml_attr_find(const struct xml_doc *doc, int32_t elem, const char *name, struct xml_attr *out);
+/* Offset just after the last attribute (or the name), where a new attribute goes. */
+uint32_t xml_attr_insert_point(const struct xml_doc *doc, int32_t elem);
+/* Decoded value of an attribute (entities resolved, attribute white space
+ * normalised as XML does); malloc'd. */
+char *xml_attr_value(const struct xml_doc *doc, const struct xml_attr *a);
+/* Decoded value or NULL when absent; malloc'd. */
+char *xml_get(const struct xml_doc *doc, int32_t elem, const char *name);
+/* Number of attributes on the element. */
+size_t xml_attr_count(const struct xml_doc *doc, int32_t elem);
+
+/* Escapes a value for a double-quoted attribute the way IIS writes it. */
+void xml_escape_attr(struct strbuf *sb, const char *value);
+
+/* White space at the start of the element's line when only blanks precede it
+ * on that line (its indentation); otherwise "". malloc'd. */
+char *xml_indent_of(const struct xml_doc *doc, int32_t elem);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* INI files through inih, with what Debian's build of it lacks: line numbers
+ * for every key and section, a clear error for lines longer than inih's
+ * 200-byte buffer (which it would otherwise cut into bogus keys), UTF-8
+ * checks, and no silent continuation lines (REFERENCE.md §7). Values do not
+ * span lines: an indented line is an error. */
+#ifndef PROVISION_INI_H
+#define PROVISION_INI_H
+
+#include "provision/util.h"
+
+struct ini_entry {
+    char *section; /* as written between [ ], trimmed */
+    char *key;
+    char *value;
+    unsigned line;
+};
+
+struct ini_section {
+    char *name;
+    unsigned line;
+};
+
+struct ini_file {
+    char *path;
+    struct ini_entry *entries; /* in file order */
+    size_t count;
+    struct ini_section *sections; /* every [section] line, in order, repeats included */
+    size_t n_sections;
+};
+
+/* The longest line accepted, newline excluded. */
+#define INI_LINE_MAX 198
+
+/* Reads path. On error adds messages naming path and line and returns -1. */
+int ini_load(const char *path, struct ini_file *out, struct diag *d);
+void ini_free(struct ini_file *f);
+
+#endif

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void report_init(struct report *r, const char *command, bool json, int verbosity)
+{
+    memset(r, 0, sizeof *r);
+    r->command = command;
+    r->json = json;
+    r->verbosity = verbosity;
+    diag_init(&r->errors);
+    diag_init(&r->notes);
+}
+
+struct site_report *report_site(struct report *r, const char *name)
+{
+    r->sites = xrealloc(r->sites, (r->n_sites + 1) * sizeof *r->sites);
+    struct site_report *s = &r->sites[r->n_sites++];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    changes_init(&s->changes);
+    diag_init(&s->errors);
+    return s;
+}
+
+void report_free(struct report *r)
+{
+    for (size_t i = 0; i < r->n_sites; i++) {
+        free(r->sites[i].name);
+        changes_free(&r->sites[i].changes);
+        diag_free(&r->sites[i].errors);
+    }
+    free(r->sites);
+    diag_free(&r->errors);
+    diag_free(&r->notes);
+}
+
+void json_string(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*p < 0x20)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+static const char *status_name(enum site_status s)
+{
+    return s == SITE_FAILED ? "failed" : s == SITE_CHANGED ? "changed" : "unchanged";
+}
+
+static void json_errors(FILE *out, const struct diag *d)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < d->count; i++) {
+        if (i)
+            fputc(',', out);
+        json_string(out, d->msgs[i]);
+    }
+    fputc(']', out);
+}
+
+static void print_json(const struct report *r, FILE *out)
+{
+    size_t counts[3] = {0};
+    fprintf(out, "{\"command\":");
+    json_string(out, r->command);
+    fprintf(out, ",\"dry_run\":%s,\"sites\":[", r->dry_run ? "true" : "false");
+    for (size_t i = 0; i < r->n_sites; i++) {
+        const struct site_report *s = &r->sites[i];
+        if (i)
+            fputc(',', out);
+        fprintf(out, "{\"name\":");
+        json_string(out, s->name);
+        fprintf(out, ",\"status\":\"%s\",\"changes\":[", status_name(s->status));
+        for (size_t c = 0; c < s->changes.count; c++) {
+            const struct change *ch = &s->changes.items[c];
+            counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
+            if (c)
+                fputc(',', out);
+            fprintf(out, "{\"op\":\"%c\",\"action\":\"%s\",\"kind\":", ch->op,
+                    ch->op == '+' ? "create" : ch->op == '~' ? "change" : "remove");
+            json_string(out, ch->kind);
+            fprintf(out, ",\"object\":");
+            json_string(out, ch->object);
+            if (ch->note) {
+                fprintf(out, ",\"note\":");
+                json_string(out, ch->note);
+            }
+            fprintf(out, ",\"attributes\":[");
+            for (size_t a = 0; a < ch->n_attrs; a++) {
+                const struct change_attr *at = &ch->attrs[a];
+                if (a)
+                    fputc(',', out);
+                fprintf(out, "{\"name\":");
+                json_string(out, at->name);
+                if (at->secret) {
+                    fprintf(out, ",\"secret\":true}");
+                    continue;
+                }
+                fprintf(out, ",\"old\":");
+                json_string(out, at->old_value);
+                fprintf(out, ",\"new\":");
+                json_string(out, at->new_value);
+                fputc('}', out);
+            }
+            fprintf(out, "]}");
+        }
+        fprintf(out, "],\"errors\":");
+        json_errors(out, &s->errors);
+        fputc('}', out);
+    }
+    fprintf(out, "],\"summary\":{\"create\":%zu,\"change\":%zu,\"remove\":%zu},\"errors\":",
+            counts[0], counts[1], counts[2]);
+    json_errors(out, &r->errors);
+    fprintf(out, ",\"notes\":");
+    json_errors(out, &r->notes);
+    fprintf(out, "}\n");
+}
+
+static void print_human(const struct report *r, FILE *out)
+{
+    size_t counts[3] = {0}, failed = 0, unchanged = 0;
+    for (size_t i = 0; i < r->n_sites; i++) {
+        const struct site_report *s = &r->sites[i];
+        if (s->status == SITE_FAILED)
+            failed++;
+        if (s->status == SITE_UNCHANGED) {
+            unchanged++;
+            if (r->verbosity > 0)
+                fprintf(out, "%s: no change\n", s->name);
+            continue;
+        }
+        if (s->status == SITE_FAILED) {
+            for (size_t e = 0; e < s->errors.count; e++)
+                fprintf(stderr, "provision: %s\n", s->errors.msgs[e]);
+            if (!s->changes.count)
+                continue;
+        }
+        if (r->verbosity < 0)
+            continue;
+        fprintf(out, "%s%s\n", s->name, s->status == SITE_FAILED ? " (failed, not written)" : "");
+        for (size_t c = 0; c < s->changes.count; c++) {
+            const struct change *ch = &s->changes.items[c];
+            counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
+            fprintf(out, "  %c %s %s%s%s%s\n", ch->op, ch->kind, ch->object, ch->note ? " (" : "",
+                    ch->note ? ch->note : "", ch->note ? ")" : "");
+            for (size_t a = 0; a < ch->n_attrs; a++) {
+                const struct change_attr *at = &ch->attrs[a];
+                if (at->secret)
+                    fprintf(out, "      %s: (secret)\n", at->name);
+                else if (ch->op == '+')
+                    fprintf(out, "      %s: %s\n", at->name, at->new_value ? at->new_value : "");
+                else if (ch->op == '-')
+                    fprintf(out, "      %s: %s\n", at->name, at->old_value ? at->old_value : "");
+                else
+                    fprintf(out, "      %s: %s -> %s\n", at->name,
+                            at->old_value ? at->old_value : "(unset)",
+                            at->new_value ? at->new_value : "(unset)");
+            }
+        }
+    }
+    for (size_t e = 0; e < r->errors.count; e++)
+        fprintf(stderr, "provision: %s\n", r->errors.msgs[e]);
+    if (r->verbosity < 0)
+        return;
+    for (size_t n = 0; n < r->notes.count; n++)
+        fprintf(out, "%s\n", r->notes.msgs[n]);
+    size_t total = counts[0] + counts[1] + counts[2];
+    const char *verb = !strcmp(r->command, "plan") ? "would be" : "";
+    if (total == 0 && failed == 0)
+        fprintf(out, "No changes: %zu site%s already as described.\n", unchanged,
+                unchanged == 1 ? "" : "s");
+    else
+        fprintf(out, "%s: %zu %screated, %zu %schanged, %zu %sremoved; %zu site%s unchanged, %zu "
+                "failed.\n",
+                r->command, counts[0], *verb ? "to be " : "", counts[1], *verb ? "to be " : "",
+                counts[2], *verb ? "to be " : "", unchanged, unchanged == 1 ? "" : "s", failed);
+}
+
+void report_print(const struct report *r, FILE *out)
+{
+    if (r->json)
+        print_json(r, out);
+    else
+        print_human(r, out);
+}
+
+void report_errors(const struct report *r, FILE *err)
+{
+    for (size_t e = 0; e < r->errors.count; e++)
+        fprintf(err, "provision: %s\n", r->errors.msgs[e]);
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/run.h"
+
+#include "provision/conf.h"
+#include "provision/iis/apphost.h"
+#include "provision/iis/configfile.h"
+#include "provision/ntfs/sid.h"
+#include "provision/report.h"
+#include "provision/site.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum mode { MODE_VALIDATE, MODE_PLAN, MODE_APPLY, MODE_DESTROY };
+
+struct session {
+    const struct options *o;
+    struct conf conf;
+    bool conf_loaded;
+    struct template_set ts;
+    struct site_list list;
+    struct site_model *models;
+    size_t n_models;
+    struct report rep;
+};
+
+static void session_free(struct session *s)
+{
+    for (size_t i = 0; i < s->n_models; i++)
+        site_model_free(&s->models[i]);
+    free(s->models);
+    site_list_free(&s->list);
+    if (s->conf_loaded) {
+        template_set_free(&s->ts);
+        conf_free(&s->conf);
+    }
+    report_free(&s->rep);
+}
+
+/* Loads everything that is input: any error here changes nothing. */
+static int load_input(struct session *s, int n, char **lists)
+{
+    struct diag *d = &s->rep.errors;
+    if (conf_load(s->o->conf_path, &s->conf, d) < 0) {
+        conf_free(&s->conf);
+        return -1;
+    }
+    s->conf_loaded = true;
+    template_set_init(&s->ts, s->conf.templates_dir);
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (site_list_load(&s->list, lists[i], d) < 0)
+            rc = -1;
+    if (rc < 0)
+        return -1;
+    s->models = xcalloc(s->list.count ? s->list.count : 1, sizeof *s->models);
+    for (size_t i = 0; i < s->list.count; i++) {
+        if (site_model_build(&s->conf, &s->ts, &s->list.items[i], &s->models[i], d) < 0)
+            rc = -1;
+        s->n_models++;
+    }
+    /* Two entries may not end up as one IIS site or one account. */
+    struct strmap names, accounts;
+    strmap_init(&names);
+    strmap_init(&accounts);
+    for (size_t i = 0; rc == 0 && i < s->n_models; i++) {
+        const struct site_model *m = &s->models[i];
+        const struct site_model *other = strmap_get(&names, m->site.name);
+        if (other) {
+            diag_add(d, "%s: site name '%s' is also produced by %s", m->origin, m->site.name,
+                     other->origin);
+            rc = -1;
+        }
+        strmap_put(&names, m->site.name, (void *)m);
+        if (m->account_name) {
+            other = strmap_get(&accounts, m->account_name);
+            if (other) {
+                diag_add(d, "%s: account '%s' is also used by %s", m->origin, m->account_name,
+                         other->origin);
+                rc = -1;
+            }
+            strmap_put(&accounts, m->account_name, (void *)m);
+        }
+    }
+    strmap_free(&names);
+    strmap_free(&accounts);
+    return rc;
+}
+
+static int finish(struct session *s)
+{
+    size_t failed = 0, done = 0;
+    for (size_t i = 0; i < s->rep.n_sites; i++)
+        s->rep.sites[i].status == SITE_FAILED ? failed++ : done++;
+    report_print(&s->rep, stdout);
+    if (s->rep.errors.count && !failed)
+        return EXIT_FAILED;
+    if (!failed)
+        return EXIT_DONE;
+    return done ? EXIT_PARTIAL : EXIT_FAILED;
+}
+
+static int input_failed(struct session *s)
+{
+    if (s->o->json)
+        report_print(&s->rep, stdout);
+    else
+        report_errors(&s->rep, stderr);
+    return EXIT_USAGE;
+}
+
+/* A progress line on a terminal for long batches; nothing when piped. */
+static void progress(const struct session *s, size_t done, size_t total)
+{
+    if (s->o->json || s->o->verbosity < 0 || total < 100 || !isatty(STDERR_FILENO))
+        return;
+    if (done % 50 && done != total)
+        return;
+    fprintf(stderr, "\r[%-40.*s] %zu/%zu sites", (int)(40 * done / total),
+            "========================================", done, total);
+    if (done == total)
+        fputs("\r\033[K", stderr);
+}
+
+static int run_sites(const struct options *o, int n, char **lists, enum mode mode)
+{
+    static const char *const names[] = {"validate", "plan", "apply", "destroy"};
+    struct session s = {.o = o};
+    report_init(&s.rep, names[mode], o->json, o->verbosity);
+    s.rep.dry_run = mode == MODE_VALIDATE || mode == MODE_PLAN;
+    if (load_input(&s, n, lists) < 0) {
+        int rc = input_failed(&s);
+        session_free(&s);
+        return rc;
+    }
+    if (mode == MODE_VALIDATE) {
+        for (size_t i = 0; i < s.n_models; i++)
+            report_site(&s.rep, s.models[i].name);
+        if (!o->json && o->verbosity >= 0)
+            printf("%zu site%s valid.\n", s.n_models, s.n_models == 1 ? "" : "s");
+        else if (o->json)
+            report_print(&s.rep, stdout);
+        session_free(&s);
+        return EXIT_DONE;
+    }
+
+    struct configfile cf;
+    if (configfile_open(&cf, s.conf.iis_config, mode != MODE_PLAN, &s.rep.errors) < 0) {
+        int rc = finish(&s);
+        session_free(&s);
+        return rc;
+    }
+    size_t len;
+    char *text = configfile_take(&cf, &len);
+    struct apphost *ah = apphost_load(text, len, s.conf.iis_config, &s.rep.errors);
+    if (!ah) {
+        configfile_close(&cf);
+        int rc = input_failed(&s);
+        session_free(&s);
+        return rc;
+    }
+    for (size_t i = 0; i < s.n_models; i++) {
+        struct site_model *m = &s.models[i];
+        struct site_report *sr = report_site(&s.rep, m->name);
+        int rc;
+        if (mode == MODE_DESTROY) {
+            rc = apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
+        } else if (m->identity == IDENTITY_ACCOUNT) {
+            diag_add(&sr->errors, "%s: site '%s': identity = account needs the directory "
+                     "module, which this build does not have yet; nothing was done for this site",
+                     m->origin, m->name);
+            rc = -1;
+        } else if (m->pool.password && !s.conf.plain_passwords) {
+            diag_add(&sr->errors, "%s: site '%s': the pool password would be stored unencrypted "
+                     "in applicationHost.config; set [iis] plain_passwords = accept to allow it",
+                     m->origin, m->name);
+            rc = -1;
+        } else {
+            rc = apphost_ensure_site(ah, &m->pool, &m->site, &sr->changes, &sr->errors);
+        }
+        sr->status = rc < 0 ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
+        if (rc < 0)
+            changes_truncate(&sr->changes, 0);
+        progress(&s, i + 1, s.n_models);
+    }
+    if (mode != MODE_PLAN && apphost_dirty(ah)) {
+        size_t out_len, orig_len;
+        char *out = apphost_render(ah, &out_len);
+        const char *orig = apphost_original(ah, &orig_len);
+        char *backup = NULL;
+        if (configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
+                               &s.rep.errors) < 0) {
+            for (size_t i = 0; i < s.rep.n_sites; i++)
+                if (s.rep.sites[i].status == SITE_CHANGED)
+                    s.rep.sites[i].status = SITE_FAILED;
+        } else if (backup) {
+            diag_add(&s.rep.notes, "backup: %s", backup);
+        }
+        free(backup);
+        free(out);
+    }
+    apphost_free(ah);
+    configfile_close(&cf);
+    int rc = finish(&s);
+    session_free(&s);
+    return rc;
+}
+
+int run_validate(const struct options *o, int n, char **lists)
+{
+    return run_sites(o, n, lists, MODE_VALIDATE);
+}
+
+int run_plan(const struct options *o, int n, char **lists)
+{
+    return run_sites(o, n, lists, MODE_PLAN);
+}
+
+int run_apply(const struct options *o, int n, char **lists)
+{
+    return run_sites(o, n, lists, MODE_APPLY);
+}
+
+int run_destroy(const struct options *o, int n, char **lists)
+{
+    return run_sites(o, n, lists, MODE_DESTROY);
+}
+
+struct list_state {
+    const struct options *o;
+    size_t n;
+};
+
+static void list_one(const struct iis_site_info *info, void *arg)
+{
+    struct list_state *st = arg;
+    if (st->o->json) {
+        printf("%s{\"name\":", st->n ? "," : "");
+        json_string(stdout, info->name);
+        printf(",\"id\":%lu,\"pool\":", info->id);
+        json_string(stdout, info->pool);
+        printf(",\"identity\":");
+        json_string(stdout, info->identity);
+        printf(",\"identity_user\":");
+        json_string(stdout, info->identity_user);
+        printf(",\"physical_path\":");
+        json_string(stdout, info->physical_path);
+        printf(",\"anonymous_user\":");
+        json_string(stdout, info->anonymous_user);
+        printf(",\"bindings\":[");
+        for (size_t i = 0; i < info->n_bindings; i++) {
+            if (i)
+                putchar(',');
+            json_string(stdout, info->bindings[i]);
+        }
+        printf("]}");
+    } else {
+        printf("%-30s %5lu  %-24s %s%s%s\n", info->name, info->id, info->pool, info->identity,
+               info->identity_user ? " " : "", info->identity_user ? info->identity_user : "");
+        printf("%-30s        path %s; anonymous %s\n", "", info->physical_path,
+               *info->anonymous_user ? info->anonymous_user : "(pool identity)");
+        for (size_t i = 0; i < info->n_bindings; i++)
+            printf("%-30s        %s\n", "", info->bindings[i]);
+    }
+    st->n++;
+}
+
+int run_list(const struct options *o)
+{
+    struct diag d;
+    diag_init(&d);
+    struct conf c;
+    if (conf_load(o->conf_path, &c, &d) < 0) {
+        for (size_t i = 0; i < d.count; i++)
+            fprintf(stderr, "provision: %s\n", d.msgs[i]);
+        conf_free(&c);
+        diag_free(&d);
+        return EXIT_USAGE;
+    }
+    struct configfile cf;
+    struct apphost *ah = NULL;
+    if (configfile_open(&cf, c.iis_config, false, &d) == 0) {
+        size_t len;
+        char *text = configfile_take(&cf, &len);
+        ah = apphost_load(text, len, c.iis_config, &d);
+        configfile_close(&cf);
+    }
+    int rc = EXIT_DONE;
+    if (!ah) {
+        for (size_t i = 0; i < d.count; i++)
+            fprintf(stderr, "provision: %s\n", d.msgs[i]);
+        rc = EXIT_FAILED;
+    } else {
+        struct list_state st = {o, 0};
+        if (o->json)
+            printf("{\"sites\":[");
+        apphost_list(ah, list_one, &st);
+        if (o->json)
+            printf("]}\n");
+        else if (o->verbosity >= 0)
+            printf("%zu site%s\n", st.n, st.n == 1 ? "" : "s");
+    }
+    apphost_free(ah);
+    conf_free(&c);
+    diag_free(&d);
+    return rc;
+}
+
+int run_sid(const struct options *o, int n, char **names)
+{
+    int rc = EXIT_DONE;
+    if (o->json)
+        printf("{\"sids\":[");
+    for (int i = 0; i < n; i++) {
+        struct ntfs_sid sid;
+        char text[NTFS_SID_STRING_MAX];
+        if (ntfs_sid_resolve_builtin(names[i], &sid) < 0) {
+            fprintf(stderr, "provision: sid: '%s' is not a SID, a well-known name or IIS "
+                    "AppPool\\NAME (domain accounts need the directory module)\n", names[i]);
+            rc = EXIT_USAGE;
+            continue;
+        }
+        ntfs_sid_format(&sid, text, sizeof text);
+        if (o->json) {
+            printf("%s{\"name\":", i ? "," : "");
+            json_string(stdout, names[i]);
+            printf(",\"sid\":\"%s\"}", text);
+        } else {
+            printf("%s\t%s\n", names[i], text);
+        }
+    }
+    if (o->json)
+        printf("]}\n");
+    return rc;
+}

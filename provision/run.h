@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The commands: each reads the configuration and site lists, builds the
+ * site models, and drives the system modules. Returns the exit status:
+ * 0 done (or nothing to do), 1 failed, 2 bad usage or input, 3 some sites
+ * failed and the rest were done. */
+#ifndef PROVISION_RUN_H
+#define PROVISION_RUN_H
+
+#include <stdbool.h>
+
+enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+struct options {
+    const char *conf_path;
+    bool json;
+    int verbosity; /* -1 quiet, 0, 1 verbose */
+};
+
+int run_validate(const struct options *o, int n, char **lists);
+int run_plan(const struct options *o, int n, char **lists);
+int run_apply(const struct options *o, int n, char **lists);
+int run_destroy(const struct options *o, int n, char **lists);
+int run_list(const struct options *o);
+int run_sid(const struct options *o, int n, char **names);
+
+#endif

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void out_of_memory(void)
+{
+    fputs("provision: out of memory\n", stderr);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xcalloc(size_t count, size_t n)
+{
+    void *p = calloc(count ? count : 1, n ? n : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    struct strbuf sb;
+    va_list ap;
+    sb_init(&sb);
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    sb_grow(&sb, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(sb.buf, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb.len = (size_t)n;
+    return sb_detach(&sb);
+}
+
+void sb_init(struct strbuf *sb)
+{
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+}
+
+void sb_grow(struct strbuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < sb->len + extra + 1)
+        cap *= 2;
+    sb->buf = xrealloc(sb->buf, cap);
+    sb->cap = cap;
+    sb->buf[sb->len] = '\0';
+}
+
+void sb_add(struct strbuf *sb, const char *s, size_t n)
+{
+    sb_grow(sb, n);
+    memcpy(sb->buf + sb->len, s, n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
+void sb_adds(struct strbuf *sb, const char *s)
+{
+    sb_add(sb, s, strlen(s));
+}
+
+void sb_addc(struct strbuf *sb, char c)
+{
+    sb_add(sb, &c, 1);
+}
+
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    sb_grow(sb, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+char *sb_detach(struct strbuf *sb)
+{
+    char *p = sb->buf ? sb->buf : xstrdup("");
+    sb_init(sb);
+    return p;
+}
+
+void sb_free(struct strbuf *sb)
+{
+    free(sb->buf);
+    sb_init(sb);
+}
+
+void sb_free_secret(struct strbuf *sb)
+{
+    if (sb->buf)
+        wipe(sb->buf, sb->cap);
+    sb_free(sb);
+}
+
+void wipe(void *p, size_t n)
+{
+    if (p && n)
+        explicit_bzero(p, n);
+}
+
+void free_secret(char *s)
+{
+    if (!s)
+        return;
+    wipe(s, strlen(s));
+    free(s);
+}
+
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+int ascii_casecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = lower((unsigned char)*a), cb = lower((unsigned char)*b);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+}
+
+int ascii_ncasecmp(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ca = lower((unsigned char)a[i]), cb = lower((unsigned char)b[i]);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+    return 0;
+}
+
+bool ascii_equal_ci(const char *a, const char *b)
+{
+    return ascii_casecmp(a, b) == 0;
+}
+
+char *ascii_lower_dup(const char *s)
+{
+    char *p = xstrdup(s);
+    for (char *q = p; *q; q++)
+        *q = (char)lower((unsigned char)*q);
+    return p;
+}
+
+bool utf8_valid(const char *str, size_t n, size_t *bad_at)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t need;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            need = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            need = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            need = 3, min = 0x10000, c &= 0x07;
+        } else {
+            goto bad;
+        }
+        if (i + need >= n)
+            goto bad;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                goto bad;
+            c = (c << 6) | (s[i + k] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            goto bad;
+        i += need + 1;
+    }
+    return true;
+bad:
+    if (bad_at)
+        *bad_at = i;
+    return false;
+}
+
+static uint64_t hash_ci(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over folded bytes */
+    for (; *s; s++) {
+        h ^= (uint64_t)lower((unsigned char)*s);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void strmap_init(struct strmap *m)
+{
+    m->slots = NULL;
+    m->cap = m->count = 0;
+}
+
+static struct strmap_entry *strmap_slot(const struct strmap *m, const char *key)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = hash_ci(key) & mask;; i = (i + 1) & mask) {
+        struct strmap_entry *e = &m->slots[i];
+        if (!e->key || ascii_casecmp(e->key, key) == 0)
+            return e;
+    }
+}
+
+void *strmap_get(const struct strmap *m, const char *key)
+{
+    if (!m->cap)
+        return NULL;
+    struct strmap_entry *e = strmap_slot(m, key);
+    return e->key ? e->value : NULL;
+}
+
+static void strmap_rehash(struct strmap *m, size_t cap)
+{
+    struct strmap old = *m;
+    m->slots = xcalloc(cap, sizeof *m->slots);
+    m->cap = cap;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i].key)
+            *strmap_slot(m, old.slots[i].key) = old.slots[i];
+    free(old.slots);
+}
+
+void *strmap_put(struct strmap *m, const char *key, void *value)
+{
+    if ((m->count + 1) * 2 > m->cap)
+        strmap_rehash(m, m->cap ? m->cap * 2 : 16);
+    struct strmap_entry *e = strmap_slot(m, key);
+    if (e->key) {
+        void *old = e->value;
+        e->value = value;
+        return old;
+    }
+    e->key = xstrdup(key);
+    e->value = value;
+    m->count++;
+    return NULL;
+}
+
+void *strmap_del(struct strmap *m, const char *key)
+{
+    if (!m->cap)
+        return NULL;
+    struct strmap_entry *e = strmap_slot(m, key);
+    if (!e->key)
+        return NULL;
+    void *value = e->value;
+    free(e->key);
+    e->key = NULL;
+    m->count--;
+    /* Re-insert the rest of the cluster so lookups keep working. */
+    size_t mask = m->cap - 1;
+    for (size_t i = ((size_t)(e - m->slots) + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+        struct strmap_entry moved = m->slots[i];
+        m->slots[i].key = NULL;
+        *strmap_slot(m, moved.key) = moved;
+    }
+    return value;
+}
+
+void strmap_free(struct strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].key);
+    free(m->slots);
+    strmap_init(m);
+}
+
+int read_file(const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+char *trim(char *s)
+{
+    char *start = s;
+    while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
+        start++;
+    size_t n = strlen(start);
+    while (n && (start[n - 1] == ' ' || start[n - 1] == '\t' || start[n - 1] == '\r' ||
+                 start[n - 1] == '\n'))
+        n--;
+    memmove(s, start, n);
+    s[n] = '\0';
+    return s;
+}
+
+void diag_init(struct diag *d)
+{
+    d->msgs = NULL;
+    d->count = d->cap = 0;
+}
+
+void diag_add(struct diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->msgs = xrealloc(d->msgs, d->cap * sizeof *d->msgs);
+    }
+    d->msgs[d->count++] = msg;
+}
+
+void diag_free(struct diag *d)
+{
+    for (size_t i = 0; i < d->count; i++)
+        free(d->msgs[i]);
+    free(d->msgs);
+    diag_init(d);
+}
