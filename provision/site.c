@@ -461,33 +461,70 @@ static void build_site(struct builder *b, struct site_model *m)
     free(where);
 }
 
+/* The keys of a free-named section: the template's, then the site list's
+ * own (SECTION.KEY overrides), each once. */
+static char **section_keys(struct builder *b, const char *section, size_t *n)
+{
+    char **names = NULL;
+    *n = 0;
+    for (size_t i = 0; i < b->t->n + b->e->n_ovr; i++) {
+        const char *key;
+        if (i < b->t->n) {
+            if (strcmp(b->t->vals[i].section, section) != 0)
+                continue;
+            key = b->t->vals[i].key;
+        } else {
+            const char *full = b->e->ovr_keys[i - b->t->n];
+            size_t len = strlen(section);
+            if (strncmp(full, section, len) != 0 || full[len] != '.')
+                continue;
+            key = full + len + 1;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < *n; k++)
+            seen |= !strcmp(names[k], key);
+        if (seen)
+            continue;
+        names = xrealloc(names, (*n + 1) * sizeof *names);
+        names[(*n)++] = xstrdup(key);
+    }
+    return names;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 static void build_folders_and_grants(struct builder *b, struct site_model *m)
 {
-    for (size_t i = 0; i < b->t->n; i++) {
-        const struct tvalue *tv = &b->t->vals[i];
-        if (strcmp(tv->section, "folders") != 0)
-            continue;
+    size_t n_names;
+    char **names = section_keys(b, "folders", &n_names);
+    for (size_t i = 0; i < n_names; i++) {
+        const char *key = names[i];
         char *where = NULL;
-        char *path = get(b, "folders", tv->key, NULL, &where);
+        char *path = get(b, "folders", key, NULL, &where);
         const char *why = path ? check_windows_path(path) : NULL;
         if (why)
-            fail(b, where, "folders", tv->key, why);
+            fail(b, where, "folders", key, why);
         m->folders = xrealloc(m->folders, (m->n_folders + 1) * sizeof *m->folders);
-        m->folders[m->n_folders].name = xstrdup(tv->key);
+        m->folders[m->n_folders].name = xstrdup(key);
         m->folders[m->n_folders++].path = path ? path : xstrdup("");
         free(where);
     }
-    for (size_t i = 0; i < b->t->n; i++) {
-        const struct tvalue *tv = &b->t->vals[i];
-        if (strcmp(tv->section, "grants") != 0)
-            continue;
+    free_names(names, n_names);
+    names = section_keys(b, "grants", &n_names);
+    for (size_t i = 0; i < n_names; i++) {
+        const char *key = names[i];
         char *where = NULL;
-        char *all = get(b, "grants", tv->key, NULL, &where);
+        char *all = get(b, "grants", key, NULL, &where);
         bool known = false;
         for (size_t k = 0; k < m->n_folders; k++)
-            known |= !strcmp(m->folders[k].name, tv->key);
+            known |= !strcmp(m->folders[k].name, key);
         if (!known)
-            fail(b, where, "grants", tv->key, "names no folder of [folders]");
+            fail(b, where, "grants", key, "names no folder of [folders]");
         for (char *item = all ? strtok(all, ",") : NULL; item; item = strtok(NULL, ",")) {
             trim(item);
             if (!*item)
@@ -496,17 +533,18 @@ static void build_folders_and_grants(struct builder *b, struct site_model *m)
             char err[256];
             if (ntfs_grant_parse(item, &g, err, sizeof err) < 0) {
                 char *msg = xasprintf("'%s': %s", item, err);
-                fail(b, where, "grants", tv->key, msg);
+                fail(b, where, "grants", key, msg);
                 free(msg);
                 continue;
             }
             m->grants = xrealloc(m->grants, (m->n_grants + 1) * sizeof *m->grants);
-            m->grants[m->n_grants].folder = xstrdup(tv->key);
+            m->grants[m->n_grants].folder = xstrdup(key);
             m->grants[m->n_grants++].grant = g;
         }
         free(all);
         free(where);
     }
+    free_names(names, n_names);
 }
 
 int site_model_build(const struct conf *conf, struct template_set *ts,

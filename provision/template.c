@@ -153,8 +153,6 @@ static const struct template *load(struct template_set *ts, const char *name, co
     const struct template *done = strmap_get(&ts->loaded, name);
     if (done)
         return done;
-    if (strmap_get(&ts->failed, name))
-        return NULL;
     if (!valid_template_name(name)) {
         diag_add(d, "%s: invalid template name '%s' (letters, digits, '_', '-', '.')", from, name);
         return NULL;
@@ -174,6 +172,8 @@ static const struct template *load(struct template_set *ts, const char *name, co
             return NULL;
         }
     }
+    if (strmap_get(&ts->failed, name))
+        return NULL;
     strmap_put(&ts->failed, name, (void *)1); /* until it loads */
     char *path = xasprintf("%s/%s.ini", ts->dir, name);
     struct ini_file f;

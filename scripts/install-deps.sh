@@ -12,7 +12,7 @@ packages=(
   # tests
   libcmocka-dev libxml2-utils xmlstarlet
   # the lab domain (Samba AD DC, clients, ntfs-3g volume)
-  samba samba-dsdb-modules samba-vfs-modules smbclient winbind ldap-utils
+  samba samba-ad-provision samba-dsdb-modules samba-vfs-modules smbclient winbind ldap-utils
   krb5-user ntfs-3g iproute2 util-linux procps psmisc
 )
 

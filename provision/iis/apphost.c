@@ -101,7 +101,8 @@ const char *apphost_original(const struct apphost *ah, size_t *len)
 char *apphost_render(const struct apphost *ah, size_t *len)
 {
     struct edit *sorted = xmalloc((ah->n_edits ? ah->n_edits : 1) * sizeof *sorted);
-    memcpy(sorted, ah->edits, ah->n_edits * sizeof *sorted);
+    if (ah->n_edits)
+        memcpy(sorted, ah->edits, ah->n_edits * sizeof *sorted);
     qsort(sorted, ah->n_edits, sizeof *sorted, edit_order);
     struct strbuf out;
     sb_init(&out);
@@ -1154,6 +1155,21 @@ static void ensure_anonymous(struct apphost *ah, const char *site, const char *u
 
 /* ---- ensure / remove ------------------------------------------------ */
 
+/* Like appcmd: one more than the highest id; when that is taken up to the
+ * limit, the lowest free one. 0 when none is left. */
+static unsigned long next_free_id(const struct apphost *ah)
+{
+    if (ah->max_id < MAX_SITE_ID)
+        return ah->max_id + 1;
+    for (unsigned long id = 1; id < MAX_SITE_ID; id++) {
+        char key[32];
+        snprintf(key, sizeof key, "%lu", id);
+        if (!strmap_get(&ah->ids, key))
+            return id;
+    }
+    return 0;
+}
+
 int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
                         const struct iis_site_spec *site, struct changes *out, struct diag *d)
 {
@@ -1177,7 +1193,7 @@ int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
         return -1;
     }
     /* The id: explicit, kept, or the next free one. */
-    unsigned long id = site->id ? site->id : ss ? ss->id : ah->max_id + 1;
+    unsigned long id = site->id ? site->id : ss ? ss->id : next_free_id(ah);
     if (id == 0 || id > MAX_SITE_ID) {
         diag_add(d, "site '%s': no free site id left (ids go up to %lu)", site->name, MAX_SITE_ID);
         return -1;
@@ -1344,9 +1360,15 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
         }
     }
     if (ps) {
-        changes_add(out, '-', "pool", ps->name);
-        remove_elem(ah, ps->elem);
-        ps->removed = true;
+        char *default_pool = default_app_pool(ah);
+        /* The pool named by <applicationDefaults> is where new applications
+         * land: it stays, even when no site uses it any more. */
+        if (!ascii_equal_ci(default_pool, ps->name)) {
+            changes_add(out, '-', "pool", ps->name);
+            remove_elem(ah, ps->elem);
+            ps->removed = true;
+        }
+        free(default_pool);
     }
     return 0;
 }
