@@ -92,31 +92,39 @@ static int on_value(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
-int ini_load(const char *path, struct ini_file *out, struct diag *d)
+int ini_load_text(const char *name, const char *text, size_t len, struct ini_file *out,
+                  struct diag *d)
 {
     memset(out, 0, sizeof *out);
-    out->path = xstrdup(path);
-    char *text;
-    size_t len;
-    if (read_file(path, &text, &len) < 0) {
-        diag_add(d, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    struct reader r = {text, text, text + len, 0, path, d, out, 0};
+    out->path = xstrdup(name);
+    struct reader r = {text, text, text + len, 0, name, d, out, 0};
     int rc = ini_parse_stream(read_line, &r, on_value, &r);
-    free(text);
     if (r.failed)
         return -1;
     if (rc > 0) {
         diag_add(d, "%s:%d: not an INI line (expected [section], key = value, or a ; comment)",
-                 path, rc);
+                 name, rc);
         return -1;
     }
     if (rc < 0) {
-        diag_add(d, "%s: cannot be parsed", path);
+        diag_add(d, "%s: cannot be parsed", name);
         return -1;
     }
     return 0;
+}
+
+int ini_load(const char *path, struct ini_file *out, struct diag *d)
+{
+    char *text;
+    size_t len;
+    if (read_file(path, &text, &len) < 0) {
+        memset(out, 0, sizeof *out);
+        diag_add(d, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = ini_load_text(path, text, len, out, d);
+    free(text);
+    return rc;
 }
 
 void ini_free(struct ini_file *f)

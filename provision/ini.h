@@ -34,6 +34,9 @@ struct ini_file {
 
 /* Reads path. On error adds messages naming path and line and returns -1. */
 int ini_load(const char *path, struct ini_file *out, struct diag *d);
+/* The same on bytes already in memory; name is used in messages. */
+int ini_load_text(const char *name, const char *text, size_t len, struct ini_file *out,
+                  struct diag *d);
 void ini_free(struct ini_file *f);
 
 #endif

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/iis/configfile.h"
 
+#include "provision/iis/xmldoc.h"
+
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -37,6 +40,12 @@ int configfile_open(struct configfile *cf, const char *path, bool lock, struct d
         free(lock_path);
     }
     struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
+        diag_add(d, "%s: %lld bytes is larger than the %u bytes this tool accepts; nothing was "
+                 "read", path, (long long)st.st_size, XMLDOC_MAX_BYTES);
+        configfile_close(cf);
+        return -1;
+    }
     if (stat(path, &st) < 0 || read_file(path, &cf->data, &cf->len) < 0) {
         diag_add(d, "%s: cannot read: %s", path, strerror(errno));
         configfile_close(cf);

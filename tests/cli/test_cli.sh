@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Command-line tests: the provision binary on copies of the real fixtures.
+# Each bad input must give a clear error (file, line or object) and leave
+# the configuration byte-identical. Usage: test_cli.sh BUILD_DIR
+set -uo pipefail
+
+build=${1:?usage: test_cli.sh BUILD_DIR}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+P=$build/bin/provision
+SCHEMA_CHECK=$build/bin/schema_check
+SCHEMA=$repo/tests/fixtures/IIS_schema.server2016.xml
+FIX=$repo/tests/fixtures
+[ -x "$P" ] && [ -x "$SCHEMA_CHECK" ] || { echo "test_cli: build first ($P)"; exit 1; }
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A fresh work folder: config copy, conf file, templates, site list.
+setup() {
+  rm -rf "$work/w"; mkdir -p "$work/w"; cd "$work/w" || exit 1
+  cp "$FIX/${1:-applicationHost.server2016-default.config}" applicationHost.config
+  chmod 644 applicationHost.config
+  cp -r "$repo/templates" templates
+  cat > provision.ini <<CONF
+[iis]
+config = applicationHost.config
+backups = 3
+[content]
+root = D:\\Sites
+[templates]
+dir = templates
+[directory]
+netbios = LAB
+CONF
+  cp "$repo/examples/sites.ini" sites.ini
+  cp applicationHost.config original.config
+}
+
+same_as_original() { cmp -s applicationHost.config original.config; }
+
+# expect_fail NAME EXIT_CODE MESSAGE_PART -- provision args...
+expect_fail() {
+  local name=$1 code=$2 msg=$3; shift 4
+  local out rc
+  out=$("$P" -c provision.ini "$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$name: exit $rc, wanted $code: $out"; return; fi
+  if ! grep -qF -- "$msg" <<<"$out"; then bad "$name: message lacks '$msg': $out"; return; fi
+  if ! same_as_original; then bad "$name: the config changed"; return; fi
+  ok "$name"
+}
+
+# --- the happy path -------------------------------------------------------
+setup
+out=$("$P" -c provision.ini validate sites.ini) && grep -q "2 sites valid" <<<"$out" \
+  && ok "validate" || bad "validate: $out"
+
+out=$("$P" -c provision.ini plan sites.ini); rc=$?
+[ $rc -eq 0 ] && same_as_original && grep -q "+ site shop.example.com" <<<"$out" \
+  && grep -q "+ pool static.example.com" <<<"$out" \
+  && ok "plan shows + and changes nothing" || bad "plan (rc $rc): $out"
+
+out=$("$P" -c provision.ini --json plan sites.ini) && python3 -m json.tool <<<"$out" >/dev/null \
+  && grep -q '"op":"+"' <<<"$out" && ok "plan --json is JSON" || bad "plan --json: $out"
+
+out=$("$P" -c provision.ini apply sites.ini); rc=$?
+[ $rc -eq 0 ] && ! same_as_original && ok "apply" || bad "apply (rc $rc): $out"
+"$SCHEMA_CHECK" "$SCHEMA" applicationHost.config >/dev/null 2>"$work/schema.err" \
+  && ok "applied config validates against the IIS 10 schema" \
+  || bad "schema: $(cat "$work/schema.err")"
+grep -q '<anonymousAuthentication userName="" />' applicationHost.config \
+  && grep -q '<anonymousAuthentication userName="IUSR" />' applicationHost.config \
+  && ok "anonymous identity per site (pool / IUSR)" || bad "anonymous identity"
+grep -q 'virtualDirectory path="/" physicalPath="D:\\Sites\\shop.example.com\\wwwroot" />' \
+  applicationHost.config && ok "root directory connects as the application user" \
+  || bad "pass-through vdir"
+[ "$(stat -c %a applicationHost.config)" = 644 ] && ok "file mode kept" || bad "file mode"
+ls applicationHost.config.*.bak >/dev/null 2>&1 && [ "$(stat -c %a applicationHost.config.*.bak)" = 600 ] \
+  && cmp -s applicationHost.config.*.bak original.config && ok "backup of the original, mode 0600" \
+  || bad "backup"
+
+cp applicationHost.config applied.config
+out=$("$P" -c provision.ini apply sites.ini); rc=$?
+[ $rc -eq 0 ] && cmp -s applicationHost.config applied.config && grep -q "No changes" <<<"$out" \
+  && [ "$(ls applicationHost.config.*.bak | wc -l)" = 1 ] \
+  && ok "re-apply changes nothing, byte for byte" || bad "re-apply (rc $rc): $out"
+
+out=$("$P" -c provision.ini list) && grep -q "shop.example.com" <<<"$out" \
+  && grep -q "anonymous IUSR" <<<"$out" && ok "list" || bad "list: $out"
+out=$("$P" -c provision.ini --json list) && python3 -c '
+import json,sys; d=json.load(sys.stdin); names=[s["name"] for s in d["sites"]]
+assert names == ["Default Web Site","shop.example.com","static.example.com"], names
+s=d["sites"][1]; assert s["anonymous_user"]=="" and s["identity"]=="ApplicationPoolIdentity", s
+' <<<"$out" && ok "list --json" || bad "list --json: $out"
+
+# A change in the site list is applied in place.
+sed -i 's/^id = shop$/id = shop\nsite.bindings = http\/*:8080:shop.example.com/' sites.ini
+out=$("$P" -c provision.ini apply sites.ini); rc=$?
+[ $rc -eq 0 ] && grep -q "~ site shop.example.com" <<<"$out" \
+  && grep -q 'bindingInformation="\*:8080:shop.example.com"' applicationHost.config \
+  && ! grep -q 'bindingInformation="\*:80:www.shop.example.com"' applicationHost.config \
+  && ok "changed bindings are applied (~)" || bad "update (rc $rc): $out"
+
+out=$("$P" -c provision.ini destroy sites.ini); rc=$?
+[ $rc -eq 0 ] && same_as_original && ok "destroy restores the exact original bytes" \
+  || bad "destroy (rc $rc): $out"
+out=$("$P" -c provision.ini destroy sites.ini); rc=$?
+[ $rc -eq 0 ] && grep -q "No changes" <<<"$out" && ok "destroy again: nothing to do" \
+  || bad "destroy twice (rc $rc): $out"
+[ "$(ls applicationHost.config.*.bak | wc -l)" = 3 ] && ok "backups pruned to 3" \
+  || bad "backups: $(ls applicationHost.config.*.bak | wc -l)"
+
+# The reverse-proxy host: LF-free CRLF file with an existing location.
+setup applicationHost.reverse-proxy.config
+"$P" -q -c provision.ini apply sites.ini && "$SCHEMA_CHECK" "$SCHEMA" applicationHost.config >/dev/null \
+  && "$P" -q -c provision.ini destroy sites.ini && same_as_original \
+  && ok "reverse-proxy fixture: apply validates, destroy restores" || bad "reverse-proxy round trip"
+
+# --- exit codes and the sid command ---------------------------------------
+setup
+out=$("$P" sid 'IIS AppPool\DefaultAppPool' IUSR 'IIS_IUSRS') \
+  && grep -q "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415" <<<"$out" \
+  && grep -q "S-1-5-17" <<<"$out" && grep -q "S-1-5-32-568" <<<"$out" \
+  && ok "sid" || bad "sid: $out"
+"$P" --version | grep -q '^provision [0-9]' && ok "--version" || bad "--version"
+"$P" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] && ok "unknown command: exit 2" || bad "unknown command"
+"$P" -c provision.ini apply >/dev/null 2>&1; [ $? -eq 2 ] && ok "missing argument: exit 2" || bad "missing argument"
+
+cat > partial.ini <<'EOF2'
+[site good.example.com]
+template = standard
+[site clash.example.com]
+template = standard
+site.bindings = http/*:80:
+EOF2
+out=$("$P" -c provision.ini apply partial.ini 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "good.example.com" applicationHost.config \
+  && ! grep -q 'name="clash.example.com"' applicationHost.config \
+  && grep -q "already used by site 'Default Web Site'" <<<"$out" \
+  && ok "partial failure: exit 3, the good site applied, the bad one not" \
+  || bad "partial (rc $rc): $out"
+
+# --- bad input: clear errors, nothing changed -------------------------------
+setup
+printf '<configuration><sites>' > broken.config
+cp broken.config applicationHost.config; cp broken.config original.config
+expect_fail "malformed XML" 2 "applicationHost.config:1: malformed XML" -- plan sites.ini
+expect_fail "malformed XML (apply)" 2 "malformed XML" -- apply sites.ini
+printf '<?xml version="1.0"?>\r\n<configuration>\r\n</configuration>\r\n' > applicationHost.config
+cp applicationHost.config original.config
+expect_fail "config without sites or pools" 2 "not an applicationHost.config" -- apply sites.ini
+printf '<?xml version="1.0"?>\n<!DOCTYPE configuration [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<configuration>&x;</configuration>\n' > applicationHost.config
+cp applicationHost.config original.config
+expect_fail "DTD / external entity" 2 "DTD" -- apply sites.ini
+: > applicationHost.config; cp applicationHost.config original.config
+expect_fail "empty config" 2 "empty" -- apply sites.ini
+printf '<configuration a="\xff"/>' > applicationHost.config; cp applicationHost.config original.config
+expect_fail "invalid UTF-8 config" 2 "invalid UTF-8" -- apply sites.ini
+truncate -s 300M applicationHost.config; cp --sparse=always applicationHost.config original.config
+expect_fail "very large config" 1 "larger than" -- apply sites.ini
+
+setup
+printf '[pool]\nnmae = x\n' > templates/typo.ini
+printf '[site t.example.com]\ntemplate = typo\n' > t.ini
+expect_fail "unknown template key" 2 "typo.ini:2: unknown key 'nmae' in [pool]" -- validate t.ini
+expect_fail "unknown template key (apply)" 2 "unknown key 'nmae'" -- apply t.ini
+printf '[pools]\nname = x\n' > templates/typo.ini
+expect_fail "unknown template section" 2 "typo.ini:1: unknown section [pools]" -- apply t.ini
+printf '[pool]\nname = x\n' > templates/typo.ini
+expect_fail "missing required key" 2 "site.path" -- apply t.ini
+printf '[template]\nextends = loop2\n' > templates/loop1.ini
+printf '[template]\nextends = loop1\n' > templates/loop2.ini
+printf '[site t.example.com]\ntemplate = loop1\n' > t.ini
+expect_fail "extends cycle" 2 "cycle" -- apply t.ini
+printf '[template]\nextends = standard\n[site]\npath = D:\\${nothere}\n' > templates/undef.ini
+printf '[site t.example.com]\ntemplate = undef\n' > t.ini
+expect_fail "undefined variable" 2 "undef.ini:4: site.path (site 't.example.com'): undefined variable \${nothere}" -- apply t.ini
+printf '[template]\nextends = standard\n[site]\npath = D:\\caf\xe9\n' > templates/latin1.ini
+printf '[site t.example.com]\ntemplate = latin1\n' > t.ini
+expect_fail "invalid UTF-8 template" 2 "latin1.ini:4: invalid UTF-8" -- apply t.ini
+: > templates/empty.ini
+printf '[site t.example.com]\ntemplate = empty\n' > t.ini
+expect_fail "empty template" 2 "required" -- apply t.ini
+printf '[site bad/name]\ntemplate = standard\n' > t.ini
+expect_fail "forbidden characters in a site name" 2 "t.ini:1: [site bad/name]: a site name cannot contain / or ?" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\npool.name = a;b\n' > t.ini
+expect_fail "forbidden characters in a pool name" 2 "t.ini:3: pool.name" -- apply t.ini
+printf '[site t.example.com]\ntemplate = ad-identity\nid = much-too-long-id\n' > t.ini
+expect_fail "overlong account name" 2 "'IUSR_much-too-long-id': an account name (sAMAccountName) is at most 20 characters" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\n[site T.example.com]\ntemplate = standard\n' > t.ini
+expect_fail "duplicate sites in one list" 2 "t.ini:3: site 'T.example.com' is listed twice (also at t.ini:1)" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\n' > t1.ini
+printf '[site t.example.com]\ntemplate = static\n' > t2.ini
+expect_fail "duplicate sites across lists" 2 "listed twice" -- apply t1.ini t2.ini
+printf '[site t.example.com]\ntemplate = standard\nsite.bindings = http/*:80:\n' > t.ini
+expect_fail "conflicting binding" 1 "binding http/*:80: is already used by site 'Default Web Site'" -- apply t.ini
+printf '[site a.example.com]\ntemplate = standard\nsite.bindings = http/*:80:same\n[site b.example.com]\ntemplate = standard\nsite.bindings = http/*:80:SAME\n' > t.ini
+out=$("$P" -c provision.ini plan t.ini 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "already used by site 'a.example.com'" <<<"$out" && same_as_original \
+  && ok "conflicting bindings inside one batch" || bad "batch conflict (rc $rc): $out"
+printf '[site t.example.com]\ntemplate = standard\nsite.id = 4294967296\n' > t.ini
+expect_fail "site id out of range" 2 "must be a whole number from 1 to 4294967295" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\nsite.id = 1\n' > t.ini
+expect_fail "site id in use" 1 "id 1 is already used by site 'Default Web Site'" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\nsite.bindings = http/*:70000:t\n' > t.ini
+expect_fail "binding syntax" 2 "the port must be a number from 1 to 65535" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\nsite.bindings = https/*:443:;sni\n' > t.ini
+expect_fail "SNI without host" 2 "SNI needs a host name" -- apply t.ini
+{ printf '[site t.example.com]\ntemplate = standard\nsite.bindings = '; for i in $(seq 30); do printf 'http/*:80:h%02d.example.com, ' "$i"; done; echo; } > t.ini
+expect_fail "line longer than inih's buffer" 2 "t.ini:3: line too long" -- apply t.ini
+printf '[site t.example.com]\ntemplate = standard\n  id = x\n' > t.ini
+expect_fail "continuation line" 2 "t.ini:3: indented line" -- apply t.ini
+printf '[iis]\nconfig = applicationHost.config\nbackup = 3\n' > bad-conf.ini
+out=$("$P" -c bad-conf.ini validate sites.ini 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "bad-conf.ini:3: unknown key 'backup' in \[iis\]" <<<"$out" \
+  && ok "unknown configuration key" || bad "conf key (rc $rc): $out"
+printf '[site t.example.com]\ntemplate = ad-identity\nid = t\n' > t.ini
+expect_fail "account identity without the directory module" 1 "identity = account needs the directory module" -- apply t.ini
+
+# Someone holds the lock: refuse, change nothing.
+( flock -x 9; sleep 3 ) 9>applicationHost.config.lock &
+sleep 0.5
+expect_fail "another run holds the lock" 1 "another provision run is changing this file" -- apply sites.ini
+wait
+
+# A big site list: many sites in one run, then all gone again.
+{ for i in $(seq 1 300); do printf '[site s%03d.example.com]\ntemplate = standard\n\n' "$i"; done; } > many.ini
+"$P" -q -c provision.ini apply many.ini && [ "$("$P" -c provision.ini list | tail -1)" = "301 sites" ] \
+  && "$SCHEMA_CHECK" "$SCHEMA" applicationHost.config >/dev/null \
+  && "$P" -q -c provision.ini destroy many.ini && same_as_original \
+  && ok "300-site batch: apply, validate, destroy to the original" || bad "300-site batch"
+
+# The schema checker itself catches what it should.
+sed 's/identityType="ApplicationPoolIdentity"/identityType="Bogus"/; s/<add name="DefaultAppPool" \/>/<add name="DefaultAppPool" bogusAttribute="1" \/>/' \
+  original.config > tampered.config
+if "$SCHEMA_CHECK" "$SCHEMA" tampered.config >/dev/null 2>"$work/tampered.err" ; then
+  bad "schema_check accepted a tampered config"
+else
+  grep -q "Bogus" "$work/tampered.err" && grep -q "bogusAttribute" "$work/tampered.err" \
+    && ok "schema_check catches bad enum values and undeclared attributes" \
+    || bad "schema_check output: $(cat "$work/tampered.err")"
+fi
+
+cd /
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
