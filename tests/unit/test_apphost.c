@@ -412,9 +412,9 @@ static void plain_password_written_and_reported_secret(void **state)
 static void refuses_non_iis_documents(void **state)
 {
     (void)state;
-    const char *bad[] = {"<configuration/>", "<configuration><system.applicationHost><sites/>"
-                                             "</system.applicationHost></configuration>",
-                         "<root/>"};
+    static const char no_pools[] =
+        "<configuration><system.applicationHost><sites/></system.applicationHost></configuration>";
+    const char *bad[] = {"<configuration/>", no_pools, "<root/>"};
     for (size_t i = 0; i < 3; i++) {
         struct diag d;
         diag_init(&d);
