@@ -52,9 +52,9 @@ struct conf_key {
 };
 
 static const struct conf_key known[] = {
-    {"iis", "config"},        {"iis", "backups"},        {"iis", "plain_passwords"},
-    {"content", "root"},      {"templates", "dir"},      {"directory", "netbios"},
-    {"defaults", "runtime"},  {"defaults", "pipeline"},  {"defaults", "start_mode"},
+    {"iis", "config"},          {"iis", "backups"},       {"iis", "plain_passwords"},
+    {"content", "root"},        {"templates", "dir"},     {"directory", "netbios"},
+    {"defaults", "runtime"},    {"defaults", "pipeline"}, {"defaults", "start_mode"},
     {"defaults", "auto_start"}, {"defaults", "identity"}, {"defaults", "anonymous"},
 };
 
@@ -87,8 +87,10 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
         for (size_t k = 0; k < sizeof known / sizeof *known; k++)
             ok |= !strcmp(f.sections[i].name, known[k].section);
         if (!ok)
-            diag_add(d, "%s:%u: unknown section [%s] (known: iis, content, templates, directory, "
-                     "defaults)", path, f.sections[i].line, f.sections[i].name);
+            diag_add(d,
+                     "%s:%u: unknown section [%s] (known: iis, content, templates, directory, "
+                     "defaults)",
+                     path, f.sections[i].line, f.sections[i].name);
     }
     for (size_t i = 0; i < f.count; i++) {
         const struct ini_entry *e = &f.entries[i];

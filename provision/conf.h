@@ -8,13 +8,13 @@
 #include "provision/util.h"
 
 struct conf {
-    char *path;            /* the file read */
-    char *iis_config;      /* applicationHost.config path */
-    unsigned backups;      /* timestamped copies kept next to it */
-    bool plain_passwords;  /* accept writing SpecificUser passwords unencrypted */
-    char *content_root;    /* Windows path: ${root} */
-    char *templates_dir;   /* absolute, or relative to the conf file's folder */
-    char *netbios_domain;  /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
+    char *path;           /* the file read */
+    char *iis_config;     /* applicationHost.config path */
+    unsigned backups;     /* timestamped copies kept next to it */
+    bool plain_passwords; /* accept writing SpecificUser passwords unencrypted */
+    char *content_root;   /* Windows path: ${root} */
+    char *templates_dir;  /* absolute, or relative to the conf file's folder */
+    char *netbios_domain; /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
     /* [defaults] */
     char *runtime, *pipeline, *start_mode, *identity, *anonymous;
     int auto_start;
@@ -29,9 +29,9 @@ void conf_free(struct conf *c);
 char *conf_relative(const struct conf *c, const char *p);
 
 /* Value checks shared with templates. Each returns NULL or a reason. */
-const char *check_runtime(const char *v);     /* v4.0, v2.0, none */
-const char *check_pipeline(const char *v);    /* Integrated, Classic */
-const char *check_start_mode(const char *v);  /* OnDemand, AlwaysRunning */
-int parse_bool(const char *v);                /* 1, 0, or -1 */
+const char *check_runtime(const char *v);    /* v4.0, v2.0, none */
+const char *check_pipeline(const char *v);   /* Integrated, Classic */
+const char *check_start_mode(const char *v); /* OnDemand, AlwaysRunning */
+int parse_bool(const char *v);               /* 1, 0, or -1 */
 
 #endif

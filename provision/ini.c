@@ -35,7 +35,8 @@ static char *read_line(char *buf, int size, void *stream)
     if (content && r->pos[content - 1] == '\r')
         content--;
     if (content > INI_LINE_MAX || n + 1 > (size_t)size) {
-        diag_add(r->d, "%s:%u: line too long (%zu characters; at most %d): split a list over "
+        diag_add(r->d,
+                 "%s:%u: line too long (%zu characters; at most %d): split a list over "
                  "several keys of the same name",
                  r->path, r->line, content, INI_LINE_MAX);
         r->failed = 1;
@@ -59,8 +60,10 @@ static char *read_line(char *buf, int size, void *stream)
     while (s < e && (*s == ' ' || *s == '\t'))
         s++;
     if (s > p && s < e && *s != ';' && *s != '#') {
-        diag_add(r->d, "%s:%u: indented line: values cannot continue on the next line "
-                 "(remove the indentation)", r->path, r->line);
+        diag_add(r->d,
+                 "%s:%u: indented line: values cannot continue on the next line "
+                 "(remove the indentation)",
+                 r->path, r->line);
         r->failed = 1;
         return NULL;
     }

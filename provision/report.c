@@ -46,11 +46,21 @@ void json_string(FILE *out, const char *s)
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
         default:
             if (*p < 0x20)
                 fprintf(out, "\\u%04x", *p);
@@ -96,7 +106,9 @@ static void print_json(const struct report *r, FILE *out)
             if (c)
                 fputc(',', out);
             fprintf(out, "{\"op\":\"%c\",\"action\":\"%s\",\"kind\":", ch->op,
-                    ch->op == '+' ? "create" : ch->op == '~' ? "change" : "remove");
+                    ch->op == '+'   ? "create"
+                    : ch->op == '~' ? "change"
+                                    : "remove");
             json_string(out, ch->kind);
             fprintf(out, ",\"object\":");
             json_string(out, ch->object);
@@ -127,8 +139,9 @@ static void print_json(const struct report *r, FILE *out)
         json_errors(out, &s->errors);
         fputc('}', out);
     }
-    fprintf(out, "],\"summary\":{\"create\":%zu,\"change\":%zu,\"remove\":%zu},\"errors\":",
-            counts[0], counts[1], counts[2]);
+    fprintf(out,
+            "],\"summary\":{\"create\":%zu,\"change\":%zu,\"remove\":%zu},\"errors\":", counts[0],
+            counts[1], counts[2]);
     json_errors(out, &r->errors);
     fprintf(out, ",\"notes\":");
     json_errors(out, &r->notes);
@@ -189,7 +202,8 @@ static void print_human(const struct report *r, FILE *out)
         fprintf(out, "No changes: %zu site%s already as described.\n", unchanged,
                 unchanged == 1 ? "" : "s");
     else
-        fprintf(out, "%s: %zu %screated, %zu %schanged, %zu %sremoved; %zu site%s unchanged, %zu "
+        fprintf(out,
+                "%s: %zu %screated, %zu %schanged, %zu %sremoved; %zu site%s unchanged, %zu "
                 "failed.\n",
                 r->command, counts[0], *verb ? "to be " : "", counts[1], *verb ? "to be " : "",
                 counts[2], *verb ? "to be " : "", unchanged, unchanged == 1 ? "" : "s", failed);

@@ -168,12 +168,14 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         if (mode == MODE_DESTROY) {
             rc = apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
         } else if (m->identity == IDENTITY_ACCOUNT) {
-            diag_add(&sr->errors, "%s: site '%s': identity = account needs the directory "
+            diag_add(&sr->errors,
+                     "%s: site '%s': identity = account needs the directory "
                      "module, which this build does not have yet; nothing was done for this site",
                      m->origin, m->name);
             rc = -1;
         } else if (m->pool.password && !s.conf.plain_passwords) {
-            diag_add(&sr->errors, "%s: site '%s': the pool password would be stored unencrypted "
+            diag_add(&sr->errors,
+                     "%s: site '%s': the pool password would be stored unencrypted "
                      "in applicationHost.config; set [iis] plain_passwords = accept to allow it",
                      m->origin, m->name);
             rc = -1;
@@ -317,8 +319,10 @@ int run_sid(const struct options *o, int n, char **names)
         struct ntfs_sid sid;
         char text[NTFS_SID_STRING_MAX];
         if (ntfs_sid_resolve_builtin(names[i], &sid) < 0) {
-            fprintf(stderr, "provision: sid: '%s' is not a SID, a well-known name or IIS "
-                    "AppPool\\NAME (domain accounts need the directory module)\n", names[i]);
+            fprintf(stderr,
+                    "provision: sid: '%s' is not a SID, a well-known name or IIS "
+                    "AppPool\\NAME (domain accounts need the directory module)\n",
+                    names[i]);
             rc = EXIT_USAGE;
             continue;
         }

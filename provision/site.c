@@ -10,8 +10,8 @@
 
 const char *identity_mode_name(enum pool_identity_mode m)
 {
-    static const char *const names[] = {"apppool", "networkservice", "localservice",
-                                        "localsystem", "account"};
+    static const char *const names[] = {"apppool", "networkservice", "localservice", "localsystem",
+                                        "account"};
     return names[m];
 }
 
@@ -95,7 +95,8 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
             e->ovr_values[e->n_ovr] = xstrdup(k->value);
             e->ovr_lines[e->n_ovr++] = k->line;
         } else if (!valid_var_name(k->key)) {
-            diag_add(d, "%s:%u: [site %s]: invalid variable name '%s' (lower-case letters, "
+            diag_add(d,
+                     "%s:%u: [site %s]: invalid variable name '%s' (lower-case letters, "
                      "digits and '_'; overrides are written section.key)",
                      path, k->line, e->name, k->key);
         } else if (!strcmp(k->key, "site") || !strcmp(k->key, "pool")) {
@@ -287,8 +288,8 @@ static void build_pool(struct builder *b, struct site_model *m)
     free(where);
     where = NULL;
     v = get(b, "pool", "identity", b->conf->identity, &where);
-    static const char *const modes[] = {"apppool", "networkservice", "localservice", "localsystem",
-                                        "account", NULL};
+    static const char *const modes[] = {"apppool",     "networkservice", "localservice",
+                                        "localsystem", "account",        NULL};
     const char *mode = v ? pick(v, modes) : "apppool";
     if (!mode) {
         fail(b, where, "pool", "identity",
@@ -386,8 +387,9 @@ static void build_site(struct builder *b, struct site_model *m)
     where = NULL;
     m->site.physical_path = get(b, "site", "path", NULL, &where);
     if (!m->site.physical_path)
-        fail(b, b->t->path, "site", "path", "required (the site's physical path, e.g. "
-                                            "${root}\\${site}\\wwwroot)");
+        fail(b, b->t->path, "site", "path",
+             "required (the site's physical path, e.g. "
+             "${root}\\${site}\\wwwroot)");
     else if ((why = check_windows_path(m->site.physical_path)))
         fail(b, where, "site", "path", why);
     free(where);
@@ -574,14 +576,29 @@ int site_model_build(const struct conf *conf, struct template_set *ts,
         char *section = xstrndup(entry->ovr_keys[i], (size_t)(dot - entry->ovr_keys[i]));
         bool ok = !strcmp(section, "folders") || !strcmp(section, "grants") ||
                   (strcmp(section, "template") != 0 && template_value(t, section, dot + 1));
-        static const char *const settable[] = {"pool.name", "pool.runtime", "pool.pipeline",
-            "pool.start_mode", "pool.auto_start", "pool.identity", "pool.idle_timeout",
-            "pool.load_user_profile", "account.name", "account.ou", "account.description",
-            "site.name", "site.id", "site.bindings", "site.path", "site.anonymous",
-            "site.auto_start", "site.connect_as", NULL};
+        static const char *const settable[] = {"pool.name",
+                                               "pool.runtime",
+                                               "pool.pipeline",
+                                               "pool.start_mode",
+                                               "pool.auto_start",
+                                               "pool.identity",
+                                               "pool.idle_timeout",
+                                               "pool.load_user_profile",
+                                               "account.name",
+                                               "account.ou",
+                                               "account.description",
+                                               "site.name",
+                                               "site.id",
+                                               "site.bindings",
+                                               "site.path",
+                                               "site.anonymous",
+                                               "site.auto_start",
+                                               "site.connect_as",
+                                               NULL};
         ok |= pick(entry->ovr_keys[i], settable) != NULL;
         if (!ok) {
-            diag_add(d, "%s:%u: [site %s]: unknown override '%s' (write SECTION.KEY with a "
+            diag_add(d,
+                     "%s:%u: [site %s]: unknown override '%s' (write SECTION.KEY with a "
                      "template key, e.g. site.bindings)",
                      entry->file, entry->ovr_lines[i], entry->name, entry->ovr_keys[i]);
             b.failed = 1;

@@ -14,16 +14,26 @@ struct key_rule {
 
 /* Sections whose keys are free names: [folders] and [grants]. */
 static const struct key_rule rules[] = {
-    {"template", "extends", false},    {"template", "description", false},
-    {"pool", "name", false},           {"pool", "runtime", false},
-    {"pool", "pipeline", false},       {"pool", "start_mode", false},
-    {"pool", "auto_start", false},     {"pool", "identity", false},
-    {"pool", "idle_timeout", false},   {"pool", "load_user_profile", false},
-    {"account", "name", false},        {"account", "ou", false},
-    {"account", "description", false}, {"site", "name", false},
-    {"site", "id", false},             {"site", "bindings", true},
-    {"site", "path", false},           {"site", "anonymous", false},
-    {"site", "auto_start", false},     {"site", "connect_as", false},
+    {"template", "extends", false},
+    {"template", "description", false},
+    {"pool", "name", false},
+    {"pool", "runtime", false},
+    {"pool", "pipeline", false},
+    {"pool", "start_mode", false},
+    {"pool", "auto_start", false},
+    {"pool", "identity", false},
+    {"pool", "idle_timeout", false},
+    {"pool", "load_user_profile", false},
+    {"account", "name", false},
+    {"account", "ou", false},
+    {"account", "description", false},
+    {"site", "name", false},
+    {"site", "id", false},
+    {"site", "bindings", true},
+    {"site", "path", false},
+    {"site", "anonymous", false},
+    {"site", "auto_start", false},
+    {"site", "connect_as", false},
     {"site", "connect_as_password_file", false},
 };
 
@@ -216,8 +226,10 @@ static const struct template *load(struct template_set *ts, const char *name, co
     }
     for (size_t i = 0; i < f.n_sections; i++)
         if (!known_section(f.sections[i].name))
-            diag_add(d, "%s:%u: unknown section [%s] (known: template, pool, account, site, "
-                     "folders, grants)", path, f.sections[i].line, f.sections[i].name);
+            diag_add(d,
+                     "%s:%u: unknown section [%s] (known: template, pool, account, site, "
+                     "folders, grants)",
+                     path, f.sections[i].line, f.sections[i].name);
     /* Keys this file sets (a list key set here replaces the parent's list). */
     struct strmap seen;
     strmap_init(&seen);

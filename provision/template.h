@@ -18,7 +18,8 @@ struct tvalue {
     unsigned line;
 };
 
-struct template {
+struct template
+{
     char *name;
     char *path;
     struct tvalue *vals;
@@ -37,8 +38,7 @@ void template_set_free(struct template_set *ts);
  * `from` names who asked (file:line) for the "not found" message. */
 const struct template *template_get(struct template_set *ts, const char *name, const char *from,
                                     struct diag *d);
-const struct tvalue *template_value(const struct template *t, const char *section,
-                                    const char *key);
+const struct tvalue *template_value(const struct template *t, const char *section, const char *key);
 
 /* Variables for ${name} expansion. */
 struct vars {

@@ -75,8 +75,6 @@ int read_file(const char *path, char **data, size_t *len);
 /* Trims ASCII white space in place; returns s. */
 char *trim(char *s);
 
-
-
 /* Errors meant for the user, collected so that one run can report them all.
  * Each message should already name the file, line, key or object. */
 struct diag {

@@ -105,7 +105,8 @@ static void check_value(xmlNodePtr el, xmlNodePtr attr_schema, const char *name,
         if (strcasecmp(value, "true") && strcasecmp(value, "false"))
             problem(el, "attribute %s: '%s' is not true or false", name, value);
     } else if (!strcmp(type, "uint") || !strcmp(type, "int64")) {
-        if (!all_digits(value) && !(value[0] == '-' && !strcmp(type, "int64") && all_digits(value + 1)))
+        if (!all_digits(value) &&
+            !(value[0] == '-' && !strcmp(type, "int64") && all_digits(value + 1)))
             problem(el, "attribute %s: '%s' is not a whole number", name, value);
     } else if (!strcmp(type, "int")) {
         if (!all_digits(value[0] == '-' ? value + 1 : value))
@@ -123,9 +124,13 @@ static void check_value(xmlNodePtr el, xmlNodePtr attr_schema, const char *name,
 /* Attributes IIS's configuration system adds to any element. */
 static bool meta_attribute(const char *name)
 {
-    static const char *const meta[] = {"lockAttributes", "lockAllAttributesExcept",
-                                       "lockElements", "lockAllElementsExcept", "lockItem",
-                                       "configSource", NULL};
+    static const char *const meta[] = {"lockAttributes",
+                                       "lockAllAttributesExcept",
+                                       "lockElements",
+                                       "lockAllElementsExcept",
+                                       "lockItem",
+                                       "configSource",
+                                       NULL};
     for (int i = 0; meta[i]; i++)
         if (!strcmp(meta[i], name))
             return true;

@@ -55,11 +55,16 @@ struct apphost {
 const char *iis_identity_name(enum iis_identity id)
 {
     switch (id) {
-    case IIS_IDENTITY_NETWORKSERVICE: return "NetworkService";
-    case IIS_IDENTITY_LOCALSERVICE: return "LocalService";
-    case IIS_IDENTITY_LOCALSYSTEM: return "LocalSystem";
-    case IIS_IDENTITY_SPECIFICUSER: return "SpecificUser";
-    case IIS_IDENTITY_APPPOOL: break;
+    case IIS_IDENTITY_NETWORKSERVICE:
+        return "NetworkService";
+    case IIS_IDENTITY_LOCALSERVICE:
+        return "LocalService";
+    case IIS_IDENTITY_LOCALSYSTEM:
+        return "LocalSystem";
+    case IIS_IDENTITY_SPECIFICUSER:
+        return "SpecificUser";
+    case IIS_IDENTITY_APPPOOL:
+        break;
     }
     return "ApplicationPoolIdentity";
 }
@@ -413,7 +418,8 @@ static int index_sites(struct apphost *ah, struct diag *d)
                      x = doc->elems[x].next) {
                     if (!xml_is(doc, x, "binding"))
                         continue;
-                    char *proto = xml_get(doc, x, "protocol"), *info = xml_get(doc, x, "bindingInformation");
+                    char *proto = xml_get(doc, x, "protocol"),
+                         *info = xml_get(doc, x, "bindingInformation");
                     if (proto && info) {
                         char k[640];
                         iis_binding_key(proto, info, k, sizeof k);
@@ -474,7 +480,8 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
 {
     struct apphost *ah = xcalloc(1, sizeof *ah);
     ah->name = xstrdup(name);
-    ah->pool_defaults_el = ah->pool_defaults_pm_el = ah->site_defaults_el = ah->app_defaults_el = -1;
+    ah->pool_defaults_el = ah->pool_defaults_pm_el = ah->site_defaults_el = ah->app_defaults_el =
+        -1;
     strmap_init(&ah->pools);
     strmap_init(&ah->sites);
     strmap_init(&ah->ids);
@@ -495,8 +502,10 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
     ah->pools_el = xml_child(doc, host, "applicationPools");
     ah->sites_el = xml_child(doc, host, "sites");
     if (ah->pools_el < 0 || ah->sites_el < 0) {
-        diag_add(d, "%s: no <system.applicationHost> with <applicationPools> and <sites>: "
-                 "not an applicationHost.config", name);
+        diag_add(d,
+                 "%s: no <system.applicationHost> with <applicationPools> and <sites>: "
+                 "not an applicationHost.config",
+                 name);
         apphost_free(ah);
         return NULL;
     }
@@ -685,10 +694,12 @@ static void update_pool(struct apphost *ah, struct pool_state *ps, const struct 
 {
     struct change *ch = NULL;
     int32_t el = ps->elem, defs = ah->pool_defaults_el;
-    reconcile(ah, el, defs, "managedRuntimeVersion", "", p->runtime, true, &ch, out, "pool", p->name);
-    reconcile(ah, el, defs, "managedPipelineMode", "Integrated", p->pipeline, true, &ch, out, "pool",
+    reconcile(ah, el, defs, "managedRuntimeVersion", "", p->runtime, true, &ch, out, "pool",
               p->name);
-    reconcile(ah, el, defs, "startMode", "OnDemand", p->start_mode, true, &ch, out, "pool", p->name);
+    reconcile(ah, el, defs, "managedPipelineMode", "Integrated", p->pipeline, true, &ch, out,
+              "pool", p->name);
+    reconcile(ah, el, defs, "startMode", "OnDemand", p->start_mode, true, &ch, out, "pool",
+              p->name);
     reconcile(ah, el, defs, "autoStart", "true", bool_text(p->auto_start), true, &ch, out, "pool",
               p->name);
 
@@ -753,8 +764,8 @@ static void update_pool(struct apphost *ah, struct pool_state *ps, const struct 
         reconcile(ah, pm, pm_defs, "idleTimeout", "00:20:00", p->idle_timeout, false, &ch, out,
                   "pool", p->name);
     if (p->load_user_profile >= 0)
-        reconcile(ah, pm, pm_defs, "loadUserProfile", "false", bool_text(p->load_user_profile), true,
-                  &ch, out, "pool", p->name);
+        reconcile(ah, pm, pm_defs, "loadUserProfile", "false", bool_text(p->load_user_profile),
+                  true, &ch, out, "pool", p->name);
 }
 
 /* ---- sites ---------------------------------------------------------- */
@@ -868,7 +879,8 @@ static void create_site(struct apphost *ah, const struct iis_site_spec *s, unsig
 }
 
 /* True when the site's <bindings> already hold exactly the wanted ones. */
-static bool bindings_match(const struct apphost *ah, int32_t bindings, const struct iis_site_spec *s)
+static bool bindings_match(const struct apphost *ah, int32_t bindings,
+                           const struct iis_site_spec *s)
 {
     size_t have = 0;
     for (int32_t x = bindings >= 0 ? ah->doc.elems[bindings].first_child : -1; x >= 0;
@@ -1397,8 +1409,8 @@ void apphost_list(const struct apphost *ah, iis_site_visitor visit, void *arg)
         char *path = vdir >= 0 ? xml_get(&ah->doc, vdir, "physicalPath") : NULL;
         struct pool_state *ps = strmap_get(&ah->pools, pool);
         int32_t pm = ps && ps->elem >= 0 ? xml_child(&ah->doc, ps->elem, "processModel") : -1;
-        char *identity = effective(ah, pm, ah->pool_defaults_pm_el, "identityType",
-                                   "ApplicationPoolIdentity");
+        char *identity =
+            effective(ah, pm, ah->pool_defaults_pm_el, "identityType", "ApplicationPoolIdentity");
         char *user = pm >= 0 ? xml_get(&ah->doc, pm, "userName") : NULL;
         char *anon = NULL;
         int32_t node = location_of(ah, ss->name);

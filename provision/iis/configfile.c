@@ -41,8 +41,10 @@ int configfile_open(struct configfile *cf, const char *path, bool lock, struct d
     }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
-        diag_add(d, "%s: %lld bytes is larger than the %u bytes this tool accepts; nothing was "
-                 "read", path, (long long)st.st_size, XMLDOC_MAX_BYTES);
+        diag_add(d,
+                 "%s: %lld bytes is larger than the %u bytes this tool accepts; nothing was "
+                 "read",
+                 path, (long long)st.st_size, XMLDOC_MAX_BYTES);
         configfile_close(cf);
         return -1;
     }
@@ -204,8 +206,7 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
     }
     /* Last look just before the swap: the window left is the rename itself. */
     if (unchanged_on_disk(cf->path, expected, expected_len) != 1) {
-        diag_add(d, "%s: was changed by someone else while writing; nothing was written",
-                 cf->path);
+        diag_add(d, "%s: was changed by someone else while writing; nothing was written", cf->path);
         unlink(tmp);
         goto out;
     }

@@ -14,9 +14,9 @@ const char *iis_check_site_name(const char *name);
  * ";sni" suffix (https only). Example, for https on all addresses with SNI:
  *     https/(star):443:shop.example.com;sni      where (star) is "*" */
 struct iis_binding {
-    char protocol[8];     /* http | https */
+    char protocol[8];      /* http | https */
     char information[300]; /* IP:PORT:HOST as IIS stores it */
-    unsigned ssl_flags;   /* 0 none, 1 SNI */
+    unsigned ssl_flags;    /* 0 none, 1 SNI */
 };
 
 /* Parses the template form. On error returns a static reason. */

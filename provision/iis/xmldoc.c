@@ -10,7 +10,7 @@
 struct load_state {
     struct xml_doc *doc;
     xmlParserCtxtPtr ctxt;
-    int32_t current;   /* innermost open element */
+    int32_t current;     /* innermost open element */
     const char *refused; /* why we stopped the parser ourselves */
     int first_error_line;
     char first_error[256];
@@ -29,9 +29,9 @@ static int32_t push_elem(struct xml_doc *doc)
     return (int32_t)doc->count++;
 }
 
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
     (void)localname, (void)prefix, (void)uri, (void)nb_namespaces, (void)namespaces;
     (void)nb_attributes, (void)nb_defaulted, (void)attributes;
@@ -155,8 +155,8 @@ static int check_prolog(struct xml_doc *doc, const char *name, struct diag *d)
     doc->bom_len = (doc->len >= 3 && t[0] == 0xEF && t[1] == 0xBB && t[2] == 0xBF) ? 3 : 0;
     size_t bad;
     if (!utf8_valid(doc->text, doc->len, &bad)) {
-        diag_add(d, "%s:%u: invalid UTF-8 (byte 0x%02X at offset %zu)", name,
-                 xml_line_of(doc, bad), t[bad], bad);
+        diag_add(d, "%s:%u: invalid UTF-8 (byte 0x%02X at offset %zu)", name, xml_line_of(doc, bad),
+                 t[bad], bad);
         return -1;
     }
     if (memchr(doc->text, '\0', doc->len)) {
@@ -172,9 +172,9 @@ static int check_prolog(struct xml_doc *doc, const char *name, struct diag *d)
             const char *q = enc + 8;
             while (*q == ' ' || *q == '=' || *q == '\t')
                 q++;
-            if ((*q == '"' || *q == '\'') &&
-                ascii_ncasecmp(q + 1, "utf-8", 5) != 0) {
-                diag_add(d, "%s:1: only UTF-8 is supported (the declaration names another encoding)",
+            if ((*q == '"' || *q == '\'') && ascii_ncasecmp(q + 1, "utf-8", 5) != 0) {
+                diag_add(d,
+                         "%s:1: only UTF-8 is supported (the declaration names another encoding)",
                          name);
                 return -1;
             }
@@ -222,14 +222,16 @@ int xml_doc_load(struct xml_doc *doc, char *text, size_t len, const char *name, 
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING);
     xmlParseDocument(ctxt);
     bool ok = ctxt->wellFormed && !st.refused && !st.offsets_broken && doc->root >= 0;
-    int err_line = st.first_error_line ? st.first_error_line : (ctxt->input ? ctxt->input->line : 0);
+    int err_line =
+        st.first_error_line ? st.first_error_line : (ctxt->input ? ctxt->input->line : 0);
     ctxt->sax = NULL;
     xmlFreeParserCtxt(ctxt);
     if (!ok) {
         if (st.refused)
             diag_add(d, "%s:%d: %s", name, err_line, st.refused);
         else if (st.offsets_broken)
-            diag_add(d, "%s: internal error: the parser's byte offsets do not match the file", name);
+            diag_add(d, "%s: internal error: the parser's byte offsets do not match the file",
+                     name);
         else
             diag_add(d, "%s:%d: malformed XML: %s", name, err_line,
                      st.first_error[0] ? st.first_error : "no root element");
@@ -388,8 +390,8 @@ char *xml_attr_value(const struct xml_doc *doc, const struct xml_attr *a)
             else if (n == 4 && !memcmp(ent, "apos", 4))
                 sb_addc(&sb, '\'');
             else if (n > 1 && ent[0] == '#')
-                put_utf8(&sb, ent[1] == 'x' ? strtoul(ent + 2, NULL, 16)
-                                            : strtoul(ent + 1, NULL, 10));
+                put_utf8(&sb,
+                         ent[1] == 'x' ? strtoul(ent + 2, NULL, 16) : strtoul(ent + 1, NULL, 10));
             s = semi + 1;
         } else if (*s == '\r' && s + 1 < end && s[1] == '\n') {
             sb_addc(&sb, ' ');
@@ -416,14 +418,29 @@ void xml_escape_attr(struct strbuf *sb, const char *v)
 {
     for (; *v; v++) {
         switch (*v) {
-        case '&': sb_adds(sb, "&amp;"); break;
-        case '<': sb_adds(sb, "&lt;"); break;
-        case '>': sb_adds(sb, "&gt;"); break;
-        case '"': sb_adds(sb, "&quot;"); break;
-        case '\t': sb_adds(sb, "&#x9;"); break;
-        case '\n': sb_adds(sb, "&#xA;"); break;
-        case '\r': sb_adds(sb, "&#xD;"); break;
-        default: sb_addc(sb, *v);
+        case '&':
+            sb_adds(sb, "&amp;");
+            break;
+        case '<':
+            sb_adds(sb, "&lt;");
+            break;
+        case '>':
+            sb_adds(sb, "&gt;");
+            break;
+        case '"':
+            sb_adds(sb, "&quot;");
+            break;
+        case '\t':
+            sb_adds(sb, "&#x9;");
+            break;
+        case '\n':
+            sb_adds(sb, "&#xA;");
+            break;
+        case '\r':
+            sb_adds(sb, "&#xD;");
+            break;
+        default:
+            sb_addc(sb, *v);
         }
     }
 }

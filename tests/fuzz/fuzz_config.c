@@ -27,11 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct iis_binding b;
     iis_parse_binding("http/*:80:fuzz.example.com", &b);
-    struct iis_pool_spec pool = {.name = "fuzz", .runtime = "v4.0", .pipeline = "Integrated",
-                                 .start_mode = "OnDemand", .auto_start = 1,
-                                 .identity = IIS_IDENTITY_APPPOOL, .load_user_profile = -1};
-    struct iis_site_spec site = {.name = "fuzz", .auto_start = 1, .pool = "fuzz",
-                                 .physical_path = "D:\\fuzz", .bindings = &b, .n_bindings = 1,
+    struct iis_pool_spec pool = {.name = "fuzz",
+                                 .runtime = "v4.0",
+                                 .pipeline = "Integrated",
+                                 .start_mode = "OnDemand",
+                                 .auto_start = 1,
+                                 .identity = IIS_IDENTITY_APPPOOL,
+                                 .load_user_profile = -1};
+    struct iis_site_spec site = {.name = "fuzz",
+                                 .auto_start = 1,
+                                 .pool = "fuzz",
+                                 .physical_path = "D:\\fuzz",
+                                 .bindings = &b,
+                                 .n_bindings = 1,
                                  .anonymous_user = ""};
     struct changes ch;
     struct diag d;

@@ -40,8 +40,7 @@ static struct apphost *reload(struct apphost *ah)
     return ah;
 }
 
-static struct iis_binding B(const char *text)
-{
+static struct iis_binding B(const char *text) {
     struct iis_binding b;
     const char *why = iis_parse_binding(text, &b);
     if (why)
@@ -58,13 +57,20 @@ struct spec {
 static void make_spec(struct spec *s, const char *name, const char *binding)
 {
     memset(s, 0, sizeof *s);
-    s->pool = (struct iis_pool_spec){.name = name, .runtime = "v4.0", .pipeline = "Integrated",
-                                     .start_mode = "OnDemand", .auto_start = 1,
-                                     .identity = IIS_IDENTITY_APPPOOL, .load_user_profile = -1};
+    s->pool = (struct iis_pool_spec){.name = name,
+                                     .runtime = "v4.0",
+                                     .pipeline = "Integrated",
+                                     .start_mode = "OnDemand",
+                                     .auto_start = 1,
+                                     .identity = IIS_IDENTITY_APPPOOL,
+                                     .load_user_profile = -1};
     s->bindings[0] = B(binding);
-    s->site = (struct iis_site_spec){.name = name, .auto_start = 1, .pool = name,
+    s->site = (struct iis_site_spec){.name = name,
+                                     .auto_start = 1,
+                                     .pool = name,
                                      .physical_path = "D:\\Sites\\x\\wwwroot",
-                                     .bindings = s->bindings, .n_bindings = 1,
+                                     .bindings = s->bindings,
+                                     .n_bindings = 1,
                                      .anonymous_user = ""};
 }
 

@@ -16,9 +16,9 @@ static void pool_names(void **state)
     (void)state;
     assert_null(iis_check_pool_name("shop.example.com"));
     assert_null(iis_check_pool_name(".NET v4.5 Classic"));
-    const char *bad[] = {"", "a/b", "a\\b", "a\"b", "a|b", "a<b", "a>b", "a:b", "a*b", "a?b",
-                         "a]b", "a[b", "a+b", "a=b", "a;b", "a,b", "a@b", "a&b", " lead",
-                         "trail ", "tab\there"};
+    const char *bad[] = {"",    "a/b", "a\\b", "a\"b", "a|b",   "a<b",    "a>b",
+                         "a:b", "a*b", "a?b",  "a]b",  "a[b",   "a+b",    "a=b",
+                         "a;b", "a,b", "a@b",  "a&b",  " lead", "trail ", "tab\there"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_non_null(iis_check_pool_name(bad[i]));
 }
@@ -94,11 +94,12 @@ static void account_names(void **state)
 {
     (void)state;
     assert_null(ad_check_sam_account_name("IUSR_shop"));
-    assert_null(ad_check_sam_account_name("IUSR_123456789012345")); /* exactly 20 */
+    assert_null(ad_check_sam_account_name("IUSR_123456789012345"));      /* exactly 20 */
     assert_non_null(ad_check_sam_account_name("IUSR_1234567890123456")); /* 21 */
-    const char *bad[] = {"", "a\"b", "a/b", "a\\b", "a[b", "a]b", "a:b", "a;b", "a|b", "a=b",
-                         "a,b", "a+b", "a*b", "a?b", "a<b", "a>b", "a@b", "...", "IUSR_x.",
-                         "IUSR_\xc3\xa9", "IUSR_*)(", "IUSR_,CN=x", "a\x01"};
+    const char *bad[] = {"",        "a\"b",          "a/b",      "a\\b",       "a[b",  "a]b",
+                         "a:b",     "a;b",           "a|b",      "a=b",        "a,b",  "a+b",
+                         "a*b",     "a?b",           "a<b",      "a>b",        "a@b",  "...",
+                         "IUSR_x.", "IUSR_\xc3\xa9", "IUSR_*)(", "IUSR_,CN=x", "a\x01"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (!ad_check_sam_account_name(bad[i]))
             fail_msg("accepted bad account name %s", bad[i]);
@@ -121,9 +122,18 @@ static void windows_paths(void **state)
     assert_null(check_windows_path("D:\\Sites\\shop\\wwwroot"));
     assert_null(check_windows_path("\\\\fs01\\sites\\shop"));
     assert_null(check_windows_path("%SystemDrive%\\inetpub\\wwwroot"));
-    const char *bad[] = {"", "Sites\\shop", "/srv/shop", "D:\\Sites\\..\\Windows",
-                         "D:\\Sites\\.\\x", "D:\\a/b", "D:\\a|b", "D:\\a\"b", "D:\\a:b",
-                         "\\\\?\\D:\\x", "\\\\.\\pipe\\x", "D:\\a\nb"};
+    const char *bad[] = {"",
+                         "Sites\\shop",
+                         "/srv/shop",
+                         "D:\\Sites\\..\\Windows",
+                         "D:\\Sites\\.\\x",
+                         "D:\\a/b",
+                         "D:\\a|b",
+                         "D:\\a\"b",
+                         "D:\\a:b",
+                         "\\\\?\\D:\\x",
+                         "\\\\.\\pipe\\x",
+                         "D:\\a\nb"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (!check_windows_path(bad[i]))
             fail_msg("accepted bad path %s", bad[i]);
@@ -132,10 +142,14 @@ static void windows_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pool_names),       cmocka_unit_test(site_names),
-        cmocka_unit_test(bindings_valid),   cmocka_unit_test(bindings_invalid),
-        cmocka_unit_test(binding_keys_fold_case), cmocka_unit_test(account_names),
-        cmocka_unit_test(timespans),        cmocka_unit_test(windows_paths),
+        cmocka_unit_test(pool_names),
+        cmocka_unit_test(site_names),
+        cmocka_unit_test(bindings_valid),
+        cmocka_unit_test(bindings_invalid),
+        cmocka_unit_test(binding_keys_fold_case),
+        cmocka_unit_test(account_names),
+        cmocka_unit_test(timespans),
+        cmocka_unit_test(windows_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

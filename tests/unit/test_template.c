@@ -31,12 +31,14 @@ static int setup(void **state)
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/provision-test-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    put("base.ini", "[pool]\nname = ${site}\nidentity = apppool\n[site]\n"
-                    "bindings = http/*:80:${site}\nbindings = http/*:80:www.${site}\n"
-                    "path = ${root}\\${site}\\wwwroot\n[folders]\nwwwroot = ${root}\\${site}\\wwwroot\n"
-                    "[grants]\nwwwroot = pool:(OI)(CI)RX\n");
-    put("child.ini", "[template]\nextends = base\n[pool]\nruntime = none\n[site]\n"
-                     "anonymous = iusr\n[grants]\nwwwroot = pool:(OI)(CI)RX, anonymous:(OI)(CI)R\n");
+    put("base.ini",
+        "[pool]\nname = ${site}\nidentity = apppool\n[site]\n"
+        "bindings = http/*:80:${site}\nbindings = http/*:80:www.${site}\n"
+        "path = ${root}\\${site}\\wwwroot\n[folders]\nwwwroot = ${root}\\${site}\\wwwroot\n"
+        "[grants]\nwwwroot = pool:(OI)(CI)RX\n");
+    put("child.ini",
+        "[template]\nextends = base\n[pool]\nruntime = none\n[site]\n"
+        "anonymous = iusr\n[grants]\nwwwroot = pool:(OI)(CI)RX, anonymous:(OI)(CI)R\n");
     put("acct.ini", "[template]\nextends = base\n[pool]\nidentity = account\n[account]\n"
                     "ou = OU=Sites\n");
     put("cycle-a.ini", "[template]\nextends = cycle-b\n");
@@ -185,9 +187,8 @@ static void model_from_site_list(void **state)
     done(&m, &d, &c, &ts, &list);
 
     diag_init(&d);
-    assert_int_equal(build("[site a.example.com]\ntemplate = acct\nid = a\n", &m, &d, &c, &ts,
-                           &list),
-                     0);
+    assert_int_equal(
+        build("[site a.example.com]\ntemplate = acct\nid = a\n", &m, &d, &c, &ts, &list), 0);
     assert_int_equal(m.identity, IDENTITY_ACCOUNT);
     assert_string_equal(m.account_name, "IUSR_a");
     assert_string_equal(m.pool.user_name, "LAB\\IUSR_a");
@@ -300,9 +301,9 @@ static void ini_rejections(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(template_errors),    cmocka_unit_test(extends_and_lists),
-        cmocka_unit_test(expansion),          cmocka_unit_test(model_from_site_list),
-        cmocka_unit_test(model_errors),       cmocka_unit_test(site_list_errors),
+        cmocka_unit_test(template_errors), cmocka_unit_test(extends_and_lists),
+        cmocka_unit_test(expansion),       cmocka_unit_test(model_from_site_list),
+        cmocka_unit_test(model_errors),    cmocka_unit_test(site_list_errors),
         cmocka_unit_test(ini_rejections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,8 +37,8 @@ static void offsets_match_bytes(void **state)
             assert_int_equal(doc.text[e->stag_end - 1], '>');
             assert_int_equal(doc.text[e->end - 1], '>');
             if (!e->empty) /* an end tag closes it, with its own name */
-                assert_memory_equal(doc.text + e->end - e->name_len - 1,
-                                    doc.text + e->start + 1, e->name_len);
+                assert_memory_equal(doc.text + e->end - e->name_len - 1, doc.text + e->start + 1,
+                                    e->name_len);
         }
         assert_true(xml_is(&doc, doc.root, "configuration"));
         xml_doc_free(&doc);
@@ -52,8 +52,8 @@ static void attributes_decode(void **state)
     struct xml_doc doc;
     struct diag d;
     diag_init(&d);
-    assert_int_equal(load_text("<r a=\"x&amp;y&#xA;z\" b='q&quot;' c=\"\" d=\"t\r\nu\" />", &doc, &d),
-                     0);
+    assert_int_equal(
+        load_text("<r a=\"x&amp;y&#xA;z\" b='q&quot;' c=\"\" d=\"t\r\nu\" />", &doc, &d), 0);
     char *a = xml_get(&doc, doc.root, "a"), *b = xml_get(&doc, doc.root, "b");
     char *c = xml_get(&doc, doc.root, "c"), *dd = xml_get(&doc, doc.root, "d");
     assert_string_equal(a, "x&y\nz");
@@ -106,8 +106,8 @@ static void bom_and_lf_kept(void **state)
     struct xml_doc doc;
     struct diag d;
     diag_init(&d);
-    assert_int_equal(load_text("\xEF\xBB\xBF<configuration>\n  <x />\n</configuration>\n", &doc, &d),
-                     0);
+    assert_int_equal(
+        load_text("\xEF\xBB\xBF<configuration>\n  <x />\n</configuration>\n", &doc, &d), 0);
     assert_int_equal(doc.bom_len, 3);
     assert_string_equal(doc.newline, "\n");
     int32_t x = xml_child(&doc, doc.root, "x");
@@ -143,7 +143,7 @@ static void escape_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(offsets_match_bytes), cmocka_unit_test(attributes_decode),
+        cmocka_unit_test(offsets_match_bytes),   cmocka_unit_test(attributes_decode),
         cmocka_unit_test(refuses_bad_documents), cmocka_unit_test(bom_and_lf_kept),
         cmocka_unit_test(escape_round_trip),
     };
