@@ -354,20 +354,21 @@ static int index_pools(struct apphost *ah, struct diag *d)
         if (!xml_is(doc, c, "add"))
             continue;
         char *name = xml_get(doc, c, "name");
-        char *where = line_ref(ah, c);
         if (!name || !*name) {
+            char *where = line_ref(ah, c);
             diag_add(d, "%s: an application pool without a name", where);
+            free(where);
             rc = -1;
         } else if (strmap_get(&ah->pools, name)) {
             struct pool_state *other = strmap_get(&ah->pools, name);
-            char *w2 = line_ref(ah, other->elem);
+            char *where = line_ref(ah, c), *w2 = line_ref(ah, other->elem);
             diag_add(d, "%s: application pool '%s' is defined twice (also at %s)", where, name, w2);
+            free(where);
             free(w2);
             rc = -1;
         } else {
             add_pool_state(ah, name, c);
         }
-        free(where);
         free(name);
     }
     return rc;
@@ -391,25 +392,25 @@ static int index_sites(struct apphost *ah, struct diag *d)
         if (!xml_is(doc, c, "site"))
             continue;
         char *name = xml_get(doc, c, "name"), *id_text = xml_get(doc, c, "id");
-        char *where = line_ref(ah, c);
+        char *where = NULL; /* file:line, only for messages */
         char *end = NULL;
         unsigned long id = id_text ? strtoul(id_text, &end, 10) : 0;
         if (!name || !*name) {
-            diag_add(d, "%s: a site without a name", where);
+            diag_add(d, "%s: a site without a name", where = line_ref(ah, c));
             rc = -1;
         } else if (!id_text || !*id_text || *end || id == 0 || id > MAX_SITE_ID) {
-            diag_add(d, "%s: site '%s' has no valid id", where, name);
+            diag_add(d, "%s: site '%s' has no valid id", where = line_ref(ah, c), name);
             rc = -1;
         } else if (strmap_get(&ah->sites, name)) {
-            diag_add(d, "%s: site '%s' is defined twice", where, name);
+            diag_add(d, "%s: site '%s' is defined twice", where = line_ref(ah, c), name);
             rc = -1;
         } else {
             char key[32];
             snprintf(key, sizeof key, "%lu", id);
             struct site_state *same_id = strmap_get(&ah->ids, key);
             if (same_id) {
-                diag_add(d, "%s: site '%s' has id %lu, like site '%s'", where, name, id,
-                         same_id->name);
+                diag_add(d, "%s: site '%s' has id %lu, like site '%s'", where = line_ref(ah, c),
+                         name, id, same_id->name);
                 rc = -1;
             } else {
                 struct site_state *ss = add_site_state(ah, name, c, id);
