@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/run.h"
 
+#include "provision/access.h"
 #include "provision/conf.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
@@ -57,7 +58,8 @@ static int load_input(struct session *s, int n, char **lists)
         return -1;
     s->models = xcalloc(s->list.count ? s->list.count : 1, sizeof *s->models);
     for (size_t i = 0; i < s->list.count; i++) {
-        if (site_model_build(&s->conf, &s->ts, &s->list.items[i], &s->models[i], d) < 0)
+        if (site_model_build(&s->conf, &s->ts, &s->list.items[i], &s->models[i], d) < 0 ||
+            access_check_site(&s->models[i], d) < 0)
             rc = -1;
         s->n_models++;
     }

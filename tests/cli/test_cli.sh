@@ -221,6 +221,15 @@ out=$("$P" -c bad-conf.ini validate sites.ini 2>&1); rc=$?
 printf '[site t.example.com]\ntemplate = ad-identity\nid = t\n' > t.ini
 expect_fail "account identity without the directory module" 1 "identity = account needs the directory module" -- apply t.ini
 
+# The seed scenario: who serves static files must be able to read them.
+printf '[template]\nextends = standard\n[site]\nanonymous = iusr\n' > templates/iusr-no-read.ini
+printf '[site t.example.com]\ntemplate = iusr-no-read\n' > t.ini
+expect_fail "anonymous IUSR without Read (the 401 on CSS/JS)" 2 "IUSR gets no Read on the files of D:\\Sites\\t.example.com\\wwwroot: static files such as CSS and JS would answer 401" -- plan t.ini
+printf '[site t.example.com]\ntemplate = static\ngrants.wwwroot = pool:(OI)(CI)RX, deny Everyone:(OI)(CI)R, anonymous:(OI)(CI)R\n' > t.ini
+expect_fail "a deny on the content for IUSR" 2 "IUSR is denied Read on" -- validate t.ini
+printf '[site t.example.com]\ntemplate = standard\ngrants.wwwroot = pool:(CI)RX\n' > t.ini
+expect_fail "pool identity cannot read its root" 2 "IIS AppPool\\t.example.com gets no Read on the files of" -- apply t.ini
+
 # Someone holds the lock: refuse, change nothing.
 ( flock -x 9; sleep 3 ) 9>applicationHost.config.lock &
 sleep 0.5
