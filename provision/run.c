@@ -203,6 +203,7 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
             diag_add(&s.rep.notes, "backup: %s", backup);
         }
         free(backup);
+        wipe(out, out_len); /* it may hold passwords */
         free(out);
     }
     apphost_free(ah);

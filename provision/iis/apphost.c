@@ -140,6 +140,10 @@ struct frag {
 
 static void frag_line(struct frag *f, int level, const char *line)
 {
+    /* Room up front, so that a password line is not left behind in a
+     * buffer that realloc moved. */
+    if (!f->sb.cap)
+        sb_grow(&f->sb, 4096);
     sb_adds(&f->sb, f->ah->doc.newline);
     sb_adds(&f->sb, f->base);
     for (int i = 0; i < level; i++)
@@ -544,7 +548,7 @@ void apphost_free(struct apphost *ah)
         free(ah->pool_list[i]);
     }
     for (size_t i = 0; i < ah->n_edits; i++)
-        free(ah->edits[i].text);
+        free_secret(ah->edits[i].text); /* new elements may hold passwords */
     free(ah->edits);
     free(ah->site_list);
     free(ah->pool_list);

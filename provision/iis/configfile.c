@@ -118,6 +118,7 @@ static int unchanged_on_disk(const char *path, const char *expected, size_t len)
     if (read_file(path, &now, &now_len) < 0)
         return -1;
     int same = now_len == len && memcmp(now, expected, len) == 0;
+    wipe(now, now_len);
     free(now);
     return same ? 1 : 0;
 }
@@ -240,6 +241,8 @@ void configfile_close(struct configfile *cf)
     if (cf->lock_fd >= 0)
         close(cf->lock_fd);
     free(cf->path);
+    if (cf->data)
+        wipe(cf->data, cf->len);
     free(cf->data);
     memset(cf, 0, sizeof *cf);
     cf->lock_fd = -1;

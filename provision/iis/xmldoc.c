@@ -245,6 +245,9 @@ fail:
 
 void xml_doc_free(struct xml_doc *doc)
 {
+    /* The file can hold plain SpecificUser passwords. */
+    if (doc->text)
+        wipe(doc->text, doc->len);
     free(doc->text);
     free(doc->elems);
     memset(doc, 0, sizeof *doc);
