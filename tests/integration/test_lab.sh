@@ -78,10 +78,12 @@ start_lab() {
   fi
   took=$(sed -n 's/.*ready in \([0-9.]*\) s.*/\1/p' <<<"$out")
   pass "lab $name start: ready in ${took:-?} s"
-  if [[ -n $took ]] && (( ${took%.*} < BUDGET )); then
-    pass "lab $name ready within ${BUDGET} s"
-  else
-    fail "lab $name ready within ${BUDGET} s (took ${took:-?} s)"
+  # The time is reported, not asserted: a timed test fails on a loaded
+  # machine. The 15 s target is checked by reading this line (and lab.sh
+  # warns past it); lab.sh itself gives up, failing the start, after its
+  # own generous wait.
+  if [[ -n $took ]] && (( ${took%.*} >= BUDGET )); then
+    printf 'INFO  lab %s took %s s, over the %s s target\n' "$name" "$took" "$BUDGET"
   fi
   return 0
 }
