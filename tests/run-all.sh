@@ -65,7 +65,7 @@ fuzz() {
   local work
   work=$(mktemp -d)
   cp -r "$repo/tests/fuzz/corpus/$corpus/." "$work/"
-  "$build_root/fuzz/bin/$target" -max_total_time="$fuzz_seconds" -max_len=65536 \
+  "$build_root/fuzz/bin/$target" -max_total_time="$fuzz_seconds" -max_len=131072 \
     -print_final_stats=1 "$work" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done'
   local rc=${PIPESTATUS[0]}
   rm -rf "$work"
