@@ -148,6 +148,12 @@ static void print_json(const struct report *r, FILE *out)
     fprintf(out, "}\n");
 }
 
+/* A value as people read it: absent and empty are not the same thing. */
+static const char *shown(const char *v)
+{
+    return !v ? "(unset)" : !*v ? "\"\"" : v;
+}
+
 static void print_human(const struct report *r, FILE *out)
 {
     size_t counts[3] = {0}, failed = 0, unchanged = 0;
@@ -180,13 +186,12 @@ static void print_human(const struct report *r, FILE *out)
                 if (at->secret)
                     fprintf(out, "      %s: (secret)\n", at->name);
                 else if (ch->op == '+')
-                    fprintf(out, "      %s: %s\n", at->name, at->new_value ? at->new_value : "");
+                    fprintf(out, "      %s: %s\n", at->name, shown(at->new_value));
                 else if (ch->op == '-')
-                    fprintf(out, "      %s: %s\n", at->name, at->old_value ? at->old_value : "");
+                    fprintf(out, "      %s: %s\n", at->name, shown(at->old_value));
                 else
-                    fprintf(out, "      %s: %s -> %s\n", at->name,
-                            at->old_value ? at->old_value : "(unset)",
-                            at->new_value ? at->new_value : "(unset)");
+                    fprintf(out, "      %s: %s -> %s\n", at->name, shown(at->old_value),
+                            shown(at->new_value));
             }
         }
     }
