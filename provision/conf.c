@@ -52,16 +52,100 @@ struct conf_key {
 };
 
 static const struct conf_key known[] = {
-    {"iis", "config"},          {"iis", "backups"},       {"iis", "plain_passwords"},
-    {"content", "root"},        {"templates", "dir"},     {"directory", "netbios"},
-    {"defaults", "runtime"},    {"defaults", "pipeline"}, {"defaults", "start_mode"},
-    {"defaults", "auto_start"}, {"defaults", "identity"}, {"defaults", "anonymous"},
+    {"iis", "config"},
+    {"iis", "backups"},
+    {"iis", "plain_passwords"},
+    {"content", "root"},
+    {"templates", "dir"},
+    {"directory", "netbios"},
+    {"defaults", "runtime"},
+    {"defaults", "pipeline"},
+    {"defaults", "start_mode"},
+    {"defaults", "auto_start"},
+    {"defaults", "identity"},
+    {"defaults", "anonymous"},
+    {"directory", "uri"},
+    {"directory", "ca_file"},
+    {"directory", "tls_insecure"},
+    {"directory", "bind"},
+    {"directory", "bind_dn"},
+    {"directory", "password_file"},
+    {"directory", "password_env"},
+    {"directory", "gssapi_seal"},
+    {"directory", "base_dn"},
+    {"directory", "upn_suffix"},
+    {"directory", "timeout"},
+    {"directory", "create_ou"},
+    {"directory", "adopt_unmarked"},
+    {"directory", "group"},
+    {"directory", "password_length"},
+    {"directory", "secrets_file"},
 };
 
 static void set(char **slot, const char *v)
 {
     free(*slot);
     *slot = xstrdup(v);
+}
+
+/* [directory] keys; returns a reason for a bad value or NULL. */
+static const char *directory_key(struct conf *c, const char *k, const char *v)
+{
+    struct conf_directory *dir = &c->dir;
+    int b = parse_bool(v);
+    char *end;
+    if (!strcmp(k, "uri")) {
+        if (strncmp(v, "ldaps://", 8) != 0 && strncmp(v, "ldap://", 7) != 0)
+            return "must be ldaps://HOST or ldap://HOST (StartTLS is then required)";
+        set(&dir->uri, v);
+        dir->configured = true;
+    } else if (!strcmp(k, "ca_file")) {
+        free(dir->ca_file);
+        dir->ca_file = conf_relative(c, v);
+    } else if (!strcmp(k, "bind")) {
+        if (strcmp(v, "simple") && strcmp(v, "gssapi"))
+            return "must be simple (bind_dn and a password) or gssapi (a Kerberos ticket)";
+        dir->sasl_gssapi = !strcmp(v, "gssapi");
+    } else if (!strcmp(k, "bind_dn")) {
+        set(&dir->bind_dn, v);
+    } else if (!strcmp(k, "password_file")) {
+        free(dir->password_file);
+        dir->password_file = conf_relative(c, v);
+    } else if (!strcmp(k, "password_env")) {
+        set(&dir->password_env, v);
+    } else if (!strcmp(k, "base_dn")) {
+        set(&dir->base_dn, v);
+    } else if (!strcmp(k, "upn_suffix")) {
+        set(&dir->upn_suffix, v);
+    } else if (!strcmp(k, "secrets_file")) {
+        free(dir->secrets_file);
+        dir->secrets_file = conf_relative(c, v);
+    } else if (!strcmp(k, "group")) {
+        dir->groups = xrealloc(dir->groups, (dir->n_groups + 1) * sizeof *dir->groups);
+        dir->groups[dir->n_groups++] = xstrdup(v);
+    } else if (!strcmp(k, "timeout")) {
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 3600)
+            return "must be a number of seconds from 1 to 3600";
+        dir->timeout_seconds = (int)n;
+    } else if (!strcmp(k, "password_length")) {
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 16 || n > 128)
+            return "must be from 16 to 128";
+        dir->password_length = (unsigned)n;
+    } else {
+        if (b < 0)
+            return "must be true or false";
+        if (!strcmp(k, "tls_insecure"))
+            dir->tls_insecure = b;
+        else if (!strcmp(k, "gssapi_seal"))
+            dir->gssapi_seal = b;
+        else if (!strcmp(k, "create_ou"))
+            dir->create_ou = b;
+        else if (!strcmp(k, "adopt_unmarked"))
+            dir->adopt_unmarked = b;
+    }
+    return NULL;
 }
 
 int conf_load(const char *path, struct conf *c, struct diag *d)
@@ -103,7 +187,7 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
             diag_add(d, "%s:%u: unknown key '%s' in [%s]", path, e->line, k, s);
             continue;
         }
-        for (size_t j = 0; j < i; j++)
+        for (size_t j = 0; j < i && strcmp(k, "group") != 0; j++)
             if (!strcmp(f.entries[j].section, s) && !strcmp(f.entries[j].key, k))
                 diag_add(d, "%s:%u: key '%s' in [%s] is set twice (first at line %u)", path,
                          e->line, k, s, f.entries[j].line);
@@ -134,6 +218,8 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
             set(&c->templates_dir, v);
         } else if (!strcmp(k, "netbios")) {
             set(&c->netbios_domain, v);
+        } else if (!strcmp(s, "directory")) {
+            why = directory_key(c, k, v);
         } else if (!strcmp(k, "runtime")) {
             if (!(why = check_runtime(v)))
                 set(&c->runtime, v);
@@ -159,6 +245,29 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
     }
     if (!c->iis_config)
         diag_add(d, "%s: [iis] config is required (the path of applicationHost.config)", path);
+    for (size_t i = 0; i < f.n_sections; i++)
+        if (!strcmp(f.sections[i].name, "directory"))
+            c->dir.line = f.sections[i].line;
+    if (c->dir.configured) {
+        const struct conf_directory *dir = &c->dir;
+        if (!dir->base_dn)
+            diag_add(d, "%s:%u: [directory] base_dn is required (e.g. DC=example,DC=com)", path,
+                     dir->line);
+        if (!dir->upn_suffix)
+            diag_add(d, "%s:%u: [directory] upn_suffix is required (e.g. example.com)", path,
+                     dir->line);
+        if (!c->netbios_domain)
+            diag_add(d, "%s:%u: [directory] netbios is required (the domain's NetBIOS name)", path,
+                     dir->line);
+        if (!dir->sasl_gssapi && (!dir->bind_dn || (!dir->password_file && !dir->password_env)))
+            diag_add(d,
+                     "%s:%u: [directory] a simple bind needs bind_dn and password_file or "
+                     "password_env (or set bind = gssapi)",
+                     path, dir->line);
+        if (dir->password_file && dir->password_env)
+            diag_add(d, "%s:%u: [directory] password_file and password_env: set only one", path,
+                     dir->line);
+    }
     char *dir = conf_relative(c, c->templates_dir);
     free(c->templates_dir);
     c->templates_dir = dir;
@@ -173,6 +282,18 @@ void conf_free(struct conf *c)
     free(c->content_root);
     free(c->templates_dir);
     free(c->netbios_domain);
+    struct conf_directory *dir = &c->dir;
+    free(dir->uri);
+    free(dir->ca_file);
+    free(dir->bind_dn);
+    free(dir->password_file);
+    free(dir->password_env);
+    free(dir->base_dn);
+    free(dir->upn_suffix);
+    free(dir->secrets_file);
+    for (size_t i = 0; i < dir->n_groups; i++)
+        free(dir->groups[i]);
+    free(dir->groups);
     free(c->runtime);
     free(c->pipeline);
     free(c->start_mode);

@@ -15,6 +15,17 @@ struct conf {
     char *content_root;   /* Windows path: ${root} */
     char *templates_dir;  /* absolute, or relative to the conf file's folder */
     char *netbios_domain; /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
+    struct conf_directory {
+        bool configured; /* [directory] has a uri */
+        char *uri, *ca_file, *bind_dn, *password_file, *password_env, *base_dn;
+        char *upn_suffix, *secrets_file;
+        bool tls_insecure, sasl_gssapi, gssapi_seal, create_ou, adopt_unmarked;
+        int timeout_seconds;
+        unsigned password_length;
+        char **groups;
+        size_t n_groups;
+        unsigned line; /* of [directory], for messages */
+    } dir;
     /* [defaults] */
     char *runtime, *pipeline, *start_mode, *identity, *anonymous;
     int auto_start;

@@ -24,6 +24,7 @@ static const char usage[] =
     "  -v, --verbose      also list unchanged sites\n"
     "  -q, --quiet        print errors only\n"
     "      --json         print one JSON document\n"
+    "      --rotate-passwords  apply: set new passwords for the sites' AD accounts\n"
     "      --version      print the version\n"
     "\n"
     "Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage or input,\n"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
             o.verbosity = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.verbosity = -1;
+        } else if (!strcmp(a, "--rotate-passwords")) {
+            o.rotate_passwords = true;
         } else if (!strcmp(a, "--json")) {
             o.json = true;
         } else if (!strcmp(a, "--version")) {

@@ -2,6 +2,7 @@
 #include "provision/run.h"
 
 #include "provision/access.h"
+#include "provision/accounts.h"
 #include "provision/conf.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
@@ -126,6 +127,106 @@ static void progress(const struct session *s, size_t done, size_t total)
         fputs("\r\033[K", stderr);
 }
 
+/* apply/plan of one site: its account first, the IIS configuration last. */
+static int ensure_site(struct session *s, struct apphost *ah, struct account_run *accts,
+                       struct site_model *m, struct account_step *step, struct site_report *sr,
+                       bool dry_run)
+{
+    struct iis_pool_spec pool = m->pool;
+    if (m->identity == IDENTITY_ACCOUNT) {
+        if (!s->conf.plain_passwords) {
+            diag_add(&sr->errors,
+                     "%s: site '%s': its pool runs as %s, whose password can only be stored "
+                     "unencrypted in applicationHost.config (IIS encrypts with the host's own "
+                     "keys); set [iis] plain_passwords = accept to allow it",
+                     m->origin, m->name, m->pool.user_name);
+            return -1;
+        }
+        if (!accts) {
+            diag_add(&sr->errors,
+                     "%s: site '%s': the directory is not available (see above); "
+                     "nothing was done for this site",
+                     m->origin, m->name);
+            return -1;
+        }
+        bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
+        if (accounts_prepare(accts, m, has_pw, s->o->rotate_passwords, dry_run, step, &sr->changes,
+                             &sr->errors) < 0)
+            return -1;
+        if (!dry_run && accounts_execute(accts, m, step, &sr->errors) < 0)
+            return -1;
+        pool.password = step->password; /* NULL: keep the stored one */
+    }
+    if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, &sr->errors) < 0) {
+        if (accts && step->done)
+            accounts_undo(accts, step, &sr->errors);
+        return -1;
+    }
+    return 0;
+}
+
+/* destroy of one site: the IIS configuration first, the account after the
+ * file is written (finish_accounts). */
+static int destroy_site(struct session *s, struct apphost *ah, struct account_run *accts,
+                        struct site_model *m, struct account_step *step, struct site_report *sr)
+{
+    (void)s;
+    size_t keep = sr->changes.count;
+    if (apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors) < 0)
+        return -1;
+    if (m->identity == IDENTITY_ACCOUNT) {
+        if (!accts) {
+            changes_truncate(&sr->changes, keep);
+            diag_add(&sr->errors,
+                     "%s: site '%s': the directory is not available, so its "
+                     "account cannot be removed; nothing was done for this site",
+                     m->origin, m->name);
+            return -1;
+        }
+        if (accounts_prepare_removal(accts, m, step, &sr->changes, &sr->errors) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* After the configuration is written (or not): undo the accounts of a
+ * failed write, delete destroyed sites' accounts, save new passwords. */
+static void finish_accounts(struct session *s, struct account_run *accts,
+                            struct account_step *steps, enum mode mode, bool written)
+{
+    const struct site_model **models = xcalloc(s->n_models ? s->n_models : 1, sizeof *models);
+    struct account_step **done = xcalloc(s->n_models ? s->n_models : 1, sizeof *done);
+    size_t n_done = 0;
+    for (size_t i = 0; i < s->n_models; i++) {
+        struct site_report *sr = &s->rep.sites[i];
+        struct account_step *step = &steps[i];
+        if (mode == MODE_DESTROY) {
+            if (sr->status == SITE_CHANGED && written &&
+                accounts_remove(accts, step, &sr->errors) < 0)
+                sr->status = SITE_FAILED;
+            continue;
+        }
+        if (!step->done)
+            continue;
+        if (!written) {
+            if (step->action == ACCOUNT_CREATE)
+                accounts_undo(accts, step, &sr->errors);
+            else
+                diag_add(&sr->errors,
+                         "the password of %s was changed, but the configuration "
+                         "was not written: run apply --rotate-passwords for this site",
+                         step->account.sam);
+            continue;
+        }
+        models[n_done] = &s->models[i];
+        done[n_done++] = step;
+    }
+    if (n_done)
+        accounts_save_secrets(&s->conf, models, done, n_done, &s->rep.errors);
+    free(models);
+    free(done);
+}
+
 static int run_sites(const struct options *o, int n, char **lists, enum mode mode)
 {
     static const char *const names[] = {"validate", "plan", "apply", "destroy"};
@@ -163,32 +264,28 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         session_free(&s);
         return rc;
     }
+    /* The directory, when a site has its own account. */
+    struct account_run *accts = NULL;
+    bool accts_failed = false;
+    struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
+    for (size_t i = 0; i < s.n_models && !accts && !accts_failed; i++)
+        if (s.models[i].identity == IDENTITY_ACCOUNT) {
+            accts = accounts_open(&s.conf, &s.rep.errors);
+            accts_failed = !accts;
+        }
+
     for (size_t i = 0; i < s.n_models; i++) {
         struct site_model *m = &s.models[i];
         struct site_report *sr = report_site(&s.rep, m->name);
-        int rc;
-        if (mode == MODE_DESTROY) {
-            rc = apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
-        } else if (m->identity == IDENTITY_ACCOUNT) {
-            diag_add(&sr->errors,
-                     "%s: site '%s': identity = account needs the directory "
-                     "module, which this build does not have yet; nothing was done for this site",
-                     m->origin, m->name);
-            rc = -1;
-        } else if (m->pool.password && !s.conf.plain_passwords) {
-            diag_add(&sr->errors,
-                     "%s: site '%s': the pool password would be stored unencrypted "
-                     "in applicationHost.config; set [iis] plain_passwords = accept to allow it",
-                     m->origin, m->name);
-            rc = -1;
-        } else {
-            rc = apphost_ensure_site(ah, &m->pool, &m->site, &sr->changes, &sr->errors);
-        }
+        int rc = mode == MODE_DESTROY
+                     ? destroy_site(&s, ah, accts, m, &steps[i], sr)
+                     : ensure_site(&s, ah, accts, m, &steps[i], sr, mode == MODE_PLAN);
         sr->status = rc < 0 ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
         if (rc < 0)
             changes_truncate(&sr->changes, 0);
         progress(&s, i + 1, s.n_models);
     }
+    bool written = true;
     if (mode != MODE_PLAN && apphost_dirty(ah)) {
         size_t out_len, orig_len;
         char *out = apphost_render(ah, &out_len);
@@ -196,6 +293,7 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         char *backup = NULL;
         if (configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
                                &s.rep.errors) < 0) {
+            written = false;
             for (size_t i = 0; i < s.rep.n_sites; i++)
                 if (s.rep.sites[i].status == SITE_CHANGED)
                     s.rep.sites[i].status = SITE_FAILED;
@@ -206,6 +304,12 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         wipe(out, out_len); /* it may hold passwords */
         free(out);
     }
+    if (accts)
+        finish_accounts(&s, accts, steps, mode, written);
+    for (size_t i = 0; i < s.n_models; i++)
+        account_step_free(&steps[i]);
+    free(steps);
+    accounts_close(accts);
     apphost_free(ah);
     configfile_close(&cf);
     int rc = finish(&s);

@@ -13,7 +13,8 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 struct options {
     const char *conf_path;
     bool json;
-    int verbosity; /* -1 quiet, 0, 1 verbose */
+    int verbosity;         /* -1 quiet, 0, 1 verbose */
+    bool rotate_passwords; /* apply: new passwords for the sites' accounts */
 };
 
 int run_validate(const struct options *o, int n, char **lists);

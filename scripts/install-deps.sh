@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   # libraries the tool links against
-  libxml2-dev libinih-dev nettle-dev libldap2-dev libsmbclient-dev
+  libxml2-dev libinih-dev nettle-dev libldap2-dev libsasl2-dev libsmbclient-dev
   libsasl2-modules-gssapi-mit
   # tests
   libcmocka-dev libxml2-utils xmlstarlet

@@ -83,6 +83,7 @@ if [ "$(id -u)" -ne 0 ]; then
   total_failed=$((total_failed + 1)); failed_suites+=(lab)
 else
   suite lab bash "$repo/tests/integration/test_lab.sh"
+  suite accounts bash "$repo/tests/integration/test_accounts.sh" "$build_root/normal"
 fi
 
 echo

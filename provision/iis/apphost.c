@@ -1390,6 +1390,23 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
     return 0;
 }
 
+bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const char *user_name)
+{
+    struct pool_state *ps = strmap_get(&ah->pools, pool);
+    if (!ps || ps->elem < 0 || ps->removed)
+        return false;
+    int32_t pm = xml_child(&ah->doc, ps->elem, "processModel");
+    char *type = xml_get(&ah->doc, pm, "identityType");
+    char *user = xml_get(&ah->doc, pm, "userName");
+    char *password = xml_get(&ah->doc, pm, "password");
+    bool yes = type && ascii_equal_ci(type, "SpecificUser") && user &&
+               ascii_equal_ci(user, user_name) && password && *password;
+    free(type);
+    free(user);
+    free_secret(password);
+    return yes;
+}
+
 /* ---- listing -------------------------------------------------------- */
 
 static char *global_anonymous_user(const struct apphost *ah)

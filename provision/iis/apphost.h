@@ -70,6 +70,10 @@ int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
 int apphost_remove_site(struct apphost *ah, const char *site_name, const char *pool_name,
                         struct changes *out, struct diag *d);
 
+/* True when pool exists, runs as SpecificUser user_name and stores a
+ * password (plain or encrypted by IIS). */
+bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const char *user_name);
+
 /* True once something is queued. */
 bool apphost_dirty(const struct apphost *ah);
 /* The original bytes (as loaded). */

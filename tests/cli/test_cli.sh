@@ -219,7 +219,9 @@ out=$("$P" -c bad-conf.ini validate sites.ini 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "bad-conf.ini:3: unknown key 'backup' in \[iis\]" <<<"$out" \
   && ok "unknown configuration key" || bad "conf key (rc $rc): $out"
 printf '[site t.example.com]\ntemplate = ad-identity\nid = t\n' > t.ini
-expect_fail "account identity without the directory module" 1 "identity = account needs the directory module" -- apply t.ini
+expect_fail "account identity needs plain_passwords = accept" 1 "set [iis] plain_passwords = accept" -- apply t.ini
+sed -i 's/^backups = 3$/backups = 3\nplain_passwords = accept/' provision.ini
+expect_fail "account identity without a directory" 1 "identity = account needs a [directory] section" -- plan t.ini
 
 # The seed scenario: who serves static files must be able to read them.
 printf '[template]\nextends = standard\n[site]\nanonymous = iusr\n' > templates/iusr-no-read.ini

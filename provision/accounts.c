@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/accounts.h"
+
+#include "ldap/password.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct account_run {
+    const struct conf *conf;
+    struct dir_config cfg;
+    struct dir *dir;
+};
+
+struct account_run *accounts_open(const struct conf *c, struct diag *d)
+{
+    if (!c->dir.configured) {
+        diag_add(d,
+                 "%s: identity = account needs a [directory] section with uri, base_dn, "
+                 "upn_suffix and the bind settings",
+                 c->path);
+        return NULL;
+    }
+    struct account_run *run = xcalloc(1, sizeof *run);
+    run->conf = c;
+    const struct conf_directory *cd = &c->dir;
+    run->cfg = (struct dir_config){
+        .uri = cd->uri,
+        .ca_file = cd->ca_file,
+        .tls_insecure = cd->tls_insecure,
+        .bind_dn = cd->bind_dn,
+        .password_file = cd->password_file,
+        .password_env = cd->password_env,
+        .sasl_gssapi = cd->sasl_gssapi,
+        .gssapi_seal = cd->gssapi_seal,
+        .base_dn = cd->base_dn,
+        .upn_suffix = cd->upn_suffix,
+        .timeout_seconds = cd->timeout_seconds,
+        .create_ou = cd->create_ou,
+        .adopt_unmarked = cd->adopt_unmarked,
+        .groups = (const char *const *)cd->groups,
+        .n_groups = cd->n_groups,
+    };
+    if (dir_open(&run->cfg, &run->dir, d) < 0) {
+        free(run);
+        return NULL;
+    }
+    return run;
+}
+
+void accounts_close(struct account_run *run)
+{
+    if (!run)
+        return;
+    dir_close(run->dir);
+    free(run);
+}
+
+void account_step_free(struct account_step *step)
+{
+    dir_account_free(&step->account);
+    free_secret(step->password);
+    memset(step, 0, sizeof *step);
+}
+
+static char *new_password(const struct account_run *run, const struct site_model *m, struct diag *d)
+{
+    return password_generate(run->conf->dir.password_length, m->account_name, m->account_name, d);
+}
+
+int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
+                     bool rotate, bool dry_run, struct account_step *step, struct changes *out,
+                     struct diag *d)
+{
+    memset(step, 0, sizeof *step);
+    int found = dir_find_account(run->dir, m->account_name, &step->account, d);
+    if (found < 0)
+        return -1;
+    if (found) {
+        const struct dir_account *a = &step->account;
+        if (!a->managed && !a->adopted) {
+            diag_add(d,
+                     "%s: site '%s': account %s already exists and was not created by "
+                     "provision (%s); set [directory] adopt_unmarked = true to use it",
+                     m->origin, m->name, m->account_name, a->dn);
+            return -1;
+        }
+        if (a->managed && a->managed_site && !ascii_equal_ci(a->managed_site, m->name)) {
+            diag_add(d, "%s: site '%s': account %s belongs to site '%s' (%s)", m->origin, m->name,
+                     m->account_name, a->managed_site, a->dn);
+            return -1;
+        }
+        if (!rotate && pool_has_password) {
+            step->action = ACCOUNT_KEEP;
+            return 0;
+        }
+        step->action = ACCOUNT_ROTATE;
+        struct change *ch = changes_add(out, '~', "account", m->account_name);
+        change_secret(ch, "password");
+        change_note(ch, rotate ? "rotated on request"
+                               : "the pool stores no password for it: a new one is set");
+    } else {
+        step->action = ACCOUNT_CREATE;
+        struct change *ch = changes_add(out, '+', "account", m->account_name);
+        char *upn = xasprintf("%s@%s", m->account_name, run->conf->dir.upn_suffix);
+        change_attr(ch, "ou", NULL, m->account_ou);
+        change_attr(ch, "userPrincipalName", NULL, upn);
+        change_attr(ch, "description", NULL, m->account_description);
+        change_secret(ch, "password");
+        free(upn);
+    }
+    if (!dry_run) {
+        step->password = new_password(run, m, d);
+        if (!step->password)
+            return -1;
+    }
+    return 0;
+}
+
+int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
+                     struct diag *d)
+{
+    if (step->action == ACCOUNT_KEEP)
+        return 0;
+    if (step->action == ACCOUNT_ROTATE) {
+        if (dir_set_password(run->dir, step->account.dn, step->password, d) < 0)
+            return -1;
+        step->done = true;
+        return 0;
+    }
+    struct dir_account_spec spec = {
+        .sam = m->account_name,
+        .ou = m->account_ou,
+        .display_name = m->account_name,
+        .description = m->account_description,
+        .site = m->name,
+    };
+    dir_account_free(&step->account);
+    int rc = dir_create_account(run->dir, &spec, step->password, &step->account, d);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        /* Someone made it between our look-up and the add. */
+        diag_add(d,
+                 "%s: site '%s': account %s appeared while this run was creating it; run "
+                 "again",
+                 m->origin, m->name, m->account_name);
+        return -1;
+    }
+    step->done = true;
+    return 0;
+}
+
+int accounts_undo(struct account_run *run, struct account_step *step, struct diag *d)
+{
+    if (!step->done || step->action != ACCOUNT_CREATE)
+        return 0;
+    int rc = dir_delete_account(run->dir, &step->account, d);
+    if (rc >= 0) {
+        diag_add(d, "account %s, created in this run, was deleted again", step->account.sam);
+        step->done = false;
+        return 0;
+    }
+    diag_add(d,
+             "account %s (%s) was created in this run and could NOT be deleted again: "
+             "delete it by hand or run destroy",
+             step->account.sam, step->account.dn);
+    return -1;
+}
+
+int accounts_prepare_removal(struct account_run *run, const struct site_model *m,
+                             struct account_step *step, struct changes *out, struct diag *d)
+{
+    memset(step, 0, sizeof *step);
+    int found = dir_find_account(run->dir, m->account_name, &step->account, d);
+    if (found <= 0)
+        return found;
+    const struct dir_account *a = &step->account;
+    if (a->adopted || !a->managed) {
+        step->action = ACCOUNT_KEEP;
+        return 0; /* not ours: destroy never deletes it */
+    }
+    if (a->managed_site && !ascii_equal_ci(a->managed_site, m->name)) {
+        diag_add(d, "%s: site '%s': account %s belongs to site '%s'; it is kept", m->origin,
+                 m->name, m->account_name, a->managed_site);
+        step->action = ACCOUNT_KEEP;
+        return 0;
+    }
+    step->action = ACCOUNT_CREATE; /* i.e. one this tool made: remove it */
+    struct change *ch = changes_add(out, '-', "account", m->account_name);
+    change_attr(ch, "dn", a->dn, NULL);
+    return 1;
+}
+
+int accounts_remove(struct account_run *run, struct account_step *step, struct diag *d)
+{
+    if (step->action != ACCOUNT_CREATE)
+        return 0;
+    return dir_delete_account(run->dir, &step->account, d) < 0 ? -1 : 0;
+}
+
+int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d)
+{
+    const char *sam = name;
+    const char *slash = strchr(name, '\\');
+    char *copy = NULL;
+    if (slash)
+        sam = slash + 1;
+    else if (strchr(name, '@'))
+        sam = copy = xstrndup(name, (size_t)(strchr(name, '@') - name));
+    struct dir_account a = {0};
+    int rc = dir_find_account(run->dir, sam, &a, d);
+    free(copy);
+    if (rc == 0)
+        diag_add(d, "sid: no user '%s' in the directory", name);
+    if (rc == 1)
+        *sid = xstrdup(a.sid);
+    dir_account_free(&a);
+    return rc == 1 ? 0 : -1;
+}
+
+/* --- the secrets file ------------------------------------------------- */
+
+int accounts_save_secrets(const struct conf *c, const struct site_model *const *models,
+                          struct account_step *const *steps, size_t n, struct diag *d)
+{
+    const char *path = c->dir.secrets_file;
+    if (!path)
+        return 0;
+    struct strbuf out;
+    sb_init(&out);
+    char *old = NULL;
+    size_t old_len = 0;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (st.st_mode & 077) {
+            diag_add(d,
+                     "%s: the secrets file must be readable by its owner only (chmod 600); "
+                     "the new passwords were not saved there",
+                     path);
+            return -1;
+        }
+        if (read_file(path, &old, &old_len) < 0) {
+            diag_add(d, "%s: cannot read: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    /* Keep the lines of accounts this run did not touch. */
+    for (char *line = old, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        size_t len = next ? (size_t)(next - line) : strlen(line);
+        next = next ? next + 1 : line + len;
+        bool replaced = false;
+        for (size_t i = 0; i < n; i++) {
+            size_t sl = strlen(models[i]->account_name);
+            if (steps[i]->done && steps[i]->password && len > sl && line[sl] == '\t' &&
+                !strncmp(line, models[i]->account_name, sl))
+                replaced = true;
+        }
+        if (!replaced)
+            sb_add(&out, line, len), sb_addc(&out, '\n');
+    }
+    for (size_t i = 0; i < n; i++)
+        if (steps[i]->done && steps[i]->password)
+            sb_addf(&out, "%s\t%s\t%s\n", models[i]->account_name, models[i]->name,
+                    steps[i]->password);
+    if (old) {
+        wipe(old, old_len);
+        free(old);
+    }
+    char *tmp = xasprintf("%s.XXXXXX", path);
+    int fd = mkstemp(tmp); /* mkstemp makes it 0600 */
+    int rc = -1;
+    if (fd >= 0) {
+        bool ok = write(fd, out.buf ? out.buf : "", out.len) == (ssize_t)out.len && fsync(fd) == 0;
+        ok = close(fd) == 0 && ok;
+        if (ok && rename(tmp, path) == 0)
+            rc = 0;
+        else
+            unlink(tmp);
+    }
+    if (rc < 0)
+        diag_add(d, "%s: cannot write the secrets file: %s", path, strerror(errno));
+    free(tmp);
+    sb_free_secret(&out);
+    return rc;
+}

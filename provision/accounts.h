@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The sites' own AD accounts (identity = account) during one run: what to
+ * do with each (create, rotate the password, nothing), doing it through
+ * ldap/directory.h, undoing what this run created when a later step fails,
+ * and writing generated passwords to the optional secrets file. The core's
+ * only door to the directory. */
+#ifndef PROVISION_ACCOUNTS_H
+#define PROVISION_ACCOUNTS_H
+
+#include "ldap/directory.h"
+#include "provision/change.h"
+#include "provision/conf.h"
+#include "provision/site.h"
+
+struct account_run;
+
+/* Connects and binds with the [directory] settings. NULL with messages. */
+struct account_run *accounts_open(const struct conf *c, struct diag *d);
+void accounts_close(struct account_run *run);
+
+enum account_action {
+    ACCOUNT_KEEP,   /* exists (ours or adopted); nothing to do */
+    ACCOUNT_CREATE, /* absent: create with a new password */
+    ACCOUNT_ROTATE, /* exists, but the pool has no password for it: set a new one */
+};
+
+struct account_step {
+    enum account_action action;
+    struct dir_account account; /* found or created */
+    bool done;                  /* created / rotated in this run */
+    char *password;             /* new password (wiped on free), or NULL */
+};
+
+/* Decides what the site's account needs and records it in out ("+ account"
+ * or "~ account" password). rotate: set a new password even when the pool
+ * has one. pool_has_password: the IIS config already stores a password for
+ * the account. With dry_run no password is generated. -1 with messages
+ * (directory errors, an account that belongs to another site). */
+int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
+                     bool rotate, bool dry_run, struct account_step *step, struct changes *out,
+                     struct diag *d);
+/* Creates or rotates as decided. 0 or -1. */
+int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
+                     struct diag *d);
+/* Deletes an account this run created (when the site's later steps fail).
+ * Says what it did in d's next message. 0 or -1. */
+int accounts_undo(struct account_run *run, struct account_step *step, struct diag *d);
+
+/* destroy: finds the account and records "- account" (or a note that an
+ * adopted account is kept). *found is set when there is one to delete. */
+int accounts_prepare_removal(struct account_run *run, const struct site_model *m,
+                             struct account_step *step, struct changes *out, struct diag *d);
+int accounts_remove(struct account_run *run, struct account_step *step, struct diag *d);
+
+void account_step_free(struct account_step *step);
+
+/* Writes (or updates) "sam<TAB>site<TAB>password" lines in the 0600 secrets
+ * file named by [directory] secrets_file. Refuses a file with group or
+ * other permissions. 0 or -1. */
+int accounts_save_secrets(const struct conf *c, const struct site_model *const *models,
+                          struct account_step *const *steps, size_t n, struct diag *d);
+
+/* The SID of a DOMAIN\name or name@upn user or group account (for `sid`). */
+int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d);
+
+#endif
