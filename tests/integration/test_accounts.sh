@@ -118,6 +118,9 @@ in_lab ldapsearch -LLL -H "$LAB_LDAPS_URI" -D "$LAB_ADMIN_UPN" -y "$LAB_ADMIN_PA
 grep -q "adminDescription: provision:site=shop.example.com" "$work/acct.ldif" \
   && grep -q "userAccountControl: 66048" "$work/acct.ldif" && grep -qi "OU=Sites,OU=Hosting" "$work/acct.ldif" \
   && ok "marker, UAC 66048 and the template's OU" || bad "account attributes: $(cat "$work/acct.ldif")"
+out=$(prov sid 'LAB\IUSR_shop' 'IUSR_shop@lab.test' 2>&1)
+[ "$(grep -c 'S-1-5-21-[0-9-]*$' <<<"$out")" = 2 ] && ok "sid LAB\\IUSR_shop via LDAP: $(head -1 <<<"$out" | cut -f2)" \
+  || bad "sid over LDAP: $out"
 cp "$cfg" "$work/applied"
 out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
 [ $rc -eq 0 ] && cmp -s "$cfg" "$work/applied" && grep -q "No changes" <<<"$out" \
