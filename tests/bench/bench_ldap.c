@@ -145,8 +145,8 @@ static int run_create(size_t n, const char *prefix, const char *dnfile, bool ser
     size_t failed = 0;
     if (serial) {
         for (size_t i = 0; i < n; i++) {
-            items[i].result = dir_create_account(dir, &specs[i], a[i].password,
-                                                 &items[i].account, &d);
+            items[i].result =
+                dir_create_account(dir, &specs[i], a[i].password, &items[i].account, &d);
             if (items[i].result != 1)
                 failed++;
         }

@@ -8,6 +8,9 @@
 # included) by `ldapadd -f` over one LDAPS connection, prints both rates and
 # the ratio, deletes every account again and stops the lab.
 #   N=500        accounts per side
+#   ROUNDS=1     split each side into ROUNDS alternating slices (module slice,
+#                then ldapadd slice, ...): on a shared machine both sides then
+#                see the same background load; the totals are compared
 #   SERIAL=1     also time the module one account at a time
 #   BENCH_STRICT=1  exit 1 when the module is slower than ldapadd
 #   BENCH_LDAP_BIN=path  use this bench_ldap instead of building one
@@ -74,19 +77,31 @@ count() {  # accounts whose sAMAccountName starts with $1
     grep -c '^dn: '
 }
 
-echo "bench_ldap: $N accounts per side, Samba AD DC in $LABDIR ($(nproc) cores)"
+echo "bench_ldap: $N accounts per side in ${ROUNDS:-1} round(s), Samba AD DC in $LABDIR ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 
-# 1. the module
-out=$(in_lab "$BIN" create "$N" IUSR_bm "$WORK/module.dns") || die "module create failed: $out"
-read -r _ m_n m_s <<<"$out"
-[[ $m_n == "$N" ]] || die "module created $m_n of $N"
+ROUNDS=${ROUNDS:-1}
+(( ROUNDS >= 1 && N % ROUNDS == 0 )) || die "N ($N) must be a multiple of ROUNDS ($ROUNDS)"
+SLICE=$(( N / ROUNDS ))
+m_s=0 l_s=0
+: >"$WORK/module.dns"
+: >"$WORK/ldapadd.dns"
+for (( r = 0; r < ROUNDS; r++ )); do
+  # 1. the module: one dir_create_accounts call per slice
+  out=$(in_lab "$BIN" create "$SLICE" "IUSR_bm${r}_" "$WORK/module.$r.dns") ||
+    die "module create failed: $out"
+  read -r _ n s <<<"$out"
+  [[ $n == "$SLICE" ]] || die "module created $n of $SLICE"
+  m_s=$(awk -v a="$m_s" -v b="$s" 'BEGIN { printf "%.3f", a + b }')
+  cat "$WORK/module.$r.dns" >>"$WORK/module.dns"
 
-# 2. ldapadd, same attributes, one LDAPS connection
-( umask 077; "$BIN" ldif "$N" IUSR_la >"$WORK/ldapadd.ldif" )
-t0=$(now)
-ldap_admin ldapadd -f "$WORK/ldapadd.ldif" >/dev/null || die "ldapadd failed"
-t1=$(now)
-l_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  # 2. ldapadd, same attributes, one LDAPS connection per slice
+  ( umask 077; "$BIN" ldif "$SLICE" "IUSR_la${r}_" >"$WORK/ldapadd.ldif" )
+  t0=$(now)
+  ldap_admin ldapadd -f "$WORK/ldapadd.ldif" >/dev/null || die "ldapadd failed"
+  t1=$(now)
+  l_s=$(awk -v a="$l_s" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
+  sed -n 's/^dn: //p' "$WORK/ldapadd.ldif" >>"$WORK/ldapadd.dns"
+done
 l_n=$(count IUSR_la)
 [[ $l_n == "$N" ]] || die "ldapadd created $l_n of $N"
 
@@ -105,7 +120,6 @@ if [[ ${SERIAL:-0} == 1 ]]; then
 fi
 
 # 3. clean up: every account created above
-sed -n 's/^dn: //p' "$WORK/ldapadd.ldif" >"$WORK/ldapadd.dns"
 dnfiles=("$WORK/module.dns" "$WORK/ldapadd.dns")
 [[ ${SERIAL:-0} == 1 ]] && dnfiles+=("$WORK/serial.dns")
 cat "${dnfiles[@]}" >"$WORK/all.dns"
