@@ -165,18 +165,14 @@ static int ensure_site(struct session *s, struct apphost *ah, struct account_run
     return 0;
 }
 
-/* destroy of one site: the IIS configuration first, the account after the
- * file is written (finish_accounts). */
-static int destroy_site(struct session *s, struct apphost *ah, struct account_run *accts,
-                        struct site_model *m, struct account_step *step, struct site_report *sr)
+/* destroy of one site: the account is looked up first (read only), the IIS
+ * configuration edited, and the account deleted only after the file is
+ * written (finish_accounts). */
+static int destroy_site(struct apphost *ah, struct account_run *accts, struct site_model *m,
+                        struct account_step *step, struct site_report *sr)
 {
-    (void)s;
-    size_t keep = sr->changes.count;
-    if (apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors) < 0)
-        return -1;
     if (m->identity == IDENTITY_ACCOUNT) {
         if (!accts) {
-            changes_truncate(&sr->changes, keep);
             diag_add(&sr->errors,
                      "%s: site '%s': the directory is not available, so its "
                      "account cannot be removed; nothing was done for this site",
@@ -186,7 +182,7 @@ static int destroy_site(struct session *s, struct apphost *ah, struct account_ru
         if (accounts_prepare_removal(accts, m, step, &sr->changes, &sr->errors) < 0)
             return -1;
     }
-    return 0;
+    return apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
 }
 
 /* After the configuration is written (or not): undo the accounts of a
@@ -278,7 +274,7 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         struct site_model *m = &s.models[i];
         struct site_report *sr = report_site(&s.rep, m->name);
         int rc = mode == MODE_DESTROY
-                     ? destroy_site(&s, ah, accts, m, &steps[i], sr)
+                     ? destroy_site(ah, accts, m, &steps[i], sr)
                      : ensure_site(&s, ah, accts, m, &steps[i], sr, mode == MODE_PLAN);
         sr->status = rc < 0 ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
         if (rc < 0)

@@ -8,9 +8,12 @@
 # included) by `ldapadd -f` over one LDAPS connection, prints both rates and
 # the ratio, deletes every account again and stops the lab.
 #   N=500        accounts per side
-#   ROUNDS=1     split each side into ROUNDS alternating slices (module slice,
+#   ROUNDS=5     split each side into ROUNDS alternating slices (module slice,
 #                then ldapadd slice, ...): on a shared machine both sides then
-#                see the same background load; the totals are compared
+#                see the same background load; the totals are compared.
+#                ROUNDS=1: all 500 through the module, then all 500 by ldapadd
+# Also printed: the DC's CPU time per account and how busy the DC was
+# (its CPU time / wall time) on each side: both sides are bound by the DC.
 #   SERIAL=1     also time the module one account at a time
 #   BENCH_STRICT=1  exit 1 when the module is slower than ldapadd
 #   BENCH_LDAP_BIN=path  use this bench_ldap instead of building one
@@ -72,23 +75,28 @@ in_lab() { "$LAB" exec "$LABDIR" -- "$@"; }
 export LDAPTLS_CACERT=$LAB_CA LDAPTLS_REQCERT=demand
 ldap_admin() { in_lab "$1" -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" "${@:2}"; }
 now() { printf '%s' "$EPOCHREALTIME"; }
+# CPU time (clock ticks) the DC process has used so far
+dc_ticks() { awk '{ print $14 + $15 }' "/proc/$LAB_SAMBA_PID/stat"; }
+TCK=$(getconf CLK_TCK)
 count() {  # accounts whose sAMAccountName starts with $1
   ldap_admin ldapsearch -LLL -o ldif-wrap=no -b "$LAB_SITES_OU" "(sAMAccountName=$1*)" 1.1 |
     grep -c '^dn: '
 }
 
-echo "bench_ldap: $N accounts per side in ${ROUNDS:-1} round(s), Samba AD DC in $LABDIR ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+echo "bench_ldap: $N accounts per side in ${ROUNDS:-5} round(s), Samba AD DC in $LABDIR ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-5}
 (( ROUNDS >= 1 && N % ROUNDS == 0 )) || die "N ($N) must be a multiple of ROUNDS ($ROUNDS)"
 SLICE=$(( N / ROUNDS ))
-m_s=0 l_s=0
+m_s=0 l_s=0 m_cpu=0 l_cpu=0
 : >"$WORK/module.dns"
 : >"$WORK/ldapadd.dns"
 for (( r = 0; r < ROUNDS; r++ )); do
   # 1. the module: one dir_create_accounts call per slice
+  c0=$(dc_ticks)
   out=$(in_lab "$BIN" create "$SLICE" "IUSR_bm${r}_" "$WORK/module.$r.dns") ||
     die "module create failed: $out"
+  m_cpu=$(( m_cpu + $(dc_ticks) - c0 ))
   read -r _ n s <<<"$out"
   [[ $n == "$SLICE" ]] || die "module created $n of $SLICE"
   m_s=$(awk -v a="$m_s" -v b="$s" 'BEGIN { printf "%.3f", a + b }')
@@ -96,9 +104,11 @@ for (( r = 0; r < ROUNDS; r++ )); do
 
   # 2. ldapadd, same attributes, one LDAPS connection per slice
   ( umask 077; "$BIN" ldif "$SLICE" "IUSR_la${r}_" >"$WORK/ldapadd.ldif" )
+  c0=$(dc_ticks)
   t0=$(now)
   ldap_admin ldapadd -f "$WORK/ldapadd.ldif" >/dev/null || die "ldapadd failed"
   t1=$(now)
+  l_cpu=$(( l_cpu + $(dc_ticks) - c0 ))
   l_s=$(awk -v a="$l_s" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
   sed -n 's/^dn: //p' "$WORK/ldapadd.ldif" >>"$WORK/ldapadd.dns"
 done
@@ -110,9 +120,9 @@ if [[ ${SERIAL:-0} == 1 ]]; then
   read -r _ s_n s_s <<<"$out"
 fi
 
-awk -v n="$N" -v m="$m_s" -v l="$l_s" 'BEGIN {
-  printf "module  (dir_create_accounts, pipelined): %d accounts in %.2f s = %.1f accounts/s\n", n, m, n / m
-  printf "ldapadd (one LDAPS connection):           %d accounts in %.2f s = %.1f accounts/s\n", n, l, n / l
+awk -v n="$N" -v m="$m_s" -v l="$l_s" -v mc="$m_cpu" -v lc="$l_cpu" -v hz="$TCK" 'BEGIN {
+  printf "module  (dir_create_accounts, pipelined): %d accounts in %.2f s = %.1f accounts/s (DC: %.1f ms CPU/account, busy %.0f%%)\n", n, m, n / m, 1000 * mc / hz / n, 100 * mc / hz / m
+  printf "ldapadd (one LDAPS connection):           %d accounts in %.2f s = %.1f accounts/s (DC: %.1f ms CPU/account, busy %.0f%%)\n", n, l, n / l, 1000 * lc / hz / n, 100 * lc / hz / l
   printf "ratio module/ldapadd: %.2fx (target >= 1.0x)\n", (n / m) / (n / l)
 }'
 if [[ ${SERIAL:-0} == 1 ]]; then

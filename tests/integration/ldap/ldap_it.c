@@ -21,10 +21,25 @@
 #include <unistd.h>
 
 static int failures;
+/* Detail appended to the next PASS line (one line per check). */
+static char note[512];
+
+static void set_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void set_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note, sizeof note, fmt, ap);
+    va_end(ap);
+}
 
 static void pass(const char *name)
 {
-    printf("PASS %s\n", name);
+    if (note[0])
+        printf("PASS %s [%s]\n", name, note);
+    else
+        printf("PASS %s\n", name);
+    note[0] = '\0';
     fflush(stdout);
 }
 
@@ -33,6 +48,7 @@ static void failf(const char *name, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    note[0] = '\0';
     printf("FAIL %s: ", name);
     vprintf(fmt, ap);
     printf("\n");
@@ -89,8 +105,10 @@ static bool check_msg(const char *name, bool rc_ok, struct diag *d, const char *
         if (needles[i] && !strstr(t, needles[i]))
             ok = false;
     if (ok) {
-        printf("PASS %s\n     message: %s\n", name, t);
-        fflush(stdout);
+        char before[sizeof note];
+        memcpy(before, note, sizeof note);
+        set_note("%s%s%s", before, before[0] ? "; " : "", t);
+        pass(name);
     } else {
         failf(name, "rc ok=%d, message: %s (wanted %s%s%s%s%s)", rc_ok, *t ? t : "(none)",
               n1 ? n1 : "", n2 ? " + " : "", n2 ? n2 : "", n3 ? " + " : "", n3 ? n3 : "");
@@ -225,14 +243,13 @@ static void phase_lifecycle(void)
     int r = dir_create_account(dir, &spec, pw, &a, &d);
     char *want_dn = xasprintf("CN=%s,%s", sam, env("LAB_SITES_OU"));
     char *want_upn = xasprintf("%s@%s", sam, env("LAB_DNS_DOMAIN"));
+    set_note("%s %s %s", a.dn ? a.dn : "?", a.sid ? a.sid : "?", a.guid ? a.guid : "?");
     check("create: one add, read back DN, SID, GUID, UPN, marker",
           r == 1 && a.dn && ascii_casecmp(a.dn, want_dn) == 0 && looks_like_sid(a.sid) &&
               looks_like_guid(a.guid) && a.upn && strcmp(a.upn, want_upn) == 0 && a.managed &&
               a.managed_site && strcmp(a.managed_site, "shop.example.com") == 0 && a.sam &&
               strcmp(a.sam, sam) == 0,
           &d);
-    printf("     created %s sid=%s guid=%s\n", a.dn ? a.dn : "?", a.sid ? a.sid : "?",
-           a.guid ? a.guid : "?");
 
     r = dir_check_password(&c, a.upn, pw, &d);
     check("bind as the new account with its generated password (dir_check_password)", r == 1, &d);
@@ -432,9 +449,9 @@ static void phase_hostile(void)
                                  .site = "hostile.example.com"};
     int r = dir_create_account(dir, &s, pw, &a, &d);
     char *want = xasprintf("CN=\\#it (1) a,%s", env("LAB_SITES_OU"));
+    set_note("%s", a.dn ? a.dn : "?");
     check("sam '#it (1) a': created with an escaped DN",
           r == 1 && a.dn && ascii_casecmp(a.dn, want) == 0, &d);
-    printf("     dn: %s\n", a.dn ? a.dn : "?");
     struct dir_account f;
     r = dir_find_account(dir, sam, &f, &d);
     check("sam '#it (1) a': found through the escaped filter",
@@ -460,9 +477,9 @@ static void phase_hostile(void)
     m.ou = "OU=Web\\, Inc.,OU=Deep,OU=Sites,OU=Hosting";
     r = dir_create_account(dir, &m, pw, &a, &d);
     want = xasprintf("CN=IUSR_it_ou,OU=Web\\, Inc.,OU=Deep,%s", env("LAB_SITES_OU"));
+    set_note("%s", a.dn ? a.dn : "?");
     check("create_ou: OU chain with a comma in a name created, account inside",
           r == 1 && a.dn && ascii_casecmp(a.dn, want) == 0, &d);
-    printf("     dn: %s\n", a.dn ? a.dn : "?");
     LDAP *raw = raw_open();
     char *ou1 = xasprintf("OU=Web\\, Inc.,OU=Deep,%s", env("LAB_SITES_OU"));
     char *ou2 = xasprintf("OU=Deep,%s", env("LAB_SITES_OU"));
@@ -652,7 +669,7 @@ static void phase_gssapi(void)
     int r = dir_open(&c, &dir, &d);
     check("GSSAPI (kinit ticket) on ldap:// with Kerberos sealing: bound", r == 0, &d);
     if (r == 0) {
-        printf("     security: %s\n", dir_security(dir));
+        set_note("%s", dir_security(dir));
         check("GSSAPI: the connection is sealed (SSF >= 56)",
               strncmp(dir_security(dir), "SASL GSSAPI sealing (SSF ", 25) == 0 &&
                   atoi(dir_security(dir) + 25) >= 56,
@@ -722,8 +739,8 @@ static void phase_dc_gone(const char *mode)
             t0 = time(NULL);
             r = dir_open(&c2, &d2, &d);
             took = (long)(time(NULL) - t0);
+            set_note("%ld s", took);
             check_msg(name, r == -1 && took <= 8, &d, "dc1.lab.test", NULL, NULL);
-            printf("     took %ld s\n", took);
         }
         if (getenv("KRB5CCNAME")) {
             struct dir_config c3 = admin_cfg(env("LAB_LDAP_URI"));
@@ -735,9 +752,9 @@ static void phase_dc_gone(const char *mode)
             t0 = time(NULL);
             r = dir_open(&c3, &d3, &d);
             took = (long)(time(NULL) - t0);
+            set_note("%ld s", took);
             check_msg("DC frozen: GSSAPI dir_open gives up after the timeout", r == -1 && took <= 8,
                       &d, "dc1.lab.test", NULL, NULL);
-            printf("     took %ld s\n", took);
         }
     } else {
         check_msg("DC stopped: find gives an unreachable error, no crash", r == -1, &d,

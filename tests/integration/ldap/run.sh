@@ -31,27 +31,30 @@ WORK=$(mktemp -d /tmp/ldap_it.XXXXXX)
 LABDIR="$WORK/lab"
 LAB_STARTED=0
 
+# The last line printed is always the summary, whatever happens; notes go
+# to stderr.
 # shellcheck disable=SC2317  # called through trap
 finish() {
   local rc=$?
   if (( LAB_STARTED )) && [[ -f $LABDIR/lab/holder.pid ]]; then
-    echo "cleanup: stopping the lab in $LABDIR"
-    "$LAB" stop "$LABDIR" >/dev/null 2>&1 || echo "cleanup: STOP FAILED for $LABDIR"
+    if ! "$LAB" stop "$LABDIR" >/dev/null 2>&1; then
+      fail "cleanup: lab stop failed for $LABDIR"
+    fi
   fi
-  if (( nfail == 0 && rc == 0 )) && [[ -z ${LDAP_IT_KEEP:-} ]]; then
+  (( rc == 0 || nfail > 0 )) || fail "run.sh ended early (exit $rc)"
+  if (( nfail == 0 )) && [[ -z ${LDAP_IT_KEEP:-} ]]; then
     rm -rf "$WORK"
   else
-    echo "work directory kept for inspection: $WORK"
+    echo "work directory kept for inspection: $WORK" >&2
   fi
-}
-trap finish EXIT
-trap 'exit 130' INT TERM HUP
-
-summary() {
   echo "$npass passed, $nfail failed"
   (( nfail == 0 )) || exit 1
   exit 0
 }
+trap finish EXIT
+trap 'exit 130' INT TERM HUP
+
+summary() { exit 0; }
 
 [[ $(id -u) -eq 0 ]] || { fail "run.sh needs root (the lab uses namespaces and mounts)"; summary; }
 
@@ -90,7 +93,7 @@ fi
 # ------------------------------------------------------------------ lab
 if "$LAB" start "$LABDIR" >"$WORK/lab-start.log" 2>&1; then
   LAB_STARTED=1
-  pass "lab started ($(tail -n 1 "$WORK/lab-start.log" | sed 's/^lab: //; s/:.*//'))"
+  pass "lab started ($(grep -o "ready in [0-9.]* s" "$WORK/lab-start.log"))"
 else
   LAB_STARTED=1
   fail "lab did not start (this is a failure, not a skip)"
@@ -162,8 +165,8 @@ export LSAN_OPTIONS="suppressions=$HERE/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 # Counts the driver's PASS/FAIL lines; a crash or an exit without a FAIL
 # line is a failure of its own.
 count_output() {
-  local phase=$1 rc=$2 file=$3 p f
-  grep -v '^READY$' "$file"
+  local phase=$1 rc=$2 file=$3 err=$4 p f
+  grep -E '^(PASS|FAIL) ' "$file"
   p=$(grep -c '^PASS ' "$file")
   f=$(grep -c '^FAIL ' "$file")
   npass=$((npass + p))
@@ -175,14 +178,15 @@ count_output() {
   elif (( p == 0 && f == 0 )); then
     fail "phase $phase: the driver printed no result"
   fi
+  if (( rc != 0 )); then
+    sed 's/^/      stderr| /' "$err" | tail -n 40
+  fi
 }
 
 for phase in lifecycle policy collide hostile groups bind tls gssapi; do
-  echo "== $phase"
   in_lab "$IT" "$phase" >"$WORK/$phase.out" 2>"$WORK/$phase.err"
   rc=$?
-  count_output "$phase" "$rc" "$WORK/$phase.out"
-  grep -v '^warning: ldap: certificate checks are OFF' "$WORK/$phase.err" | sed 's/^/      stderr| /'
+  count_output "$phase" "$rc" "$WORK/$phase.out" "$WORK/$phase.err"
   if [[ $phase == tls ]]; then
     if grep -q '^warning: ldap: certificate checks are OFF for dc1.lab.test' "$WORK/$phase.err"; then
       pass "tls_insecure printed its warning on stderr"
@@ -212,8 +216,7 @@ dc_phase() {
   exec 9>&-
   wait "$pid"
   rc=$?
-  count_output "$phase" "$rc" "$WORK/$phase.out"
-  sed 's/^/      stderr| /' "$WORK/$phase.err"
+  count_output "$phase" "$rc" "$WORK/$phase.out" "$WORK/$phase.err"
 }
 
 # shellcheck disable=SC2317  # called through dc_phase
@@ -226,14 +229,13 @@ stop_dc() {
     kill -0 "$LAB_SAMBA_PID" 2>/dev/null || return 0
     sleep 0.1
   done
-  echo "      (samba $LAB_SAMBA_PID still running after 10 s)"
+  echo "run.sh: samba $LAB_SAMBA_PID still running after 10 s" >&2
 }
 
-echo "== dc-freeze (samba stopped with SIGSTOP, then continued)"
+# The DC frozen (SIGSTOP, continued afterwards), then terminated.
 dc_phase dc-freeze freeze_dc
 kill -CONT "$LAB_SAMBA_PID" 2>/dev/null || true
 
-echo "== dc-stop (samba terminated)"
 dc_phase dc-stop stop_dc
 
 # ------------------------------------------------------------------ stop
@@ -243,4 +245,5 @@ else
   fail "lab stop"
   sed 's/^/      | /' "$WORK/lab-stop.log"
 fi
+LAB_STARTED=0
 summary
