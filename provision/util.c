@@ -333,7 +333,9 @@ int read_file(const char *path, char **data, size_t *len)
         errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         return -1;
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    /* Two spare bytes: the read that sees the end needs room, and the
+     * buffer must not double just to learn that the file ended. */
+    size_t cap = (size_t)st.st_size + 2, n = 0;
     char *buf = xmalloc(cap);
     for (;;) {
         if (n + 1 >= cap) {

@@ -109,9 +109,15 @@ char *apphost_render(const struct apphost *ah, size_t *len)
     if (ah->n_edits)
         memcpy(sorted, ah->edits, ah->n_edits * sizeof *sorted);
     qsort(sorted, ah->n_edits, sizeof *sorted, edit_order);
+    /* The exact size up front: no doubling of a file-sized buffer. */
+    size_t size = ah->doc.len;
+    for (size_t i = 0; i < ah->n_edits; i++)
+        size += strlen(sorted[i].text) - (sorted[i].to - sorted[i].from);
     struct strbuf out;
     sb_init(&out);
-    sb_grow(&out, ah->doc.len + 4096);
+    out.buf = xmalloc(size + 1);
+    out.cap = size + 1;
+    out.buf[0] = '\0';
     uint32_t pos = 0;
     for (size_t i = 0; i < ah->n_edits; i++) {
         const struct edit *e = &sorted[i];
@@ -141,14 +147,23 @@ struct frag {
 static void frag_line(struct frag *f, int level, const char *line)
 {
     /* Room up front, so that a password line is not left behind in a
-     * buffer that realloc moved. */
+     * buffer that realloc moved; frag_take() hands out an exact copy. */
     if (!f->sb.cap)
-        sb_grow(&f->sb, 4096);
+        sb_grow(&f->sb, 2048);
     sb_adds(&f->sb, f->ah->doc.newline);
     sb_adds(&f->sb, f->base);
     for (int i = 0; i < level; i++)
         sb_adds(&f->sb, f->ah->unit);
     sb_adds(&f->sb, line);
+}
+
+/* The fragment's text at its exact size (thousands of them can be queued);
+ * the working buffer is wiped, as it may hold a password. */
+static char *frag_take(struct frag *f)
+{
+    char *text = xstrndup(f->sb.buf ? f->sb.buf : "", f->sb.len);
+    sb_free_secret(&f->sb);
+    return text;
 }
 
 static void attr_text(struct strbuf *sb, const char *name, const char *value)
@@ -681,7 +696,7 @@ static void create_pool(struct apphost *ah, const struct iis_pool_spec *p, struc
     frag_line(&f, 0, "</add>");
     sb_free_secret(&pm);
     sb_free(&line);
-    char *text = sb_detach(&f.sb);
+    char *text = frag_take(&f);
     if (anchor >= 0)
         queue_edit(ah, ah->doc.elems[anchor].end, ah->doc.elems[anchor].end, text);
     else if (ah->pool_defaults_el >= 0) {
@@ -727,7 +742,7 @@ static void update_pool(struct apphost *ah, struct pool_state *ps, const struct 
             struct frag f = {ah, {0}, base};
             frag_line(&f, 0, sb.buf);
             sb_free_secret(&sb);
-            insert_child(ah, el, sb_detach(&f.sb));
+            insert_child(ah, el, frag_take(&f));
             free(base);
         }
         free(type);
@@ -862,7 +877,7 @@ static void create_site(struct apphost *ah, const struct iis_site_spec *s, unsig
     free(summary);
     frag_line(&f, 0, "</site>");
     sb_free_secret(&sb);
-    char *text = sb_detach(&f.sb);
+    char *text = frag_take(&f);
     if (anchor >= 0)
         queue_edit(ah, ah->doc.elems[anchor].end, ah->doc.elems[anchor].end, text);
     else {
@@ -958,7 +973,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
         frag_line(&f, 1, sb.buf);
         frag_line(&f, 0, "</application>");
         sb_free_secret(&sb);
-        insert_child(ah, el, sb_detach(&f.sb));
+        insert_child(ah, el, frag_take(&f));
         free(base);
         change_attr(ch, "applicationPool", NULL, s->pool);
         change_attr(ch, "physicalPath", NULL, s->physical_path);
@@ -1006,7 +1021,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
             vdir_line(&sb, s);
             frag_line(&f, 0, sb.buf);
             sb_free_secret(&sb);
-            insert_child(ah, root_app, sb_detach(&f.sb));
+            insert_child(ah, root_app, frag_take(&f));
             free(base);
             change_attr(ch, "physicalPath", NULL, s->physical_path);
         } else {
@@ -1057,7 +1072,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
             char *base = xml_indent_of(&ah->doc, bindings);
             struct frag f = {ah, {0}, base};
             binding_lines(&f, 0, s);
-            char *text = sb_detach(&f.sb);
+            char *text = frag_take(&f);
             /* The fragment starts with newline + indentation: replace the
              * element's whole line block with it. */
             queue_edit(ah, block_start(ah, bindings), ah->doc.elems[bindings].end, text);
@@ -1066,7 +1081,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
             char *base = child_indent(ah, el);
             struct frag f = {ah, {0}, base};
             binding_lines(&f, 0, s);
-            insert_child(ah, el, sb_detach(&f.sb));
+            insert_child(ah, el, frag_take(&f));
             free(base);
         }
         site_drop_keys(ah, ss);
@@ -1115,7 +1130,7 @@ static char *anon_fragment(struct apphost *ah, const char *base, int from_depth,
     if (location_path)
         frag_line(&f, --level, "</location>");
     sb_free(&sb);
-    return sb_detach(&f.sb);
+    return frag_take(&f);
 }
 
 static void ensure_anonymous(struct apphost *ah, const char *site, const char *user,
