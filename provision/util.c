@@ -52,20 +52,25 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+static void out_of_range(void)
+{
+    fputs("provision: internal error: a formatted message failed\n", stderr);
+    abort();
+}
+
 char *xasprintf(const char *fmt, ...)
 {
-    struct strbuf sb;
     va_list ap;
-    sb_init(&sb);
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    sb_grow(&sb, (size_t)n + 1);
+    if (n < 0)
+        out_of_range();
+    char *buf = xmalloc((size_t)n + 1);
     va_start(ap, fmt);
-    vsnprintf(sb.buf, (size_t)n + 1, fmt, ap);
+    vsnprintf(buf, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    sb.len = (size_t)n;
-    return sb_detach(&sb);
+    return buf;
 }
 
 void sb_init(struct strbuf *sb)
@@ -110,6 +115,8 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        out_of_range();
     sb_grow(sb, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
@@ -389,6 +396,8 @@ void diag_add(struct diag *d, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        out_of_range();
     char *msg = xmalloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(msg, (size_t)n + 1, fmt, ap);

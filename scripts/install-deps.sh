@@ -10,7 +10,7 @@ packages=(
   libxml2-dev libinih-dev nettle-dev libldap2-dev libsasl2-dev libsmbclient-dev
   libsasl2-modules-gssapi-mit
   # tests
-  libcmocka-dev libxml2-utils xmlstarlet
+  libcmocka-dev libxml2-utils xmlstarlet openssl python3
   # the lab domain (Samba AD DC, clients, ntfs-3g volume)
   samba samba-ad-provision samba-dsdb-modules samba-vfs-modules smbclient winbind ldap-utils
   krb5-user ntfs-3g iproute2 util-linux procps psmisc

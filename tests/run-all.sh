@@ -83,6 +83,8 @@ if [ "$(id -u)" -ne 0 ]; then
   total_failed=$((total_failed + 1)); failed_suites+=(lab)
 else
   suite lab bash "$repo/tests/integration/test_lab.sh"
+  export LDAP_IT_BIN=$build_root/normal/bin/ldap_it
+  suite ldap bash "$repo/tests/integration/ldap/run.sh"
   suite accounts bash "$repo/tests/integration/test_accounts.sh" "$build_root/normal"
 fi
 
