@@ -56,6 +56,9 @@ static const struct conf_key known[] = {
     {"iis", "backups"},
     {"iis", "plain_passwords"},
     {"content", "root"},
+    {"content", "location"},
+    {"content", "auth_file"},
+    {"content", "kerberos"},
     {"templates", "dir"},
     {"directory", "netbios"},
     {"defaults", "runtime"},
@@ -214,6 +217,23 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 why = "must be accept or refuse";
         } else if (!strcmp(k, "root")) {
             set(&c->content_root, v);
+        } else if (!strcmp(k, "location")) {
+            if (!strncmp(v, "smb://", 6) || !strncmp(v, "script:", 7))
+                set(&c->content_location, v);
+            else if (v[0] == '/')
+                set(&c->content_location, v);
+            else
+                why = "must be smb://HOST/SHARE[/PATH], an absolute path on an ntfs-3g mount, "
+                      "or script:/PATH.ps1 / script:/PATH.cmd";
+        } else if (!strcmp(k, "auth_file")) {
+            free(c->content_auth_file);
+            c->content_auth_file = conf_relative(c, v);
+        } else if (!strcmp(k, "kerberos")) {
+            int b = parse_bool(v);
+            if (b < 0)
+                why = "must be true or false";
+            else
+                c->content_kerberos = b;
         } else if (!strcmp(k, "dir")) {
             set(&c->templates_dir, v);
         } else if (!strcmp(k, "netbios")) {
@@ -280,6 +300,8 @@ void conf_free(struct conf *c)
     free(c->path);
     free(c->iis_config);
     free(c->content_root);
+    free(c->content_location);
+    free(c->content_auth_file);
     free(c->templates_dir);
     free(c->netbios_domain);
     struct conf_directory *dir = &c->dir;

@@ -8,13 +8,16 @@
 #include "provision/util.h"
 
 struct conf {
-    char *path;           /* the file read */
-    char *iis_config;     /* applicationHost.config path */
-    unsigned backups;     /* timestamped copies kept next to it */
-    bool plain_passwords; /* accept writing SpecificUser passwords unencrypted */
-    char *content_root;   /* Windows path: ${root} */
-    char *templates_dir;  /* absolute, or relative to the conf file's folder */
-    char *netbios_domain; /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
+    char *path;              /* the file read */
+    char *iis_config;        /* applicationHost.config path */
+    unsigned backups;        /* timestamped copies kept next to it */
+    bool plain_passwords;    /* accept writing SpecificUser passwords unencrypted */
+    char *content_root;      /* Windows path: ${root} */
+    char *content_location;  /* where folders and grants are applied, or NULL */
+    char *content_auth_file; /* SMB credentials (smbclient -A format) */
+    bool content_kerberos;   /* SMB with the caller's Kerberos ticket */
+    char *templates_dir;     /* absolute, or relative to the conf file's folder */
+    char *netbios_domain;    /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
     struct conf_directory {
         bool configured; /* [directory] has a uri */
         char *uri, *ca_file, *bind_dn, *password_file, *password_env, *base_dn;

@@ -25,6 +25,8 @@ static const char usage[] =
     "  -q, --quiet        print errors only\n"
     "      --json         print one JSON document\n"
     "      --rotate-passwords  apply: set new passwords for the sites' AD accounts\n"
+    "      --remove-folders    destroy: also remove the sites' folders that are empty\n"
+    "                          (files are never deleted)\n"
     "      --version      print the version\n"
     "\n"
     "Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage or input,\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
             o.verbosity = -1;
         } else if (!strcmp(a, "--rotate-passwords")) {
             o.rotate_passwords = true;
+        } else if (!strcmp(a, "--remove-folders")) {
+            o.remove_folders = true;
         } else if (!strcmp(a, "--json")) {
             o.json = true;
         } else if (!strcmp(a, "--version")) {

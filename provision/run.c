@@ -4,6 +4,7 @@
 #include "provision/access.h"
 #include "provision/accounts.h"
 #include "provision/conf.h"
+#include "provision/folders.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
 #include "provision/ntfs/sid.h"
@@ -60,7 +61,8 @@ static int load_input(struct session *s, int n, char **lists)
     s->models = xcalloc(s->list.count ? s->list.count : 1, sizeof *s->models);
     for (size_t i = 0; i < s->list.count; i++) {
         if (site_model_build(&s->conf, &s->ts, &s->list.items[i], &s->models[i], d) < 0 ||
-            access_check_site(&s->models[i], d) < 0)
+            access_check_site(&s->models[i], d) < 0 ||
+            folders_check_model(&s->conf, &s->models[i], d) < 0)
             rc = -1;
         s->n_models++;
     }
@@ -127,12 +129,23 @@ static void progress(const struct session *s, size_t done, size_t total)
         fputs("\r\033[K", stderr);
 }
 
-/* apply/plan of one site: its account first, the IIS configuration last. */
-static int ensure_site(struct session *s, struct apphost *ah, struct account_run *accts,
+/* What one run holds open: the directory and the content location. */
+struct systems {
+    struct account_run *accts;
+    struct folder_run *folders; /* NULL: folders and grants are not managed */
+};
+
+/* apply/plan of one site, in the order that leaves nothing half-made: every
+ * IIS rule is checked first (nothing queued), then the account, then the
+ * folders and grants, and the IIS edits are queued last (written at the
+ * end of the run). */
+static int ensure_site(struct session *s, struct apphost *ah, struct systems *sys,
                        struct site_model *m, struct account_step *step, struct site_report *sr,
                        bool dry_run)
 {
     struct iis_pool_spec pool = m->pool;
+    if (apphost_check_site(ah, &m->pool, &m->site, &sr->errors) < 0)
+        return -1;
     if (m->identity == IDENTITY_ACCOUNT) {
         if (!s->conf.plain_passwords) {
             diag_add(&sr->errors,
@@ -142,7 +155,7 @@ static int ensure_site(struct session *s, struct apphost *ah, struct account_run
                      m->origin, m->name, m->pool.user_name);
             return -1;
         }
-        if (!accts) {
+        if (!sys->accts) {
             diag_add(&sr->errors,
                      "%s: site '%s': the directory is not available (see above); "
                      "nothing was done for this site",
@@ -150,71 +163,96 @@ static int ensure_site(struct session *s, struct apphost *ah, struct account_run
             return -1;
         }
         bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
-        if (accounts_prepare(accts, m, has_pw, s->o->rotate_passwords, dry_run, step, &sr->changes,
-                             &sr->errors) < 0)
+        if (accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run, step,
+                             &sr->changes, &sr->errors) < 0)
             return -1;
-        if (!dry_run && accounts_execute(accts, m, step, &sr->errors) < 0)
+        if (!dry_run && accounts_execute(sys->accts, m, step, &sr->errors) < 0)
             return -1;
         pool.password = step->password; /* NULL: keep the stored one */
     }
+    if (sys->folders && m->n_folders &&
+        folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run, &sr->changes,
+                           &sr->errors) < 0) {
+        if (sys->accts && step->done)
+            accounts_undo(sys->accts, step, &sr->errors);
+        return -1;
+    }
     if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, &sr->errors) < 0) {
-        if (accts && step->done)
-            accounts_undo(accts, step, &sr->errors);
+        /* Cannot happen after apphost_check_site; say so rather than hide it. */
+        diag_add(&sr->errors,
+                 "site '%s': internal error: the configuration refused a site it "
+                 "had accepted; its account and grants were kept",
+                 m->name);
         return -1;
     }
     return 0;
 }
 
 /* destroy of one site: the account is looked up first (read only), the IIS
- * configuration edited, and the account deleted only after the file is
- * written (finish_accounts). */
-static int destroy_site(struct apphost *ah, struct account_run *accts, struct site_model *m,
+ * configuration edited; grants and account go only after the file is
+ * written (finish_systems). */
+static int destroy_site(struct apphost *ah, struct systems *sys, struct site_model *m,
                         struct account_step *step, struct site_report *sr)
 {
     if (m->identity == IDENTITY_ACCOUNT) {
-        if (!accts) {
+        if (!sys->accts) {
             diag_add(&sr->errors,
                      "%s: site '%s': the directory is not available, so its "
                      "account cannot be removed; nothing was done for this site",
                      m->origin, m->name);
             return -1;
         }
-        if (accounts_prepare_removal(accts, m, step, &sr->changes, &sr->errors) < 0)
+        if (accounts_prepare_removal(sys->accts, m, step, &sr->changes, &sr->errors) < 0)
             return -1;
     }
     return apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
 }
 
-/* After the configuration is written (or not): undo the accounts of a
- * failed write, delete destroyed sites' accounts, save new passwords. */
-static void finish_accounts(struct session *s, struct account_run *accts,
-                            struct account_step *steps, enum mode mode, bool written)
+/* After the configuration is written (or not). apply: a failed write takes
+ * back the accounts this run created (and their grants); the grants of
+ * other sites stay and the next apply finds them done. destroy: the
+ * written sites lose their grants, then their accounts. New passwords go
+ * to the secrets file. plan/destroy-plan: the grants that would go. */
+static void finish_systems(struct session *s, struct systems *sys, struct account_step *steps,
+                           enum mode mode, bool written)
 {
     const struct site_model **models = xcalloc(s->n_models ? s->n_models : 1, sizeof *models);
     struct account_step **done = xcalloc(s->n_models ? s->n_models : 1, sizeof *done);
     size_t n_done = 0;
     for (size_t i = 0; i < s->n_models; i++) {
+        struct site_model *m = &s->models[i];
         struct site_report *sr = &s->rep.sites[i];
         struct account_step *step = &steps[i];
         if (mode == MODE_DESTROY) {
-            if (sr->status == SITE_CHANGED && written &&
-                accounts_remove(accts, step, &sr->errors) < 0)
+            if (sr->status != SITE_CHANGED || !written)
+                continue;
+            if (sys->folders && m->n_folders &&
+                folders_remove_site(sys->folders, m, step->account.sid, sys->accts,
+                                    s->o->remove_folders, false, &sr->changes, &sr->errors) < 0) {
+                sr->status = SITE_FAILED;
+                continue;
+            }
+            if (sys->accts && accounts_remove(sys->accts, step, &sr->errors) < 0)
                 sr->status = SITE_FAILED;
             continue;
         }
         if (!step->done)
             continue;
         if (!written) {
-            if (step->action == ACCOUNT_CREATE)
-                accounts_undo(accts, step, &sr->errors);
-            else
+            if (step->action == ACCOUNT_CREATE) {
+                if (sys->folders && m->n_folders)
+                    folders_remove_site(sys->folders, m, step->account.sid, sys->accts, false,
+                                        false, &sr->changes, &sr->errors);
+                accounts_undo(sys->accts, step, &sr->errors);
+            } else {
                 diag_add(&sr->errors,
                          "the password of %s was changed, but the configuration "
                          "was not written: run apply --rotate-passwords for this site",
                          step->account.sam);
+            }
             continue;
         }
-        models[n_done] = &s->models[i];
+        models[n_done] = m;
         done[n_done++] = step;
     }
     if (n_done)
@@ -260,22 +298,47 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         session_free(&s);
         return rc;
     }
-    /* The directory, when a site has its own account. */
-    struct account_run *accts = NULL;
-    bool accts_failed = false;
-    struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
-    for (size_t i = 0; i < s.n_models && !accts && !accts_failed; i++)
-        if (s.models[i].identity == IDENTITY_ACCOUNT) {
-            accts = accounts_open(&s.conf, &s.rep.errors);
-            accts_failed = !accts;
+    /* The directory, when a site has its own account or a grant names a
+     * domain account; the content location, when folders are managed. */
+    struct systems sys = {0};
+    bool need_dir = false, need_folders = false;
+    for (size_t i = 0; i < s.n_models; i++) {
+        need_dir |= s.models[i].identity == IDENTITY_ACCOUNT;
+        for (size_t k = 0; k < s.models[i].n_grants; k++)
+            need_dir |= s.models[i].grants[k].grant.kind == NTFS_PRINCIPAL_NAME;
+        need_folders |= s.models[i].n_folders > 0;
+    }
+    if (need_dir && s.conf.dir.configured)
+        sys.accts = accounts_open(&s.conf, &s.rep.errors);
+    else if (need_dir)
+        accounts_open(&s.conf, &s.rep.errors); /* says what is missing */
+    /* A plan does not open a script location: closing it writes the script. */
+    bool script = s.conf.content_location && !strncmp(s.conf.content_location, "script:", 7);
+    if (need_folders && s.conf.content_location && !(script && mode == MODE_PLAN)) {
+        sys.folders = folders_open(&s.conf, &s.rep.errors);
+        if (!sys.folders) {
+            /* Nothing can be done safely without it. */
+            apphost_free(ah);
+            configfile_close(&cf);
+            accounts_close(sys.accts);
+            int rc = input_failed(&s);
+            session_free(&s);
+            return rc == EXIT_USAGE ? EXIT_FAILED : rc;
         }
+    } else if (need_folders && script) {
+        diag_add(&s.rep.notes, "folders and grants: apply appends them to %s",
+                 s.conf.content_location + 7);
+    } else if (need_folders) {
+        diag_add(&s.rep.notes, "folders and grants are not managed: no [content] location");
+    }
+    struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
 
     for (size_t i = 0; i < s.n_models; i++) {
         struct site_model *m = &s.models[i];
         struct site_report *sr = report_site(&s.rep, m->name);
         int rc = mode == MODE_DESTROY
-                     ? destroy_site(ah, accts, m, &steps[i], sr)
-                     : ensure_site(&s, ah, accts, m, &steps[i], sr, mode == MODE_PLAN);
+                     ? destroy_site(ah, &sys, m, &steps[i], sr)
+                     : ensure_site(&s, ah, &sys, m, &steps[i], sr, mode == MODE_PLAN);
         sr->status = rc < 0 ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
         if (rc < 0)
             changes_truncate(&sr->changes, 0);
@@ -300,12 +363,16 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         wipe(out, out_len); /* it may hold passwords */
         free(out);
     }
-    if (accts)
-        finish_accounts(&s, accts, steps, mode, written);
+    if (mode != MODE_PLAN)
+        finish_systems(&s, &sys, steps, mode, written);
     for (size_t i = 0; i < s.n_models; i++)
         account_step_free(&steps[i]);
     free(steps);
-    accounts_close(accts);
+    if (folders_close(sys.folders, &s.rep.errors) < 0)
+        for (size_t i = 0; i < s.rep.n_sites; i++)
+            if (s.rep.sites[i].status == SITE_CHANGED)
+                s.rep.sites[i].status = SITE_FAILED;
+    accounts_close(sys.accts);
     apphost_free(ah);
     configfile_close(&cf);
     int rc = finish(&s);

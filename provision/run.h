@@ -15,6 +15,7 @@ struct options {
     bool json;
     int verbosity;         /* -1 quiet, 0, 1 verbose */
     bool rotate_passwords; /* apply: new passwords for the sites' accounts */
+    bool remove_folders;   /* destroy: also remove the sites' folders when empty */
 };
 
 int run_validate(const struct options *o, int n, char **lists);

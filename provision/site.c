@@ -403,6 +403,8 @@ static void build_site(struct builder *b, struct site_model *m)
     m->site.anonymous_user = v && !strcmp(v, "iusr") ? "IUSR" : "";
     free(where);
 
+    m->isolate = get(b, "site", "isolate", NULL, NULL);
+
     where = NULL;
     v = get(b, "site", "connect_as", "pass-through", &where);
     if (v && strcmp(v, "pass-through") != 0) {
@@ -576,25 +578,12 @@ int site_model_build(const struct conf *conf, struct template_set *ts,
         char *section = xstrndup(entry->ovr_keys[i], (size_t)(dot - entry->ovr_keys[i]));
         bool ok = !strcmp(section, "folders") || !strcmp(section, "grants") ||
                   (strcmp(section, "template") != 0 && template_value(t, section, dot + 1));
-        static const char *const settable[] = {"pool.name",
-                                               "pool.runtime",
-                                               "pool.pipeline",
-                                               "pool.start_mode",
-                                               "pool.auto_start",
-                                               "pool.identity",
-                                               "pool.idle_timeout",
-                                               "pool.load_user_profile",
-                                               "account.name",
-                                               "account.ou",
-                                               "account.description",
-                                               "site.name",
-                                               "site.id",
-                                               "site.bindings",
-                                               "site.path",
-                                               "site.anonymous",
-                                               "site.auto_start",
-                                               "site.connect_as",
-                                               NULL};
+        static const char *const settable[] = {
+            "pool.name",       "pool.runtime",    "pool.pipeline",       "pool.start_mode",
+            "pool.auto_start", "pool.identity",   "pool.idle_timeout",   "pool.load_user_profile",
+            "account.name",    "account.ou",      "account.description", "site.name",
+            "site.id",         "site.bindings",   "site.path",           "site.anonymous",
+            "site.auto_start", "site.connect_as", "site.isolate",        NULL};
         ok |= pick(entry->ovr_keys[i], settable) != NULL;
         if (!ok) {
             diag_add(d,
@@ -620,6 +609,7 @@ void site_model_free(struct site_model *m)
     free(m->origin);
     free(m->template_name);
     free(m->anonymous);
+    free(m->isolate);
     free(m->account_name);
     free(m->account_ou);
     free(m->account_description);

@@ -61,7 +61,8 @@ struct site_model {
     char *origin; /* "file:line" of its [site] section */
     char *template_name;
     enum pool_identity_mode identity;
-    char *anonymous;                                       /* "pool" or "iusr" */
+    char *anonymous; /* "pool" or "iusr" */
+    char *isolate;   /* a [folders] name: protected; Administrators, SYSTEM and its grants */
     char *account_name, *account_ou, *account_description; /* IDENTITY_ACCOUNT */
     struct iis_pool_spec pool;                             /* strings owned by the model */
     struct iis_site_spec site;

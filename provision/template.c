@@ -35,6 +35,7 @@ static const struct key_rule rules[] = {
     {"site", "auto_start", false},
     {"site", "connect_as", false},
     {"site", "connect_as_password_file", false},
+    {"site", "isolate", false},
 };
 
 static bool free_section(const char *s)

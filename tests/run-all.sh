@@ -86,6 +86,9 @@ else
   export LDAP_IT_BIN=$build_root/normal/bin/ldap_it
   suite ldap bash "$repo/tests/integration/ldap/run.sh"
   suite accounts bash "$repo/tests/integration/test_accounts.sh" "$build_root/normal"
+  export ACL_IT_BIN=$build_root/normal/bin/acl_it
+  suite acl bash "$repo/tests/integration/acl/run.sh"
+  suite grants bash "$repo/tests/integration/test_grants.sh" "$build_root/normal"
 fi
 
 echo

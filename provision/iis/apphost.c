@@ -1202,8 +1202,9 @@ static unsigned long next_free_id(const struct apphost *ah)
     return 0;
 }
 
-int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
-                        const struct iis_site_spec *site, struct changes *out, struct diag *d)
+/* Every rule a site must meet, before anything is queued. Computes its id. */
+static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
+                      const struct iis_site_spec *site, unsigned long *id_out, struct diag *d)
 {
     const char *why;
     int rc = 0;
@@ -1281,11 +1282,27 @@ int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
         diag_add(d, "pool '%s': SpecificUser needs a user name", pool->name);
         rc = -1;
     }
-    if (rc < 0) {
-        free(key);
-        return -1;
-    }
+    free(key);
+    *id_out = id;
+    return rc;
+}
 
+int apphost_check_site(struct apphost *ah, const struct iis_pool_spec *pool,
+                       const struct iis_site_spec *site, struct diag *d)
+{
+    unsigned long id;
+    return check_site(ah, pool, site, &id, d);
+}
+
+int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
+                        const struct iis_site_spec *site, struct changes *out, struct diag *d)
+{
+    unsigned long id;
+    if (check_site(ah, pool, site, &id, d) < 0)
+        return -1;
+    struct site_state *ss = strmap_get(&ah->sites, site->name);
+    struct pool_state *ps = strmap_get(&ah->pools, pool->name);
+    char *key = pool_key(pool);
     /* All checks passed: queue the edits. */
     if (!ps) {
         create_pool(ah, pool, out);

@@ -64,6 +64,11 @@ void apphost_free(struct apphost *ah);
 int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
                         const struct iis_site_spec *site, struct changes *out, struct diag *d);
 
+/* The checks of apphost_ensure_site alone: 0 when ensure would succeed
+ * now, else -1 with the same messages. Queues nothing. */
+int apphost_check_site(struct apphost *ah, const struct iis_pool_spec *pool,
+                       const struct iis_site_spec *site, struct diag *d);
+
 /* Removes the site, its <location> anonymous identity, and the pool
  * `pool_name` (may be NULL) when no other application uses it; refuses,
  * naming the users, when one does. A site that is not there is no change. */

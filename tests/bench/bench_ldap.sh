@@ -27,6 +27,7 @@ LAB="$REPO/tests/lab/lab.sh"
 N=${N:-500}
 
 WORK=$(mktemp -d /tmp/bench_ldap.XXXXXX)
+chmod 755 "$WORK" # the lab below it must be reachable (lab.sh checks)
 LABDIR="$WORK/lab"
 STARTED=0
 die() { echo "bench_ldap: error: $*" >&2; exit 1; }

@@ -23,6 +23,7 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 work=$(mktemp -d /tmp/test_accounts.XXXXXX)
+chmod 755 "$work" # the lab below it must be reachable (lab.sh checks)
 lab=$work/lab
 started=0
 finish() {

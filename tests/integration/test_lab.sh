@@ -22,6 +22,7 @@ pass() { printf 'PASS  %s\n' "$*"; npass=$((npass + 1)); }
 fail() { printf 'FAIL  %s\n' "$*"; nfail=$((nfail + 1)); }
 
 WORK=$(mktemp -d /tmp/test_lab.XXXXXX)
+chmod 755 "$WORK" # the labs below it must be reachable (lab.sh checks)
 DIRS=()
 
 # check NAME CMD...: PASS if CMD exits 0, else FAIL with its output's tail.

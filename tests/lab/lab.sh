@@ -326,6 +326,16 @@ do_start() {
   trap 'exit 130' INT TERM HUP
   mkdir -p "$DIR/log" "$DIR/run/samba/winbindd" "$DIR/run/ncalrpc" \
            "$DIR/run/ntp_signd" "$DIR/shares/sites" "$DIR/shares/iis/$(dirname "$APPHOST_REL")"
+  # smbd serves the shares as the logged-in user's unix uid: every folder
+  # above them must be traversable by others, or ordinary users' logins get
+  # ACCESS_DENIED (mktemp -d makes 0700 folders).
+  chmod 755 "$DIR"
+  local up=$DIR
+  while up=$(dirname "$up"); [[ $up != / ]]; do
+    if [[ $(( 8#$(stat -c %a "$up") & 1 )) -eq 0 ]]; then
+      die "$up is not traversable by others (chmod o+x it): SMB users could not reach the shares"
+    fi
+  done
   mkdir -m 0700 "$STATE"
   cp -- "$FIXTURE" "$DIR/shares/iis/$APPHOST_REL"
 

@@ -28,6 +28,7 @@ pass() { printf 'PASS %s\n' "$*"; npass=$((npass + 1)); }
 fail() { printf 'FAIL %s\n' "$*"; nfail=$((nfail + 1)); }
 
 WORK=$(mktemp -d /tmp/ldap_it.XXXXXX)
+chmod 755 "$WORK" # the lab below it must be reachable (lab.sh checks)
 LABDIR="$WORK/lab"
 LAB_STARTED=0
 

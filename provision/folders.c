@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/folders.h"
+
+#include "provision/ntfs/grants.h"
+#include "provision/ntfs/sid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct folder_run {
+    const struct conf *conf;
+    struct smb_session *smb;
+    struct acl_backend *backend;
+};
+
+struct folder_run *folders_open(const struct conf *c, struct diag *d)
+{
+    struct folder_run *run = xcalloc(1, sizeof *run);
+    run->conf = c;
+    struct smb_options so = {.auth_file = c->content_auth_file, .kerberos = c->content_kerberos};
+    struct acl_backend_options opt = {.smb_opts = &so, .script_root = c->content_root};
+    if (!strncmp(c->content_location, "smb://", 6)) {
+        if (smb_session_open(&so, &run->smb, d) < 0) {
+            free(run);
+            return NULL;
+        }
+        opt.smb = run->smb;
+    }
+    if (acl_backend_open(c->content_location, &opt, &run->backend, d) < 0) {
+        smb_session_close(run->smb);
+        free(run);
+        return NULL;
+    }
+    return run;
+}
+
+int folders_close(struct folder_run *run, struct diag *d)
+{
+    if (!run)
+        return 0;
+    int rc = acl_backend_close(run->backend, d);
+    smb_session_close(run->smb);
+    free(run);
+    return rc;
+}
+
+/* The path below [content] root, or NULL when it is not under it. */
+static const char *below_root(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    while (n && root[n - 1] == '\\')
+        n--;
+    if (ascii_ncasecmp(root, path, n) != 0 || path[n] != '\\' || !path[n + 1])
+        return NULL;
+    return path + n + 1;
+}
+
+int folders_check_model(const struct conf *c, const struct site_model *m, struct diag *d)
+{
+    if (!c->content_location)
+        return 0;
+    int rc = 0;
+    if (!c->content_root) {
+        diag_add(d, "%s: [content] location needs [content] root (the Windows path it holds)",
+                 c->path);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_folders; i++)
+        if (!below_root(c->content_root, m->folders[i].path)) {
+            diag_add(d, "%s: site '%s': folder %s (%s) is not under [content] root %s", m->origin,
+                     m->name, m->folders[i].name, m->folders[i].path, c->content_root);
+            rc = -1;
+        }
+    if (m->isolate) {
+        bool known = false;
+        for (size_t i = 0; i < m->n_folders; i++)
+            known |= !strcmp(m->folders[i].name, m->isolate);
+        if (!known) {
+            diag_add(d,
+                     "%s: site '%s': site.isolate names '%s', which is not a folder of "
+                     "[folders]",
+                     m->origin, m->name, m->isolate);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static const struct folder_spec *folder_named(const struct site_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_folders; i++)
+        if (!strcmp(m->folders[i].name, name))
+            return &m->folders[i];
+    return NULL;
+}
+
+/* The SID of the site's pool identity. 0, 1 when it is the account and it
+ * does not exist yet (dry run), -1 error. */
+static int pool_sid(const struct site_model *m, const char *account_sid, struct ntfs_sid *out,
+                    struct diag *d)
+{
+    const char *wk = NULL;
+    switch (m->identity) {
+    case IDENTITY_APPPOOL:
+        if (ntfs_sid_apppool(m->pool.name, out) < 0) {
+            diag_add(d, "site '%s': no SID for pool name '%s'", m->name, m->pool.name);
+            return -1;
+        }
+        return 0;
+    case IDENTITY_NETWORKSERVICE:
+        wk = "S-1-5-20";
+        break;
+    case IDENTITY_LOCALSERVICE:
+        wk = "S-1-5-19";
+        break;
+    case IDENTITY_LOCALSYSTEM:
+        wk = "S-1-5-18";
+        break;
+    case IDENTITY_ACCOUNT:
+        if (!account_sid)
+            return 1;
+        wk = account_sid;
+        break;
+    }
+    return ntfs_sid_parse(wk, out) == 0 ? 0 : -1;
+}
+
+/* Builds the engine's specs for the site: the isolated folder first (with
+ * Administrators and SYSTEM), then every grant. Returns the count, or -1;
+ * *pending is set when a principal is the account still to be created. */
+static ssize_t build_specs(const struct folder_run *run, const struct site_model *m,
+                           const char *account_sid, struct account_run *accts, bool with_isolation,
+                           struct acl_grant_spec **out, char ***paths, bool *pending,
+                           struct diag *d)
+{
+    size_t n = 0, cap = m->n_grants + 4;
+    struct acl_grant_spec *specs = xcalloc(cap, sizeof *specs);
+    char **rel = xcalloc(cap, sizeof *rel);
+    int rc = 0;
+    *pending = false;
+    const struct folder_spec *iso = m->isolate ? folder_named(m, m->isolate) : NULL;
+    if (iso && with_isolation) {
+        static const char *const admins[] = {"S-1-5-32-544", "S-1-5-18"};
+        for (int k = 0; k < 2; k++) {
+            rel[n] = xstrdup(below_root(run->conf->content_root, iso->path));
+            specs[n].folder_rel = rel[n];
+            ntfs_sid_parse(admins[k], &specs[n].ace.sid);
+            specs[n].ace.type = NTFS_ACE_ALLOW;
+            specs[n].ace.flags = NTFS_ACE_OI | NTFS_ACE_CI;
+            specs[n].ace.mask = NTFS_RIGHTS_F;
+            specs[n].protect = true;
+            n++;
+        }
+    }
+    for (size_t i = 0; i < m->n_grants && rc == 0; i++) {
+        const struct ntfs_grant *g = &m->grants[i].grant;
+        const struct folder_spec *f = folder_named(m, m->grants[i].folder);
+        struct acl_grant_spec *s = &specs[n];
+        bool anonymous_is_pool = !strcmp(m->anonymous, "pool");
+        int r = 0;
+        if (g->kind == NTFS_PRINCIPAL_POOL ||
+            (g->kind == NTFS_PRINCIPAL_ANONYMOUS && anonymous_is_pool)) {
+            r = pool_sid(m, account_sid, &s->ace.sid, d);
+        } else if (g->kind == NTFS_PRINCIPAL_ANONYMOUS) {
+            ntfs_sid_parse("S-1-5-17", &s->ace.sid); /* IUSR */
+        } else if (g->kind == NTFS_PRINCIPAL_SID) {
+            s->ace.sid = g->sid;
+        } else {
+            char *sid = NULL;
+            if (!accts) {
+                diag_add(d,
+                         "site '%s': grant to %s needs the directory ([directory] uri) to "
+                         "find its SID",
+                         m->name, g->principal);
+                r = -1;
+            } else if (accounts_lookup_sid(accts, g->principal, &sid, d) < 0) {
+                r = -1;
+            } else if (ntfs_sid_parse(sid, &s->ace.sid) < 0) {
+                r = -1;
+            }
+            free(sid);
+        }
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        if (r == 1) { /* the account is not made yet: nothing to resolve */
+            *pending = true;
+            continue;
+        }
+        rel[n] = xstrdup(below_root(run->conf->content_root, f->path));
+        s->folder_rel = rel[n];
+        s->ace.type = g->deny ? NTFS_ACE_DENY : NTFS_ACE_ALLOW;
+        s->ace.flags = g->ace_flags;
+        s->ace.mask = g->mask;
+        s->protect = iso && with_isolation && f == iso;
+        n++;
+    }
+    *out = specs;
+    *paths = rel;
+    if (rc < 0) {
+        for (size_t i = 0; i < n; i++)
+            free(rel[i]);
+        free(rel);
+        free(specs);
+        *out = NULL;
+        *paths = NULL;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+/* The engine names folders relative to the location; people know them by
+ * their Windows path. */
+static void windows_paths(const struct folder_run *run, struct changes *out, size_t from)
+{
+    const char *root = run->conf->content_root;
+    size_t n = strlen(root);
+    while (n && root[n - 1] == '\\')
+        n--;
+    for (size_t i = from; i < out->count; i++) {
+        struct change *ch = &out->items[i];
+        if (strcmp(ch->kind, "folder") != 0 && strcmp(ch->kind, "grant") != 0)
+            continue;
+        if (!ascii_ncasecmp(ch->object, root, n) && ch->object[n] == '\\')
+            continue;
+        char *full = xasprintf("%.*s\\%s", (int)n, root, ch->object);
+        free(ch->object);
+        ch->object = full;
+    }
+}
+
+static void free_specs(struct acl_grant_spec *specs, char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(specs);
+}
+
+/* Folders without any grant are still made. */
+static int ensure_plain_folders(struct folder_run *run, const struct site_model *m, bool dry_run,
+                                struct changes *out, struct diag *d)
+{
+    for (size_t i = 0; i < m->n_folders; i++) {
+        bool granted = m->isolate && !strcmp(m->isolate, m->folders[i].name);
+        for (size_t k = 0; k < m->n_grants && !granted; k++)
+            granted = !strcmp(m->grants[k].folder, m->folders[i].name);
+        if (granted)
+            continue;
+        char *rel = NULL;
+        if (acl_path_check(below_root(run->conf->content_root, m->folders[i].path), false, &rel,
+                           d) < 0)
+            return -1;
+        int rc = 0;
+        if (!(acl_backend_caps(run->backend) & ACL_CAP_DESCRIPTORS)) {
+            rc = acl_script_folder(run->backend, rel, dry_run);
+            if (rc == 0)
+                changes_add(out, '+', "folder", m->folders[i].path);
+        } else {
+            bool is_dir = false;
+            int exists = acl_exists(run->backend, rel, &is_dir, d);
+            if (exists < 0)
+                rc = -1;
+            else if (!exists) {
+                changes_add(out, '+', "folder", m->folders[i].path);
+                if (!dry_run)
+                    rc = acl_ensure_folder(run->backend, rel, NULL, d);
+            }
+        }
+        free(rel);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int folders_apply_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
+                       struct account_run *accts, bool dry_run, struct changes *out, struct diag *d)
+{
+    struct acl_grant_spec *specs;
+    char **paths;
+    bool pending;
+    ssize_t n = build_specs(run, m, account_sid, accts, true, &specs, &paths, &pending, d);
+    if (n < 0)
+        return -1;
+    size_t first = out->count;
+    int rc = acl_apply_site(run->backend, specs, (size_t)n, dry_run, out, d);
+    windows_paths(run, out, first);
+    if (rc == 0 && pending) {
+        /* Plan of a new account: its grants can only be named. */
+        for (size_t i = 0; i < m->n_grants; i++) {
+            const struct ntfs_grant *g = &m->grants[i].grant;
+            if (g->kind != NTFS_PRINCIPAL_POOL &&
+                !(g->kind == NTFS_PRINCIPAL_ANONYMOUS && !strcmp(m->anonymous, "pool")))
+                continue;
+            char text[NTFS_GRANT_STRING_MAX];
+            ntfs_grant_format(g, text, sizeof text);
+            struct change *ch =
+                changes_add(out, '+', "grant", folder_named(m, m->grants[i].folder)->path);
+            change_attr(ch, m->pool.user_name, NULL, text);
+        }
+    }
+    if (rc == 0)
+        rc = ensure_plain_folders(run, m, dry_run, out, d);
+    free_specs(specs, paths, (size_t)n);
+    return rc;
+}
+
+int folders_remove_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
+                        struct account_run *accts, bool remove_folders, bool dry_run,
+                        struct changes *out, struct diag *d)
+{
+    struct acl_grant_spec *specs;
+    char **paths;
+    bool pending;
+    /* The isolation entries (Administrators, SYSTEM) stay: they are what
+     * keeps the folder safe once the site's own grants are gone. */
+    ssize_t n = build_specs(run, m, account_sid, accts, false, &specs, &paths, &pending, d);
+    if (n < 0)
+        return -1;
+    size_t first = out->count;
+    int rc = acl_remove_site(run->backend, specs, (size_t)n, remove_folders, dry_run, out, d);
+    windows_paths(run, out, first);
+    free_specs(specs, paths, (size_t)n);
+    return rc;
+}

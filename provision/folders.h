@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The sites' folders and NTFS grants during one run: maps the template's
+ * Windows paths (under [content] root) to the content location's back end
+ * (smb://, an ntfs-3g mount, or a script), resolves the grants' principals
+ * to SIDs (pool, anonymous, well-known names, IIS AppPool\NAME, the site's
+ * own AD account, DOMAIN\name through the directory) and drives the grant
+ * engine (provision/ntfs/grants.h). The core's only door to file systems. */
+#ifndef PROVISION_FOLDERS_H
+#define PROVISION_FOLDERS_H
+
+#include "provision/accounts.h"
+#include "provision/change.h"
+#include "provision/conf.h"
+#include "provision/site.h"
+
+struct folder_run;
+
+/* Opens the [content] location's back end; NULL with messages. Only called
+ * when the configuration has a location. */
+struct folder_run *folders_open(const struct conf *c, struct diag *d);
+/* Closes it (a script back end writes its file now). -1 if that failed. */
+int folders_close(struct folder_run *run, struct diag *d);
+
+/* Checks, without any connection, that every folder of the site lies under
+ * [content] root. -1 with a message naming the site and folder. */
+int folders_check_model(const struct conf *c, const struct site_model *m, struct diag *d);
+
+/* Creates the site's folders and applies its grants (dry_run: computes and
+ * reports only). account_sid: the SID of the site's own account, or NULL
+ * when it has none yet (dry run of a new account: its grants are reported
+ * by name). accts resolves DOMAIN\name principals (may be NULL). On
+ * failure the engine has restored what it changed; -1 with messages. */
+int folders_apply_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
+                       struct account_run *accts, bool dry_run, struct changes *out,
+                       struct diag *d);
+/* Removes the ACEs the site's grants added; with remove_folders, its
+ * folders that are then empty. Never deletes files. */
+int folders_remove_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
+                        struct account_run *accts, bool remove_folders, bool dry_run,
+                        struct changes *out, struct diag *d);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* One interface for the places where NTFS folders and grants are applied,
+ * chosen from a location string:
+ *   smb://host/share[/path]   an SMB share through libsmbclient (Windows
+ *                             admin shares such as D$, file servers, Samba);
+ *   /absolute/path            a folder on an ntfs-3g mount: raw descriptors
+ *                             in the "system.ntfs_acl" extended attribute;
+ *   script:/path/out.ps1      a PowerShell script for the Windows host,
+ *   script:/path/out.cmd      or an icacls batch file: nothing is touched,
+ *                             the commands are written when the back end is
+ *                             closed.
+ * Every path given to a back end is relative to the location's root, uses
+ * '\' or '/' between components and is checked by acl_path_check.
+ * The back ends live in backend_smb.c, backend_ntfs3g.c and
+ * backend_script.c; the location dispatch, path checks, read-back
+ * comparison and the generic operations are in grants.c. */
+#ifndef PROVISION_NTFS_BACKEND_H
+#define PROVISION_NTFS_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "provision/ntfs/sd.h"
+#include "provision/smb/smb.h"
+#include "provision/util.h"
+
+enum acl_backend_kind {
+    ACL_BACKEND_SMB,
+    ACL_BACKEND_NTFS3G,
+    ACL_BACKEND_SCRIPT_PS1,
+    ACL_BACKEND_SCRIPT_CMD,
+};
+
+/* Capabilities (acl_backend_caps). */
+#define ACL_CAP_DESCRIPTORS 0x1u /* reads and writes descriptors now (not a script) */
+#define ACL_CAP_CONTROL     0x2u /* stores the control bits (DACL_PROTECTED, AUTO_INHERITED) */
+#define ACL_CAP_EXACT       0x4u /* stores the descriptor byte for byte (ACE order kept) */
+
+/* Largest descriptor accepted, read or written (self-relative bytes). */
+#define ACL_SD_MAX 65536u
+
+struct acl_backend_options {
+    /* SMB: the run's session, shared by every SMB back end (borrowed, not
+     * closed by the back end). When NULL, the back end opens its own from
+     * smb_opts and closes it. */
+    struct smb_session *smb;
+    const struct smb_options *smb_opts;
+    /* Scripts: the Windows folder the relative paths hang under, written as
+     * the default of the script's Root parameter (-Root / first argument).
+     * NULL: the script requires the parameter. */
+    const char *script_root;
+};
+
+struct acl_backend;
+
+/* Opens the back end for location. Checks it without changing anything
+ * (SMB: syntax only, the first operation connects; ntfs-3g: the folder
+ * exists and has system.ntfs_acl; script: the output folder exists and the
+ * extension is .ps1 or .cmd). Returns 0, or -1 with a message in d. */
+int acl_backend_open(const char *location, const struct acl_backend_options *opt,
+                     struct acl_backend **out, struct diag *d);
+/* Scripts: writes the file (even with no commands); others: releases.
+ * Frees b. Returns 0, or -1 if writing the script failed. NULL is fine. */
+int acl_backend_close(struct acl_backend *b, struct diag *d);
+
+enum acl_backend_kind acl_backend_kind(const struct acl_backend *b);
+unsigned acl_backend_caps(const struct acl_backend *b);
+/* "SMB", "ntfs-3g", "PowerShell script" or "icacls script" (static). */
+const char *acl_backend_name(const struct acl_backend *b);
+/* The location as given (owned by b). */
+const char *acl_backend_location(const struct acl_backend *b);
+
+/* Checks a relative path: no empty, "." or ".." component, not absolute
+ * ("\x", "/x"), no UNC ("\\server\x"), no drive or stream (any ':'), no
+ * control characters, none of < > " | ? *, no component ending in ' ' or
+ * '.', no DOS device name (CON, NUL, COM1, ...), valid UTF-8, components
+ * up to 255 bytes, at most 4096 bytes. "" (the root itself) only with
+ * allow_root. On success *norm (caller frees) is the path with '/' between
+ * components. Returns 0, or -1 with a message naming the path in d. */
+int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d);
+
+/* A list of relative paths (heap strings). */
+struct acl_pathlist {
+    char **items;
+    size_t count, cap;
+};
+void acl_pathlist_add(struct acl_pathlist *l, const char *path);
+void acl_pathlist_free(struct acl_pathlist *l);
+
+struct acl_dirent {
+    char *name; /* heap */
+    bool is_dir;
+};
+void acl_dirents_free(struct acl_dirent *e, size_t n);
+
+/* ---- operations on descriptor back ends (ACL_CAP_DESCRIPTORS) ----------
+ * rel must come from acl_path_check (normalised). Messages name the path
+ * and the back end. */
+
+/* 1 exists (is_dir set if not NULL), 0 does not, -1 error. */
+int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d);
+/* Makes rel a folder, creating missing parents. Appends each folder it
+ * created (parents first) to created (may be NULL). An existing non-folder
+ * is an error. Returns 0 or -1 (folders created before the error stay and
+ * are in created). */
+int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlist *created,
+                      struct diag *d);
+/* Reads the descriptor of rel ("" = the root). Over ACL_SD_MAX bytes is an
+ * error. out owns heap memory. 0 or -1. */
+int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, struct diag *d);
+/* Writes sd to rel, reads it back and checks it with acl_sd_equivalent;
+ * a difference is an error naming it. 0 or -1. */
+int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d);
+/* Children of folder rel (without "." and ".."; links and other special
+ * entries are left out). *out heap (acl_dirents_free). 0 or -1. */
+int acl_list(struct acl_backend *b, const char *rel, struct acl_dirent **out, size_t *n,
+             struct diag *d);
+/* Removes folder rel if it is empty. Returns 1 removed, 0 kept because it
+ * is not empty (no message), -1 error. Which folders may be removed at all
+ * (the ones the tool created) is the caller's business. */
+int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag *d);
+
+/* Compares what was written (want) with what was read back (got) as far as
+ * the back end's capabilities allow:
+ * - owner and group when both sides have them;
+ * - control bits DACL_PROTECTED and DACL_AUTO_INHERITED only with
+ *   ACL_CAP_CONTROL;
+ * - the DACL: with ACL_CAP_EXACT, ACE for ACE in order; otherwise as three
+ *   groups (explicit deny, explicit allow, inherited), each compared as a
+ *   set (order and exact duplicates ignored) with generic rights mapped to
+ *   file rights (Samba maps them when storing).
+ * Returns true when equivalent; otherwise false with the first difference
+ * in why (may be NULL). */
+bool acl_sd_equivalent(const struct ntfs_sd *want, const struct ntfs_sd *got, unsigned caps,
+                       char *why, size_t whylen);
+
+/* ---- script back ends -----------------------------------------------
+ * Each call appends commands for one folder (rel normalised) to the script
+ * and returns 1, or 0 when exactly that step is already in the script (so a
+ * second identical apply adds nothing). With dry_run nothing is appended;
+ * the return value says whether the step would be new. The script is
+ * idempotent: running it twice gives the same result. */
+int acl_script_folder(struct acl_backend *b, const char *rel, bool dry_run);
+/* Allow: icacls /grant:r (replaces the explicit allow ACEs of that SID,
+ * as ntfs_dacl_merge_grant does); deny: /remove:d then /deny. */
+int acl_script_grant(struct acl_backend *b, const char *rel, const struct ntfs_ace *ace,
+                     bool dry_run);
+/* icacls /remove:g or /remove:d: removes every explicit ACE of that SID and
+ * type (icacls cannot remove one exact ACE). */
+int acl_script_revoke(struct acl_backend *b, const char *rel, const struct ntfs_ace *ace,
+                      bool dry_run);
+/* icacls /inheritance:r (protect, drop inherited) or /inheritance:e. */
+int acl_script_protect(struct acl_backend *b, const char *rel, bool protect, bool dry_run);
+/* Removes the folder only if it is empty. */
+int acl_script_remove_folder(struct acl_backend *b, const char *rel, bool dry_run);
+/* The whole script as it would be written now (caller frees). */
+char *acl_script_render(const struct acl_backend *b);
+
+/* ---- for the back-end implementations only ---------------------------- */
+
+struct acl_backend_ops {
+    /* 1 / 0 / -1 as acl_exists. */
+    int (*exists)(struct acl_backend *, const char *rel, bool *is_dir, struct diag *);
+    /* 0 created; -EEXIST or -ENOENT (parent missing) without a message;
+     * -1 other error with a message. */
+    int (*mkdir)(struct acl_backend *, const char *rel, struct diag *);
+    /* 0 removed; -ENOTEMPTY without a message; -1 other error. */
+    int (*rmdir)(struct acl_backend *, const char *rel, struct diag *);
+    int (*get_sd)(struct acl_backend *, const char *rel, struct ntfs_sd *, struct diag *);
+    int (*set_sd)(struct acl_backend *, const char *rel, const struct ntfs_sd *, struct diag *);
+    int (*list)(struct acl_backend *, const char *rel, struct acl_dirent **, size_t *,
+                struct diag *);
+    /* Releases impl; scripts write their file. 0 or -1. */
+    int (*close)(struct acl_backend *, struct diag *);
+};
+
+struct acl_backend {
+    enum acl_backend_kind kind;
+    unsigned caps;
+    char *location; /* heap, as given */
+    const struct acl_backend_ops *ops;
+    void *impl;
+};
+
+/* Constructors, called by acl_backend_open with b->location set. Each
+ * fills ops, caps and impl, or returns -1 with a message. */
+int acl_backend_smb_init(struct acl_backend *b, const char *location,
+                         const struct acl_backend_options *opt, struct diag *d);
+int acl_backend_ntfs3g_init(struct acl_backend *b, const char *root, struct diag *d);
+int acl_backend_script_init(struct acl_backend *b, const char *path, const char *windows_root,
+                            struct diag *d);
+
+#endif

@@ -1,0 +1,1448 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The grant engine (grants.h) and the parts every back end shares
+ * (backend.h): location dispatch, relative-path checks, the generic
+ * operations built on the back-end primitives and the read-back
+ * comparison. */
+#include "provision/ntfs/grants.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/ntfs/grant.h"
+#include "provision/ntfs/sddl.h"
+
+/* ====================================================================
+ * Back-end common part
+ * ==================================================================== */
+
+/* A string safe to show: control characters as \xNN; heap. */
+static char *shown(const char *s)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            sb_addf(&sb, "\\x%02x", *p);
+        else
+            sb_addc(&sb, (char)*p);
+    }
+    return sb_detach(&sb);
+}
+
+static char *winpath(const char *rel)
+{
+    char *w = xstrdup(rel);
+    for (char *p = w; *p; p++)
+        if (*p == '/')
+            *p = '\\';
+    return w;
+}
+
+int acl_backend_open(const char *location, const struct acl_backend_options *opt,
+                     struct acl_backend **out, struct diag *d)
+{
+    struct acl_backend *b;
+    int rc;
+
+    *out = NULL;
+    if (!location || !*location) {
+        diag_add(d, "empty location: expected smb://host/share[/path], an absolute path on an "
+                    "ntfs-3g mount, or script:/path/file.ps1 or .cmd");
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)location; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            char *s = shown(location);
+            diag_add(d, "location '%s' contains a control character", s);
+            free(s);
+            return -1;
+        }
+    b = xcalloc(1, sizeof *b);
+    b->location = xstrdup(location);
+    if (ascii_ncasecmp(location, "smb://", 6) == 0) {
+        b->kind = ACL_BACKEND_SMB;
+        rc = acl_backend_smb_init(b, location, opt, d);
+    } else if (ascii_ncasecmp(location, "script:", 7) == 0) {
+        rc = acl_backend_script_init(b, location + 7, opt ? opt->script_root : NULL, d);
+    } else if (location[0] == '/') {
+        b->kind = ACL_BACKEND_NTFS3G;
+        rc = acl_backend_ntfs3g_init(b, location, d);
+    } else {
+        diag_add(d,
+                 "malformed location '%s': expected smb://host/share[/path], an absolute path on "
+                 "an ntfs-3g mount, or script:/path/file.ps1 or .cmd",
+                 location);
+        rc = -1;
+    }
+    if (rc != 0) {
+        free(b->location);
+        free(b);
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+int acl_backend_close(struct acl_backend *b, struct diag *d)
+{
+    int rc = 0;
+    if (!b)
+        return 0;
+    if (b->ops && b->ops->close)
+        rc = b->ops->close(b, d);
+    free(b->location);
+    free(b);
+    return rc;
+}
+
+enum acl_backend_kind acl_backend_kind(const struct acl_backend *b)
+{
+    return b->kind;
+}
+
+unsigned acl_backend_caps(const struct acl_backend *b)
+{
+    return b->caps;
+}
+
+const char *acl_backend_name(const struct acl_backend *b)
+{
+    switch (b->kind) {
+    case ACL_BACKEND_SMB:
+        return "SMB";
+    case ACL_BACKEND_NTFS3G:
+        return "ntfs-3g";
+    case ACL_BACKEND_SCRIPT_PS1:
+        return "PowerShell script";
+    case ACL_BACKEND_SCRIPT_CMD:
+        return "icacls script";
+    }
+    return "?";
+}
+
+const char *acl_backend_location(const struct acl_backend *b)
+{
+    return b->location;
+}
+
+/* "REL in LOCATION (BACKEND)" for messages; heap. */
+static char *where(const struct acl_backend *b, const char *rel)
+{
+    char *w = winpath(rel);
+    char *s = xasprintf("'%s' in %s (%s)", *w ? w : "(root)", b->location, acl_backend_name(b));
+    free(w);
+    return s;
+}
+
+static bool dos_device(const char *comp, size_t n)
+{
+    static const char *names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+    size_t base = 0;
+    while (base < n && comp[base] != '.')
+        base++;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == base && ascii_ncasecmp(comp, names[i], base) == 0)
+            return true;
+    if (base == 4 && (ascii_ncasecmp(comp, "COM", 3) == 0 || ascii_ncasecmp(comp, "LPT", 3) == 0) &&
+        comp[3] >= '1' && comp[3] <= '9')
+        return true;
+    return false;
+}
+
+int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d)
+{
+    const char *why = NULL;
+    size_t len;
+
+    *norm = NULL;
+    if (!rel) {
+        diag_add(d, "no path given");
+        return -1;
+    }
+    len = strlen(rel);
+    if (len == 0) {
+        if (allow_root) {
+            *norm = xstrdup("");
+            return 0;
+        }
+        diag_add(d, "empty path: a folder below the location's root is needed");
+        return -1;
+    }
+    if (len > 4096)
+        why = "longer than 4096 bytes";
+    else if (!utf8_valid(rel, len, NULL))
+        why = "not valid UTF-8";
+    else if ((rel[0] == '\\' || rel[0] == '/') && (rel[1] == '\\' || rel[1] == '/'))
+        why = "a UNC path (\\\\server\\share) is not relative";
+    else if (rel[0] == '\\' || rel[0] == '/')
+        why = "an absolute path is not relative";
+    else if (strchr(rel, ':'))
+        why = "':' is not allowed (drive letter or alternate data stream)";
+    if (!why)
+        for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                why = "control character";
+                break;
+            }
+            if (strchr("<>\"|?*", *p)) {
+                why = "one of < > \" | ? * (not allowed in Windows names)";
+                break;
+            }
+        }
+    if (!why) {
+        const char *c = rel;
+        while (!why) {
+            const char *e = c;
+            while (*e && *e != '/' && *e != '\\')
+                e++;
+            size_t n = (size_t)(e - c);
+            if (n == 0)
+                why = "empty component (doubled or trailing separator)";
+            else if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                why = "'.' and '..' components are not allowed (they could leave the root)";
+            else if (n > 255)
+                why = "a component is longer than 255 bytes";
+            else if (c[n - 1] == ' ' || c[n - 1] == '.')
+                why = "a component ends with ' ' or '.' (Windows would drop it)";
+            else if (dos_device(c, n))
+                why = "a component is a DOS device name (CON, NUL, COM1, ...)";
+            if (!*e)
+                break;
+            c = e + 1;
+        }
+    }
+    if (why) {
+        char *s = shown(rel);
+        diag_add(d, "path '%s': %s", s, why);
+        free(s);
+        return -1;
+    }
+    char *n = xstrdup(rel);
+    for (char *p = n; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    *norm = n;
+    return 0;
+}
+
+void acl_pathlist_add(struct acl_pathlist *l, const char *path)
+{
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+    }
+    l->items[l->count++] = xstrdup(path);
+}
+
+void acl_pathlist_free(struct acl_pathlist *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->count = l->cap = 0;
+}
+
+void acl_dirents_free(struct acl_dirent *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(e[i].name);
+    free(e);
+}
+
+static bool has_descriptors(struct acl_backend *b, const char *rel, struct diag *d)
+{
+    if (b->caps & ACL_CAP_DESCRIPTORS)
+        return true;
+    char *w = where(b, rel);
+    diag_add(d, "%s: a script back end cannot read or change anything itself", w);
+    free(w);
+    return false;
+}
+
+int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
+{
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    return b->ops->exists(b, rel, is_dir, d);
+}
+
+static char *parent_of(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    return slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
+}
+
+int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlist *created,
+                      struct diag *d)
+{
+    bool is_dir = false;
+    int rc;
+
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (!*rel)
+        return 0; /* the root */
+    for (int round = 0; round < 2; round++) {
+        rc = b->ops->mkdir(b, rel, d);
+        if (rc == 0) {
+            if (created)
+                acl_pathlist_add(created, rel);
+            return 0;
+        }
+        if (rc == -EEXIST) {
+            rc = b->ops->exists(b, rel, &is_dir, d);
+            if (rc < 0)
+                return -1;
+            if (rc == 1 && is_dir)
+                return 0;
+            char *w = where(b, rel);
+            diag_add(d, "%s: exists and is not a folder", w);
+            free(w);
+            return -1;
+        }
+        if (rc != -ENOENT || round == 1)
+            break;
+        char *parent = parent_of(rel);
+        if (!*parent) {
+            free(parent);
+            char *w = where(b, rel);
+            diag_add(d, "%s: cannot create folder: the location's root does not exist", w);
+            free(w);
+            return -1;
+        }
+        rc = acl_ensure_folder(b, parent, created, d);
+        free(parent);
+        if (rc != 0)
+            return -1;
+    }
+    if (rc == -ENOENT) {
+        char *w = where(b, rel);
+        diag_add(d, "%s: cannot create folder: its parent vanished", w);
+        free(w);
+    }
+    return -1;
+}
+
+static int sd_size_ok(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd,
+                      const char *what, struct diag *d)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = ntfs_sd_encode(sd, &buf, &len);
+    if (rc == 0) {
+        free(buf);
+        if (len <= ACL_SD_MAX)
+            return 0;
+    }
+    char *w = where(b, rel);
+    if (rc == 0 || rc == NTFS_SD_ETOOBIG)
+        diag_add(d, "%s: the security descriptor %s over the 64 KiB limit", w, what);
+    else
+        diag_add(d, "%s: the security descriptor %s not encodable: %s", w, what,
+                 ntfs_sd_strerror(rc));
+    free(w);
+    return -1;
+}
+
+int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, struct diag *d)
+{
+    ntfs_sd_init(out);
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (b->ops->get_sd(b, rel, out, d) != 0)
+        return -1;
+    if (sd_size_ok(b, rel, out, "is", d) != 0) {
+        ntfs_sd_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d)
+{
+    struct ntfs_sd back;
+    char why[400];
+
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (sd_size_ok(b, rel, sd, "would be", d) != 0)
+        return -1;
+    if (b->ops->set_sd(b, rel, sd, d) != 0)
+        return -1;
+    if (b->ops->get_sd(b, rel, &back, d) != 0)
+        return -1;
+    bool same = acl_sd_equivalent(sd, &back, b->caps, why, sizeof why);
+    ntfs_sd_free(&back);
+    if (!same) {
+        char *w = where(b, rel);
+        diag_add(d, "%s: the descriptor read back differs from the one written: %s", w, why);
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+int acl_list(struct acl_backend *b, const char *rel, struct acl_dirent **out, size_t *n,
+             struct diag *d)
+{
+    *out = NULL;
+    *n = 0;
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    return b->ops->list(b, rel, out, n, d);
+}
+
+int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag *d)
+{
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (!*rel) {
+        diag_add(d, "the location's root is never removed");
+        return -1;
+    }
+    int rc = b->ops->rmdir(b, rel, d);
+    if (rc == 0)
+        return 1;
+    if (rc == -ENOTEMPTY)
+        return 0;
+    return -1;
+}
+
+/* ---- comparison ----------------------------------------------------- */
+
+struct ace_key {
+    int group; /* 0 explicit deny, 1 explicit allow, 2 inherited */
+    struct ntfs_ace ace;
+};
+
+static int sid_cmp(const struct ntfs_sid *a, const struct ntfs_sid *b)
+{
+    if (a->count != b->count)
+        return a->count < b->count ? -1 : 1;
+    int c = memcmp(a->authority, b->authority, sizeof a->authority);
+    if (c)
+        return c;
+    for (size_t i = 0; i < a->count; i++)
+        if (a->sub[i] != b->sub[i])
+            return a->sub[i] < b->sub[i] ? -1 : 1;
+    return 0;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+    const struct ace_key *a = pa, *b = pb;
+    if (a->group != b->group)
+        return a->group - b->group;
+    if (a->ace.type != b->ace.type)
+        return a->ace.type - b->ace.type;
+    if (a->ace.flags != b->ace.flags)
+        return a->ace.flags - b->ace.flags;
+    if (a->ace.mask != b->ace.mask)
+        return a->ace.mask < b->ace.mask ? -1 : 1;
+    return sid_cmp(&a->ace.sid, &b->ace.sid);
+}
+
+static struct ace_key *keys_of(const struct ntfs_sd *sd, size_t *n)
+{
+    size_t k = 0;
+    struct ace_key *keys = xcalloc(sd->ace_count ? sd->ace_count : 1, sizeof *keys);
+    for (size_t i = 0; i < sd->ace_count; i++) {
+        struct ace_key *x = &keys[k];
+        x->ace = sd->aces[i];
+        x->ace.mask = ntfs_map_generic_file(x->ace.mask);
+        x->group = (x->ace.flags & NTFS_ACE_ID) ? 2 : x->ace.type == NTFS_ACE_DENY ? 0 : 1;
+        k++;
+    }
+    qsort(keys, k, sizeof *keys, key_cmp);
+    /* drop exact duplicates */
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || key_cmp(&keys[u - 1], &keys[i]) != 0)
+            keys[u++] = keys[i];
+    *n = u;
+    return keys;
+}
+
+bool acl_sd_equivalent(const struct ntfs_sd *want, const struct ntfs_sd *got, unsigned caps,
+                       char *why, size_t whylen)
+{
+    char a[NTFS_SDDL_ACE_MAX], b[NTFS_SDDL_ACE_MAX];
+    char dummy[8];
+    if (!why) {
+        why = dummy;
+        whylen = sizeof dummy;
+    }
+    why[0] = '\0';
+    if (want->has_owner && got->has_owner && !ntfs_sid_equal(&want->owner, &got->owner)) {
+        snprintf(why, whylen, "owner differs");
+        return false;
+    }
+    if (want->has_group && got->has_group && !ntfs_sid_equal(&want->group, &got->group)) {
+        snprintf(why, whylen, "group differs");
+        return false;
+    }
+    if (caps & ACL_CAP_CONTROL) {
+        const uint16_t m = NTFS_SD_DACL_PROTECTED | NTFS_SD_DACL_AUTO_INHERITED;
+        if ((want->control & m) != (got->control & m)) {
+            snprintf(why, whylen, "control 0x%04x instead of 0x%04x", got->control & m,
+                     want->control & m);
+            return false;
+        }
+        if (want->has_dacl != got->has_dacl) {
+            snprintf(why, whylen, "DACL %s", got->has_dacl ? "present" : "missing");
+            return false;
+        }
+    }
+    if (caps & ACL_CAP_EXACT) {
+        size_t n = want->ace_count > got->ace_count ? want->ace_count : got->ace_count;
+        for (size_t i = 0; i < n; i++) {
+            if (i >= got->ace_count) {
+                ntfs_sddl_format_ace(&want->aces[i], a, sizeof a);
+                snprintf(why, whylen, "ACE %zu %s missing", i + 1, a);
+                return false;
+            }
+            if (i >= want->ace_count) {
+                ntfs_sddl_format_ace(&got->aces[i], b, sizeof b);
+                snprintf(why, whylen, "unexpected ACE %zu %s", i + 1, b);
+                return false;
+            }
+            const struct ntfs_ace *x = &want->aces[i], *y = &got->aces[i];
+            if (x->type != y->type || x->flags != y->flags || x->mask != y->mask ||
+                !ntfs_sid_equal(&x->sid, &y->sid)) {
+                ntfs_sddl_format_ace(x, a, sizeof a);
+                ntfs_sddl_format_ace(y, b, sizeof b);
+                snprintf(why, whylen, "ACE %zu is %s instead of %s", i + 1, b, a);
+                return false;
+            }
+        }
+        return true;
+    }
+    size_t nw, ng, i = 0, j = 0;
+    struct ace_key *kw = keys_of(want, &nw), *kg = keys_of(got, &ng);
+    bool same = true;
+    while (i < nw || j < ng) {
+        int c = i >= nw ? 1 : j >= ng ? -1 : key_cmp(&kw[i], &kg[j]);
+        if (c == 0) {
+            i++;
+            j++;
+            continue;
+        }
+        same = false;
+        if (c < 0) {
+            ntfs_sddl_format_ace(&kw[i].ace, a, sizeof a);
+            snprintf(why, whylen, "%s missing", a);
+        } else {
+            ntfs_sddl_format_ace(&kg[j].ace, b, sizeof b);
+            snprintf(why, whylen, "unexpected %s", b);
+        }
+        break;
+    }
+    free(kw);
+    free(kg);
+    return same;
+}
+
+/* ====================================================================
+ * The engine
+ * ==================================================================== */
+
+struct folder {
+    char *rel; /* normalised ('/') */
+    size_t depth;
+    bool protect;
+    size_t *spec;
+    size_t nspec;
+    bool done;
+    /* report for this folder */
+    struct change_attr *attrs;
+    size_t nattrs;
+    size_t descendants;
+};
+
+struct pending {
+    char *rel;
+    struct ntfs_sd old, new;
+    bool written;
+};
+
+struct engine {
+    struct acl_backend *b;
+    const struct acl_grant_spec *specs;
+    bool dry_run, removing;
+    struct folder *f;
+    size_t nf;
+    struct acl_pathlist created; /* real: created by this call; dry run: would be */
+    struct strmap virt;          /* dry run: the folders that would be created */
+    struct strmap fresh;         /* real run: the folders created by this call */
+    struct strmap cache;         /* lower(rel) -> struct ntfs_sd * as read */
+    struct pending **w;
+    size_t nw, capw;
+    struct diag *d;
+};
+
+static void attr_add(struct folder *f, const char *name, const char *old, const char *new)
+{
+    f->attrs = xrealloc(f->attrs, (f->nattrs + 1) * sizeof *f->attrs);
+    struct change_attr *a = &f->attrs[f->nattrs++];
+    a->name = xstrdup(name);
+    a->old_value = old ? xstrdup(old) : NULL;
+    a->new_value = new ? xstrdup(new) : NULL;
+    a->secret = false;
+}
+
+static bool zero_sid(const struct ntfs_sid *s)
+{
+    if (s->revision != 1)
+        return true;
+    for (size_t i = 0; i < 6; i++)
+        if (s->authority[i])
+            return false;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->sub[i])
+            return false;
+    return true;
+}
+
+static int check_spec(const struct acl_grant_spec *s, size_t i, char **norm, struct diag *d)
+{
+    char sid[NTFS_SID_STRING_MAX];
+    const struct ntfs_ace *a = &s->ace;
+    if (acl_path_check(s->folder_rel, false, norm, d) != 0) {
+        diag_add(d, "grant %zu: bad folder", i + 1);
+        return -1;
+    }
+    ntfs_sid_format(&a->sid, sid, sizeof sid);
+    const char *why = NULL;
+    if (a->sid.count > NTFS_SID_MAX_SUB || zero_sid(&a->sid))
+        why = "the SID is zero or invalid (resolve the principal first)";
+    else if (a->type != NTFS_ACE_ALLOW && a->type != NTFS_ACE_DENY)
+        why = "the ACE type is neither allow nor deny";
+    else if (a->flags & ~(NTFS_ACE_OI | NTFS_ACE_CI | NTFS_ACE_NP | NTFS_ACE_IO))
+        why = "only the flags OI, CI, NP and IO may be given";
+    else if ((a->flags & (NTFS_ACE_NP | NTFS_ACE_IO)) && !(a->flags & (NTFS_ACE_OI | NTFS_ACE_CI)))
+        why = "NP and IO need OI or CI";
+    else if (a->mask == 0 || (a->mask & ~NTFS_GRANT_VALID_MASK))
+        why = "the access mask is zero or has bits outside file and standard rights";
+    if (why) {
+        char *w = winpath(*norm);
+        diag_add(d, "grant %zu on '%s' for %s: %s", i + 1, w, a->sid.count ? sid : "(zero SID)",
+                 why);
+        free(w);
+        free(*norm);
+        *norm = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int folder_cmp(const void *pa, const void *pb)
+{
+    const struct folder *a = pa, *b = pb;
+    if (a->depth != b->depth)
+        return a->depth < b->depth ? -1 : 1;
+    return ascii_casecmp(a->rel, b->rel);
+}
+
+static struct folder *find_folder(struct engine *e, const char *rel)
+{
+    for (size_t i = 0; i < e->nf; i++)
+        if (ascii_casecmp(e->f[i].rel, rel) == 0)
+            return &e->f[i];
+    return NULL;
+}
+
+static int build_folders(struct engine *e, const struct acl_grant_spec *specs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *norm;
+        if (check_spec(&specs[i], i, &norm, e->d) != 0)
+            return -1;
+        struct folder *f = find_folder(e, norm);
+        if (!f) {
+            e->f = xrealloc(e->f, (e->nf + 1) * sizeof *e->f);
+            f = &e->f[e->nf++];
+            memset(f, 0, sizeof *f);
+            f->rel = norm;
+            f->depth = 1;
+            for (const char *p = norm; *p; p++)
+                if (*p == '/')
+                    f->depth++;
+        } else {
+            free(norm);
+        }
+        f->spec = xrealloc(f->spec, (f->nspec + 1) * sizeof *f->spec);
+        f->spec[f->nspec++] = i;
+        if (specs[i].protect)
+            f->protect = true;
+    }
+    qsort(e->f, e->nf, sizeof *e->f, folder_cmp);
+    return 0;
+}
+
+static void engine_free(struct engine *e)
+{
+    for (size_t i = 0; i < e->nf; i++) {
+        free(e->f[i].rel);
+        free(e->f[i].spec);
+        for (size_t k = 0; k < e->f[i].nattrs; k++) {
+            free(e->f[i].attrs[k].name);
+            free(e->f[i].attrs[k].old_value);
+            free(e->f[i].attrs[k].new_value);
+        }
+        free(e->f[i].attrs);
+    }
+    free(e->f);
+    acl_pathlist_free(&e->created);
+    strmap_free(&e->virt);
+    strmap_free(&e->fresh);
+    for (size_t i = 0; i < e->cache.cap; i++)
+        if (e->cache.slots && e->cache.slots[i].key && e->cache.slots[i].value) {
+            ntfs_sd_free(e->cache.slots[i].value);
+            free(e->cache.slots[i].value);
+        }
+    strmap_free(&e->cache);
+    for (size_t i = 0; i < e->nw; i++) {
+        free(e->w[i]->rel);
+        ntfs_sd_free(&e->w[i]->old);
+        ntfs_sd_free(&e->w[i]->new);
+        free(e->w[i]);
+    }
+    free(e->w);
+}
+
+/* ---- reading, with the dry run's simulated folders and a cache ------- */
+
+static bool is_virtual(struct engine *e, const char *rel)
+{
+    return e->dry_run && strmap_get(&e->virt, rel) != NULL;
+}
+
+/* The descriptor of rel as it is (or, for a simulated folder, as the
+ * server would create it: inherited from its parent). Borrowed pointer
+ * into the cache, NULL on error. */
+static const struct ntfs_sd *eng_read(struct engine *e, const char *rel)
+{
+    char *key = ascii_lower_dup(rel);
+    struct ntfs_sd *sd = strmap_get(&e->cache, key);
+    if (sd) {
+        free(key);
+        return sd;
+    }
+    sd = xcalloc(1, sizeof *sd);
+    if (is_virtual(e, rel)) {
+        char *parent = parent_of(rel);
+        const struct ntfs_sd *p = eng_read(e, parent);
+        free(parent);
+        if (!p || ntfs_sd_inherit(p, 1, NULL, sd) != 0) {
+            free(sd);
+            free(key);
+            return NULL;
+        }
+    } else if (acl_read_sd(e->b, rel, sd, e->d) != 0) {
+        free(sd);
+        free(key);
+        return NULL;
+    }
+    strmap_put(&e->cache, key, sd);
+    free(key);
+    return sd;
+}
+
+/* Children of rel. A folder created (or, in a dry run, to be created) by
+ * this call holds only the folders this call creates in it: no need to
+ * ask the back end. */
+static int eng_list(struct engine *e, const char *rel, struct acl_dirent **out, size_t *n)
+{
+    size_t cap;
+    bool ours = is_virtual(e, rel) || (!e->dry_run && strmap_get(&e->fresh, rel));
+    *out = NULL;
+    *n = 0;
+    if (!ours && acl_list(e->b, rel, out, n, e->d) != 0)
+        return -1;
+    cap = *n;
+    if (!e->dry_run && !ours)
+        return 0;
+    /* the created children of rel */
+    for (size_t i = 0; i < e->created.count; i++) {
+        char *parent = parent_of(e->created.items[i]);
+        bool mine = ascii_casecmp(parent, rel) == 0;
+        free(parent);
+        if (!mine)
+            continue;
+        const char *name = strrchr(e->created.items[i], '/');
+        name = name ? name + 1 : e->created.items[i];
+        bool dup = false;
+        for (size_t k = 0; k < *n; k++)
+            if (ascii_casecmp((*out)[k].name, name) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        (*out)[*n].name = xstrdup(name);
+        (*out)[*n].is_dir = true;
+        (*n)++;
+    }
+    return 0;
+}
+
+/* ---- descriptor arithmetic ------------------------------------------ */
+
+static bool ace_same(const struct ntfs_ace *a, const struct ntfs_ace *b)
+{
+    return a->type == b->type && a->flags == b->flags && a->mask == b->mask &&
+           ntfs_sid_equal(&a->sid, &b->sid);
+}
+
+/* A copy made without the INHERITED flag matches what the parent passes. */
+static bool ace_copy_of(const struct ntfs_ace *a, const struct ntfs_ace *inherited)
+{
+    return a->type == inherited->type &&
+           (a->flags & ~NTFS_ACE_ID) == (inherited->flags & ~NTFS_ACE_ID) &&
+           ntfs_map_generic_file(a->mask) == ntfs_map_generic_file(inherited->mask) &&
+           ntfs_sid_equal(&a->sid, &inherited->sid);
+}
+
+static void drop_aces(struct ntfs_sd *sd, const bool *drop)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sd->ace_count; i++)
+        if (!drop[i])
+            sd->aces[k++] = sd->aces[i];
+    sd->ace_count = k;
+}
+
+/* Splits sd into its explicit ACEs (*expl, heap copy of sd without the
+ * inherited ones) and whether it is protected. parent is the descriptor
+ * sd inherited from (NULL: unknown, then only the INHERITED flag counts).
+ * See grants.h for what counts as inherited and as protected. */
+static int split_explicit(const struct ntfs_sd *sd, const struct ntfs_sd *parent, bool is_dir,
+                          unsigned caps, struct ntfs_sd *expl, bool *prot)
+{
+    bool has_id = false;
+    *prot = false;
+    if (ntfs_sd_copy(expl, sd) != 0)
+        return -1;
+    if ((caps & ACL_CAP_CONTROL) && (sd->control & NTFS_SD_DACL_PROTECTED)) {
+        *prot = true;
+        return 0;
+    }
+    for (size_t i = 0; i < sd->ace_count; i++)
+        if (sd->aces[i].flags & NTFS_ACE_ID)
+            has_id = true;
+    if (has_id) {
+        bool *drop = xcalloc(sd->ace_count, sizeof *drop);
+        for (size_t i = 0; i < sd->ace_count; i++)
+            drop[i] = (sd->aces[i].flags & NTFS_ACE_ID) != 0;
+        drop_aces(expl, drop);
+        free(drop);
+        return 0;
+    }
+    if (!parent || sd->ace_count == 0)
+        return 0;
+    /* no INHERITED flag anywhere: look for copies of the parent's share */
+    struct ntfs_sd stub, passed;
+    ntfs_sd_init(&stub);
+    stub.has_owner = sd->has_owner;
+    stub.owner = sd->owner;
+    stub.has_group = sd->has_group;
+    stub.group = sd->group;
+    if (ntfs_sd_inherit(parent, is_dir, &stub, &passed) != 0)
+        return -1;
+    if (passed.ace_count == 0) {
+        ntfs_sd_free(&passed);
+        return 0;
+    }
+    bool *used = xcalloc(sd->ace_count, sizeof *used);
+    bool contained = true;
+    for (size_t k = 0; k < passed.ace_count && contained; k++) {
+        bool found = false;
+        for (size_t i = 0; i < sd->ace_count && !found; i++)
+            if (!used[i] && ace_copy_of(&sd->aces[i], &passed.aces[k]))
+                used[i] = found = true;
+        contained = found;
+    }
+    if (contained)
+        drop_aces(expl, used);
+    else if (!(caps & ACL_CAP_CONTROL))
+        *prot = true; /* cannot see the bit: holds none of its parent's share */
+    free(used);
+    ntfs_sd_free(&passed);
+    return 0;
+}
+
+static void ace_text(const struct ntfs_ace *a, char *buf, size_t len)
+{
+    ntfs_sddl_format_ace(a, buf, len);
+}
+
+static void sid_text(const struct ntfs_sid *s, char *buf, size_t len)
+{
+    ntfs_sid_format(s, buf, len);
+}
+
+/* Applies the specs of folder f to expl (its explicit ACEs) and records
+ * the per-ACE report. */
+static int apply_specs(struct engine *e, struct folder *f, struct ntfs_sd *expl)
+{
+    char sid[NTFS_SID_STRING_MAX], txt[NTFS_SDDL_ACE_MAX];
+    for (size_t k = 0; k < f->nspec; k++) {
+        const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
+        sid_text(&ace->sid, sid, sizeof sid);
+        ace_text(ace, txt, sizeof txt);
+        if (e->removing) {
+            if (ntfs_dacl_remove_explicit(expl, &ace->sid, ace->type, ace->mask, ace->flags) > 0)
+                attr_add(f, sid, txt, NULL);
+            continue;
+        }
+        /* the explicit ACEs this one replaces */
+        struct strbuf old;
+        size_t same = 0, n = 0;
+        sb_init(&old);
+        for (size_t i = 0; i < expl->ace_count; i++) {
+            const struct ntfs_ace *a = &expl->aces[i];
+            if ((a->flags & NTFS_ACE_ID) || a->type != ace->type ||
+                !ntfs_sid_equal(&a->sid, &ace->sid))
+                continue;
+            char t[NTFS_SDDL_ACE_MAX];
+            ace_text(a, t, sizeof t);
+            sb_adds(&old, t);
+            n++;
+            if (ace_same(a, ace))
+                same++;
+        }
+        int rc = ntfs_dacl_merge_grant(expl, ace);
+        if (rc < 0) {
+            char *w = where(e->b, f->rel);
+            diag_add(e->d, "%s: cannot add %s: %s", w, txt, ntfs_sd_strerror(rc));
+            free(w);
+            sb_free(&old);
+            return -1;
+        }
+        if (n == 0)
+            attr_add(f, sid, NULL, txt);
+        else if (!(n == 1 && same == 1))
+            attr_add(f, sid, old.buf, txt);
+        sb_free(&old);
+    }
+    return 0;
+}
+
+static int add_pending(struct engine *e, const char *rel, const struct ntfs_sd *old,
+                       struct ntfs_sd *new)
+{
+    if (sd_size_ok(e->b, rel, new, "would be", e->d) != 0)
+        return -1;
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->rel = xstrdup(rel);
+    if (ntfs_sd_copy(&p->old, old) != 0) {
+        free(p->rel);
+        free(p);
+        return -1;
+    }
+    p->new = *new;
+    ntfs_sd_init(new);
+    if (e->nw == e->capw) {
+        e->capw = e->capw ? e->capw * 2 : 16;
+        e->w = xrealloc(e->w, e->capw * sizeof *e->w);
+    }
+    e->w[e->nw++] = p;
+    return 0;
+}
+
+static void set_protected(struct ntfs_sd *sd, bool protect)
+{
+    sd->control |= NTFS_SD_SELF_RELATIVE | NTFS_SD_DACL_PRESENT | NTFS_SD_DACL_AUTO_INHERITED;
+    if (protect)
+        sd->control |= NTFS_SD_DACL_PROTECTED;
+    else
+        sd->control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+    sd->has_dacl = 1;
+}
+
+static int walk(struct engine *e, const char *rel, const struct ntfs_sd *p_old,
+                const struct ntfs_sd *p_new, size_t *count);
+
+/* Computes one child of a changed folder (rel, is_dir) from the parent's
+ * old and new descriptors; records a pending write when it changes and
+ * goes on below it. */
+static int compute_child(struct engine *e, const char *rel, bool is_dir,
+                         const struct ntfs_sd *p_old, const struct ntfs_sd *p_new, size_t *count)
+{
+    const struct ntfs_sd *old = eng_read(e, rel);
+    struct ntfs_sd expl, new;
+    bool prot;
+    int rc = -1;
+
+    if (!old)
+        return -1;
+    if (split_explicit(old, p_old, is_dir, e->b->caps, &expl, &prot) != 0)
+        return -1;
+    struct folder *f = is_dir ? find_folder(e, rel) : NULL;
+    if (prot && !(f && !f->done)) {
+        /* protected: Windows stops here, and nothing below changes */
+        ntfs_sd_free(&expl);
+        return 0;
+    }
+    if (f && !f->done) {
+        f->done = true;
+        if (apply_specs(e, f, &expl) != 0)
+            goto out;
+        if (f->protect && prot == e->removing)
+            attr_add(f, "inheritance", prot ? "protected" : "inherited",
+                     prot ? "inherited" : "protected");
+        if (f->protect)
+            prot = !e->removing;
+    }
+    if (prot) {
+        bool *drop = xcalloc(expl.ace_count ? expl.ace_count : 1, sizeof *drop);
+        for (size_t i = 0; i < expl.ace_count; i++)
+            drop[i] = (expl.aces[i].flags & NTFS_ACE_ID) != 0;
+        drop_aces(&expl, drop);
+        free(drop);
+        ntfs_dacl_canonicalize(&expl);
+        set_protected(&expl, true);
+        new = expl;
+        ntfs_sd_init(&expl);
+    } else {
+        expl.control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+        if (ntfs_sd_inherit(p_new, is_dir, &expl, &new) != 0)
+            goto out;
+    }
+    if (!acl_sd_equivalent(&new, old, e->b->caps, NULL, 0)) {
+        (*count)++;
+        const struct ntfs_sd *nsd;
+        if (add_pending(e, rel, old, &new) != 0) {
+            ntfs_sd_free(&new);
+            goto out;
+        }
+        nsd = &e->w[e->nw - 1]->new;
+        if (is_dir && walk(e, rel, old, nsd, count) != 0)
+            goto out;
+    } else {
+        ntfs_sd_free(&new);
+    }
+    rc = 0;
+out:
+    ntfs_sd_free(&expl);
+    return rc;
+}
+
+static int walk(struct engine *e, const char *rel, const struct ntfs_sd *p_old,
+                const struct ntfs_sd *p_new, size_t *count)
+{
+    struct acl_dirent *ents;
+    size_t n;
+    if (eng_list(e, rel, &ents, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char *child = xasprintf("%s%s%s", rel, *rel ? "/" : "", ents[i].name);
+        int rc = compute_child(e, child, ents[i].is_dir, p_old, p_new, count);
+        free(child);
+        if (rc != 0) {
+            acl_dirents_free(ents, n);
+            return -1;
+        }
+    }
+    acl_dirents_free(ents, n);
+    return 0;
+}
+
+/* A spec folder whose parent does not change. */
+static int compute_top(struct engine *e, struct folder *f)
+{
+    const struct ntfs_sd *old = eng_read(e, f->rel);
+    struct ntfs_sd new;
+    int rc = -1;
+
+    if (!old)
+        return -1;
+    f->done = true;
+    if (!f->protect) {
+        /* plain merge or removal: keep everything else */
+        if (ntfs_sd_copy(&new, old) != 0)
+            return -1;
+        if (apply_specs(e, f, &new) != 0)
+            goto out;
+        ntfs_dacl_canonicalize(&new);
+    } else {
+        char *parent_rel = parent_of(f->rel);
+        const struct ntfs_sd *parent = eng_read(e, parent_rel);
+        free(parent_rel);
+        bool prot;
+        struct ntfs_sd expl;
+        if (!parent)
+            return -1;
+        if (split_explicit(old, parent, true, e->b->caps, &expl, &prot) != 0)
+            return -1;
+        if (apply_specs(e, f, &expl) != 0) {
+            ntfs_sd_free(&expl);
+            return -1;
+        }
+        if (prot == e->removing)
+            attr_add(f, "inheritance", prot ? "protected" : "inherited",
+                     prot ? "inherited" : "protected");
+        if (!e->removing) {
+            bool *drop = xcalloc(expl.ace_count ? expl.ace_count : 1, sizeof *drop);
+            for (size_t i = 0; i < expl.ace_count; i++)
+                drop[i] = (expl.aces[i].flags & NTFS_ACE_ID) != 0;
+            drop_aces(&expl, drop);
+            free(drop);
+            ntfs_dacl_canonicalize(&expl);
+            set_protected(&expl, true);
+            new = expl;
+        } else {
+            expl.control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+            rc = ntfs_sd_inherit(parent, 1, &expl, &new);
+            ntfs_sd_free(&expl);
+            if (rc != 0)
+                return -1;
+            rc = -1;
+        }
+    }
+    if (!acl_sd_equivalent(&new, old, e->b->caps, NULL, 0)) {
+        if (add_pending(e, f->rel, old, &new) != 0)
+            goto out;
+        const struct ntfs_sd *nsd = &e->w[e->nw - 1]->new;
+        if (walk(e, f->rel, old, nsd, &f->descendants) != 0)
+            return -1;
+        if (f->descendants) {
+            char num[32];
+            snprintf(num, sizeof num, "%zu", f->descendants);
+            attr_add(f, "descendants updated", NULL, num);
+        }
+        return 0;
+    }
+    rc = 0;
+out:
+    ntfs_sd_free(&new);
+    return rc;
+}
+
+/* ---- undo ------------------------------------------------------------ */
+
+static void rollback(struct engine *e, struct acl_pathlist *deleted_sds_rel,
+                     struct ntfs_sd *deleted_sds)
+{
+    /* re-create folders removed by this call, with their descriptors */
+    if (deleted_sds_rel) {
+        for (size_t i = deleted_sds_rel->count; i-- > 0;) {
+            const char *rel = deleted_sds_rel->items[i];
+            if (e->b->ops->mkdir(e->b, rel, e->d) != 0 ||
+                acl_write_sd(e->b, rel, &deleted_sds[i], e->d) != 0) {
+                char *w = where(e->b, rel);
+                diag_add(e->d, "%s: could not re-create the folder removed before the failure", w);
+                free(w);
+            }
+        }
+    }
+    for (size_t i = e->nw; i-- > 0;) {
+        struct pending *p = e->w[i];
+        if (!p->written)
+            continue;
+        if (acl_write_sd(e->b, p->rel, &p->old, e->d) != 0) {
+            char *w = where(e->b, p->rel);
+            diag_add(e->d, "%s: could not restore its previous descriptor", w);
+            free(w);
+        }
+    }
+    if (!e->dry_run)
+        for (size_t i = e->created.count; i-- > 0;)
+            if (acl_remove_empty_folder(e->b, e->created.items[i], e->d) != 1) {
+                char *w = where(e->b, e->created.items[i]);
+                diag_add(e->d, "%s: could not remove the folder created before the failure", w);
+                free(w);
+            }
+}
+
+/* ---- reporting ------------------------------------------------------- */
+
+static void report(struct engine *e, struct changes *out, const struct acl_pathlist *deleted)
+{
+    if (!out)
+        return;
+    for (size_t i = 0; i < e->created.count; i++) {
+        char *w = winpath(e->created.items[i]);
+        changes_add(out, '+', "folder", w);
+        free(w);
+    }
+    for (size_t i = 0; i < e->nf; i++) {
+        struct folder *f = &e->f[i];
+        if (!f->nattrs)
+            continue;
+        bool all_new = true, all_gone = true;
+        for (size_t k = 0; k < f->nattrs; k++) {
+            if (f->attrs[k].old_value)
+                all_new = false;
+            if (f->attrs[k].new_value)
+                all_gone = false;
+        }
+        char *w = winpath(f->rel);
+        struct change *ch = changes_add(out, all_new ? '+' : all_gone ? '-' : '~', "grant", w);
+        free(w);
+        for (size_t k = 0; k < f->nattrs; k++)
+            change_attr(ch, f->attrs[k].name, f->attrs[k].old_value, f->attrs[k].new_value);
+    }
+    if (deleted)
+        for (size_t i = 0; i < deleted->count; i++) {
+            char *w = winpath(deleted->items[i]);
+            changes_add(out, '-', "folder", w);
+            free(w);
+        }
+}
+
+/* ---- script back ends ------------------------------------------------ */
+
+static int script_site(struct engine *e, bool delete_folders, struct changes *out)
+{
+    char sid[NTFS_SID_STRING_MAX], txt[NTFS_SDDL_ACE_MAX];
+    struct acl_backend *b = e->b;
+    if (!e->removing) {
+        for (size_t i = 0; i < e->nf; i++) {
+            struct folder *f = &e->f[i];
+            bool made = acl_script_folder(b, f->rel, e->dry_run) == 1;
+            for (size_t k = 0; k < f->nspec; k++) {
+                const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
+                if (acl_script_grant(b, f->rel, ace, e->dry_run) == 1) {
+                    sid_text(&ace->sid, sid, sizeof sid);
+                    ace_text(ace, txt, sizeof txt);
+                    attr_add(f, sid, NULL, txt);
+                }
+            }
+            if (f->protect && acl_script_protect(b, f->rel, true, e->dry_run) == 1)
+                attr_add(f, "inheritance", "inherited", "protected");
+            if (made && out) {
+                char *w = winpath(f->rel);
+                struct change *ch = changes_add(out, '+', "folder", w);
+                change_note(ch, "in the script: created when missing");
+                free(w);
+            }
+        }
+    } else {
+        for (size_t i = 0; i < e->nf; i++) {
+            struct folder *f = &e->f[i];
+            for (size_t k = 0; k < f->nspec; k++) {
+                const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
+                if (acl_script_revoke(b, f->rel, ace, e->dry_run) == 1) {
+                    sid_text(&ace->sid, sid, sizeof sid);
+                    ace_text(ace, txt, sizeof txt);
+                    attr_add(f, sid, txt, NULL);
+                }
+            }
+            if (f->protect && acl_script_protect(b, f->rel, false, e->dry_run) == 1)
+                attr_add(f, "inheritance", "protected", "inherited");
+        }
+    }
+    report(e, out, NULL);
+    if (e->removing && delete_folders)
+        for (size_t i = e->nf; i-- > 0;)
+            if (acl_script_remove_folder(b, e->f[i].rel, e->dry_run) == 1 && out) {
+                char *w = winpath(e->f[i].rel);
+                struct change *ch = changes_add(out, '-', "folder", w);
+                change_note(ch, "in the script: removed when empty");
+                free(w);
+            }
+    return 0;
+}
+
+/* ---- the two entry points -------------------------------------------- */
+
+static int prepare_folders(struct engine *e)
+{
+    for (size_t i = 0; i < e->nf; i++) {
+        struct folder *f = &e->f[i];
+        if (!e->dry_run) {
+            size_t before = e->created.count;
+            if (acl_ensure_folder(e->b, f->rel, &e->created, e->d) != 0)
+                return -1;
+            for (size_t k = before; k < e->created.count; k++)
+                strmap_put(&e->fresh, e->created.items[k], e);
+            continue;
+        }
+        if (strmap_get(&e->virt, f->rel))
+            continue;
+        /* dry run: find the missing part of the chain */
+        char *cur = xstrdup(f->rel);
+        struct acl_pathlist missing = {0};
+        for (;;) {
+            bool is_dir = false;
+            int rc = strmap_get(&e->virt, cur) ? 1 : acl_exists(e->b, cur, &is_dir, e->d);
+            if (rc < 0) {
+                free(cur);
+                acl_pathlist_free(&missing);
+                return -1;
+            }
+            if (rc == 1) {
+                if (!is_dir && !strmap_get(&e->virt, cur)) {
+                    char *w = where(e->b, cur);
+                    diag_add(e->d, "%s: exists and is not a folder", w);
+                    free(w);
+                    free(cur);
+                    acl_pathlist_free(&missing);
+                    return -1;
+                }
+                break;
+            }
+            acl_pathlist_add(&missing, cur);
+            char *parent = parent_of(cur);
+            free(cur);
+            cur = parent;
+            if (!*cur)
+                break;
+        }
+        free(cur);
+        for (size_t k = missing.count; k-- > 0;) {
+            acl_pathlist_add(&e->created, missing.items[k]);
+            strmap_put(&e->virt, missing.items[k], e);
+        }
+        acl_pathlist_free(&missing);
+    }
+    return 0;
+}
+
+static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
+                    bool removing, bool delete_folders, bool dry_run, struct changes *out,
+                    struct diag *d)
+{
+    struct engine e;
+    struct acl_pathlist deleted = {0};
+    struct ntfs_sd *deleted_sds = NULL;
+    int rc = -1;
+
+    memset(&e, 0, sizeof e);
+    e.b = b;
+    e.specs = specs;
+    e.dry_run = dry_run;
+    e.removing = removing;
+    e.d = d;
+    strmap_init(&e.virt);
+    strmap_init(&e.fresh);
+    strmap_init(&e.cache);
+    if (!b) {
+        diag_add(d, "no back end");
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    if (!specs) {
+        diag_add(d, "no grants given");
+        return -1;
+    }
+    if (build_folders(&e, specs, n) != 0)
+        goto out;
+
+    if (!(b->caps & ACL_CAP_DESCRIPTORS)) {
+        rc = script_site(&e, delete_folders, out);
+        goto out;
+    }
+
+    if (!removing) {
+        if (prepare_folders(&e) != 0)
+            goto fail;
+    } else {
+        /* only the folders that exist take part */
+        size_t k = 0;
+        for (size_t i = 0; i < e.nf; i++) {
+            bool is_dir = false;
+            int x = acl_exists(b, e.f[i].rel, &is_dir, d);
+            if (x < 0)
+                goto fail;
+            if (x == 1 && is_dir) {
+                e.f[k++] = e.f[i];
+            } else {
+                free(e.f[i].rel);
+                free(e.f[i].spec);
+            }
+        }
+        e.nf = k;
+    }
+
+    for (size_t i = 0; i < e.nf; i++)
+        if (!e.f[i].done && compute_top(&e, &e.f[i]) != 0)
+            goto fail;
+
+    if (!dry_run)
+        for (size_t i = 0; i < e.nw; i++) {
+            if (acl_write_sd(b, e.w[i]->rel, &e.w[i]->new, d) != 0) {
+                /* may have been partly applied */
+                e.w[i]->written = true;
+                goto fail;
+            }
+            e.w[i]->written = true;
+        }
+
+    if (removing && delete_folders) {
+        for (size_t i = e.nf; i-- > 0;) {
+            const char *rel = e.f[i].rel;
+            struct acl_dirent *ents;
+            size_t ne;
+            if (dry_run) {
+                if (acl_list(b, rel, &ents, &ne, d) != 0)
+                    goto fail;
+                /* children that are themselves listed and empty would go first */
+                size_t left = 0;
+                for (size_t k = 0; k < ne; k++) {
+                    char *child = xasprintf("%s/%s", rel, ents[k].name);
+                    bool gone = false;
+                    for (size_t m = 0; m < deleted.count; m++)
+                        if (ascii_casecmp(deleted.items[m], child) == 0)
+                            gone = true;
+                    free(child);
+                    if (!gone)
+                        left++;
+                }
+                acl_dirents_free(ents, ne);
+                if (left == 0)
+                    acl_pathlist_add(&deleted, rel);
+                continue;
+            }
+            struct ntfs_sd keep;
+            if (acl_read_sd(b, rel, &keep, d) != 0)
+                goto fail;
+            int r = acl_remove_empty_folder(b, rel, d);
+            if (r < 0) {
+                ntfs_sd_free(&keep);
+                goto fail;
+            }
+            if (r == 1) {
+                deleted_sds = xrealloc(deleted_sds, (deleted.count + 1) * sizeof *deleted_sds);
+                deleted_sds[deleted.count] = keep;
+                acl_pathlist_add(&deleted, rel);
+            } else {
+                ntfs_sd_free(&keep);
+            }
+        }
+    }
+    report(&e, out, &deleted);
+    rc = 0;
+    goto out;
+
+fail:
+    if (!dry_run)
+        rollback(&e, &deleted, deleted_sds);
+    rc = -1;
+out:
+    for (size_t i = 0; i < deleted.count && deleted_sds; i++)
+        ntfs_sd_free(&deleted_sds[i]);
+    free(deleted_sds);
+    acl_pathlist_free(&deleted);
+    engine_free(&e);
+    return rc;
+}
+
+int acl_apply_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
+                   bool dry_run, struct changes *out, struct diag *d)
+{
+    return run_site(b, specs, n, false, false, dry_run, out, d);
+}
+
+int acl_remove_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
+                    bool delete_folders, bool dry_run, struct changes *out, struct diag *d)
+{
+    return run_site(b, specs, n, true, delete_folders, dry_run, out, d);
+}
