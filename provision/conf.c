@@ -55,6 +55,8 @@ static const struct conf_key known[] = {
     {"iis", "config"},
     {"iis", "backups"},
     {"iis", "plain_passwords"},
+    {"iis", "auth_file"},
+    {"iis", "kerberos"},
     {"content", "root"},
     {"content", "location"},
     {"content", "auth_file"},
@@ -199,7 +201,8 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 why = "needs the path of applicationHost.config";
             else {
                 free(c->iis_config);
-                c->iis_config = conf_relative(c, v);
+                free(c->iis_auth_file);
+                c->iis_config = strncmp(v, "smb://", 6) ? conf_relative(c, v) : xstrdup(v);
             }
         } else if (!strcmp(k, "backups")) {
             char *end;
@@ -226,12 +229,15 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 why = "must be smb://HOST/SHARE[/PATH], an absolute path on an ntfs-3g mount, "
                       "or script:/PATH.ps1 / script:/PATH.cmd";
         } else if (!strcmp(k, "auth_file")) {
-            free(c->content_auth_file);
-            c->content_auth_file = conf_relative(c, v);
+            char **slot = !strcmp(s, "iis") ? &c->iis_auth_file : &c->content_auth_file;
+            free(*slot);
+            *slot = conf_relative(c, v);
         } else if (!strcmp(k, "kerberos")) {
             int b = parse_bool(v);
             if (b < 0)
                 why = "must be true or false";
+            else if (!strcmp(s, "iis"))
+                c->iis_kerberos = b;
             else
                 c->content_kerberos = b;
         } else if (!strcmp(k, "dir")) {
@@ -299,6 +305,7 @@ void conf_free(struct conf *c)
 {
     free(c->path);
     free(c->iis_config);
+    free(c->iis_auth_file);
     free(c->content_root);
     free(c->content_location);
     free(c->content_auth_file);

@@ -10,6 +10,8 @@
 struct conf {
     char *path;              /* the file read */
     char *iis_config;        /* applicationHost.config path */
+    char *iis_auth_file;     /* smb:// config: smbclient -A style credentials */
+    bool iis_kerberos;       /* smb:// config: the caller's Kerberos ticket */
     unsigned backups;        /* timestamped copies kept next to it */
     bool plain_passwords;    /* accept writing SpecificUser passwords unencrypted */
     char *content_root;      /* Windows path: ${root} */

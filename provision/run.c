@@ -284,7 +284,9 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
     }
 
     struct configfile cf;
-    if (configfile_open(&cf, s.conf.iis_config, mode != MODE_PLAN, &s.rep.errors) < 0) {
+    struct smb_options iis_smb = {.auth_file = s.conf.iis_auth_file,
+                                  .kerberos = s.conf.iis_kerberos};
+    if (configfile_open(&cf, s.conf.iis_config, &iis_smb, mode != MODE_PLAN, &s.rep.errors) < 0) {
         int rc = finish(&s);
         session_free(&s);
         return rc;
@@ -453,7 +455,8 @@ int run_list(const struct options *o)
     }
     struct configfile cf;
     struct apphost *ah = NULL;
-    if (configfile_open(&cf, c.iis_config, false, &d) == 0) {
+    struct smb_options iis_smb = {.auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos};
+    if (configfile_open(&cf, c.iis_config, &iis_smb, false, &d) == 0) {
         size_t len;
         char *text = configfile_take(&cf, &len);
         ah = apphost_load(text, len, c.iis_config, &d);

@@ -16,13 +16,33 @@
 #include <time.h>
 #include <unistd.h>
 
-int configfile_open(struct configfile *cf, const char *path, bool lock, struct diag *d)
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_smb(const char *path)
+{
+    return !strncmp(path, "smb://", 6);
+}
+
+/* A machine-wide lock name for a remote file. */
+static char *smb_lock_path(const char *url)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = url; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return xasprintf("/run/lock/provision-%016llx.lock", (unsigned long long)h);
+}
+
+int configfile_open(struct configfile *cf, const char *path, const struct smb_options *smb_opts,
+                    bool lock, struct diag *d)
 {
     memset(cf, 0, sizeof *cf);
     cf->lock_fd = -1;
     cf->path = xstrdup(path);
     if (lock) {
-        char *lock_path = xasprintf("%s.lock", path);
+        char *lock_path = is_smb(path) ? smb_lock_path(path) : xasprintf("%s.lock", path);
         cf->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (cf->lock_fd < 0) {
             diag_add(d, "%s: cannot create the lock file: %s", lock_path, strerror(errno));
@@ -38,6 +58,15 @@ int configfile_open(struct configfile *cf, const char *path, bool lock, struct d
             return -1;
         }
         free(lock_path);
+    }
+    if (is_smb(path)) {
+        struct smb_options none = {0};
+        if (smb_session_open(smb_opts ? smb_opts : &none, &cf->smb, d) < 0 ||
+            smb_read_file(cf->smb, path, XMLDOC_MAX_BYTES, &cf->data, &cf->len, d) < 0) {
+            configfile_close(cf);
+            return -1;
+        }
+        return 0;
     }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
@@ -123,11 +152,6 @@ static int unchanged_on_disk(const char *path, const char *expected, size_t len)
     return same ? 1 : 0;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Deletes our oldest backups beyond `keep`. The timestamped names sort in
  * time order. */
 static void prune_backups(const char *dir, const char *base, unsigned keep)
@@ -162,10 +186,57 @@ static void prune_backups(const char *dir, const char *base, unsigned keep)
     free(prefix);
 }
 
+/* Over SMB: the replaced file is the backup; keep the newest `keep`. */
+static void prune_smb_backups(struct configfile *cf, unsigned keep)
+{
+    const char *slash = strrchr(cf->path, '/');
+    char *dir = xstrndup(cf->path, (size_t)(slash - cf->path));
+    char *prefix = xasprintf("%s.provision-bak-", slash + 1);
+    struct smb_dirent *e = NULL;
+    size_t n = 0;
+    if (smb_list(cf->smb, dir, &e, &n, NULL) == 0) {
+        char **names = xcalloc(n ? n : 1, sizeof *names);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!e[i].is_dir && !strncmp(e[i].name, prefix, strlen(prefix)))
+                names[m++] = e[i].name;
+        qsort(names, m, sizeof *names, compare_names);
+        for (size_t i = 0; i + keep < m; i++) {
+            char *url = xasprintf("%s/%s", dir, names[i]);
+            smb_unlink(cf->smb, url, NULL);
+            free(url);
+        }
+        free(names);
+        smb_dirents_free(e, n);
+    }
+    free(prefix);
+    free(dir);
+}
+
+static int replace_smb(struct configfile *cf, const char *expected, size_t expected_len,
+                       const char *data, size_t len, unsigned backups, char **backup_path,
+                       struct diag *d)
+{
+    char *bak = NULL;
+    if (smb_replace_file(cf->smb, cf->path, data, len, expected, expected_len, &bak, d) < 0)
+        return -1;
+    prune_smb_backups(cf, backups);
+    if (backup_path && backups > 0)
+        *backup_path = bak;
+    else
+        free(bak);
+    return 0;
+}
+
 int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
                        const char *data, size_t len, unsigned backups, char **backup_path,
                        struct diag *d)
 {
+    if (cf->smb) {
+        if (backup_path)
+            *backup_path = NULL;
+        return replace_smb(cf, expected, expected_len, data, len, backups, backup_path, d);
+    }
     char *copy1 = xstrdup(cf->path), *copy2 = xstrdup(cf->path);
     const char *dir = dirname(copy1), *base = basename(copy2);
     char *tmp = NULL, *bak = NULL;
@@ -238,6 +309,7 @@ out:
 
 void configfile_close(struct configfile *cf)
 {
+    smb_session_close(cf->smb);
     if (cf->lock_fd >= 0)
         close(cf->lock_fd);
     free(cf->path);

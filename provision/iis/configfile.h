@@ -8,6 +8,7 @@
 #ifndef PROVISION_IIS_CONFIGFILE_H
 #define PROVISION_IIS_CONFIGFILE_H
 
+#include "provision/smb/smb.h"
 #include "provision/util.h"
 
 #include <stddef.h>
@@ -15,22 +16,30 @@
 
 struct configfile {
     char *path;
-    int lock_fd; /* -1 when not locked */
-    char *data;  /* the bytes as read (owned until configfile_take) */
+    struct smb_session *smb; /* an smb:// path: the IIS host's C$ or a shared-config share */
+    int lock_fd;             /* -1 when not locked */
+    char *data;              /* the bytes as read (owned until configfile_take) */
     size_t len;
     mode_t mode;
     uid_t uid;
     gid_t gid;
 };
 
-/* Reads path; with lock, first takes an exclusive lock on PATH.lock (held
- * until configfile_close) and fails at once if another run holds it. */
-int configfile_open(struct configfile *cf, const char *path, bool lock, struct diag *d);
+/* Reads path: a local file, or smb://HOST/SHARE/PATH through libsmbclient
+ * with smb_opts' credentials. With lock, first takes an exclusive lock
+ * (held until configfile_close), failing at once if another run holds it:
+ * PATH.lock next to a local file; for smb:// a lock under /run/lock, which
+ * only covers runs on this machine (the changed-meanwhile check covers the
+ * rest). */
+int configfile_open(struct configfile *cf, const char *path, const struct smb_options *smb_opts,
+                    bool lock, struct diag *d);
 /* Hands the bytes read to the caller (who frees them). */
 char *configfile_take(struct configfile *cf, size_t *len);
 /* Replaces the file with data, after checking that it still holds `expected`
  * (the bytes the edits were made against). Keeps `backups` copies named
- * PATH.YYYYMMDD-HHMMSS.NNNNNNNNN.bak (0 keeps none). Returns 0 or -1. */
+ * PATH.YYYYMMDD-HHMMSS.NNNNNNNNN.bak (0 keeps none); over SMB the previous
+ * file itself becomes PATH.provision-bak-STAMP-PID-N (smb_replace_file:
+ * readers see the old or the new file, or for a moment none). 0 or -1. */
 int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
                        const char *data, size_t len, unsigned backups, char **backup_path,
                        struct diag *d);

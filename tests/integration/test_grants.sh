@@ -145,4 +145,25 @@ grep -q 'icacls' "$work/grants.cmd" && grep -q "\*S-1-5-82-" "$work/grants.cmd" 
   && ok "script back end: icacls with numeric SIDs written to grants.cmd" || bad "script (rc $rc): $out"
 prov destroy "$work/sites.ini" >/dev/null 2>&1
 
+# applicationHost.config itself on the IIS host's C$ ([iis] share) over smb://.
+remote="smb://$LAB_HOST/iis/$LAB_APPHOST_REL"
+local_copy="$LAB_IIS_PATH/$LAB_APPHOST_REL"
+write_conf "smb://$LAB_HOST/sites"
+sed -i "s|^config = .*|config = $remote\nauth_file = $LAB_SMB_AUTHFILE\nbackups = 2|" "$work/provision.ini"
+printf '[site remote.example.com]\ntemplate = standard\n' > "$work/remote.ini"
+out=$(prov apply "$work/remote.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q '<site name="remote.example.com" id="2">' "$local_copy" \
+  && ls "$(dirname "$local_copy")" | grep -q 'applicationHost.config.provision-bak-' \
+  && ok "config over smb://: apply writes the IIS host's file, the old one kept as a backup" \
+  || bad "smb config apply (rc $rc): $out"
+cp "$local_copy" "$work/remote-applied"
+out=$(prov apply "$work/remote.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "No changes" <<<"$out" && cmp -s "$local_copy" "$work/remote-applied" \
+  && ok "config over smb://: re-apply changes nothing" || bad "smb re-apply (rc $rc): $out"
+out=$(prov destroy "$work/remote.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && cmp -s "$local_copy" "$FIXTURE" \
+  && [ "$(ls "$(dirname "$local_copy")" | grep -c 'provision-bak-')" -le 2 ] \
+  && ok "config over smb://: destroy restores the original bytes; backups pruned to 2" \
+  || bad "smb destroy (rc $rc): $out"
+
 summary
