@@ -11,8 +11,10 @@
 # destroy removes sites and account and the file is byte for byte the
 # original again. Stops the lab on exit. Needs root.
 #
-# provision edits the share's file through the lab's folder (as on a mount of
-# C$, or on the host itself); folders and NTFS grants come with issue 4.
+# Everything goes over the network, as it would to a Windows host: the IIS
+# configuration over smb:// on [iis], the site folders and NTFS grants over
+# smb:// on [sites] (enforced by the server: shown with a login as the
+# site's account), the account over LDAPS.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (the lab domain needs namespaces)" >&2; exit 1; }
@@ -33,11 +35,14 @@ work=$lab/provision
 mkdir -p "$work"
 cat > "$work/provision.ini" <<CONF
 [iis]
-config = $config
+config = smb://$LAB_HOST/iis/$LAB_APPHOST_REL
+auth_file = $LAB_SMB_AUTHFILE
 backups = 5
 plain_passwords = accept
 [content]
 root = D:\\Sites
+location = smb://$LAB_HOST/sites
+auth_file = $LAB_SMB_AUTHFILE
 [templates]
 dir = $repo/templates
 [directory]
@@ -48,6 +53,7 @@ bind_dn = $LAB_ADMIN_UPN
 password_file = $LAB_ADMIN_PASSWORD_FILE
 base_dn = $LAB_BASE_DN
 upn_suffix = $LAB_DNS_DOMAIN
+secrets_file = $work/secrets
 CONF
 sites=$repo/examples/lab-sites.ini
 in_lab() { "$repo/tests/lab/lab.sh" exec "$lab" -- "$@"; }
@@ -68,20 +74,33 @@ in_lab ldapsearch -LLL -H "$LAB_LDAPS_URI" -D "$LAB_ADMIN_UPN" -y "$LAB_ADMIN_PA
 
 run sid 'LAB\IUSR_shop' 'IIS AppPool\blog.example.com' IUSR
 pwfile=$work/pool.pw
-(umask 077; python3 - "$config" > "$pwfile" <<'PY'
-import sys, xml.etree.ElementTree as ET
-for add in ET.parse(sys.argv[1]).getroot().iter("add"):
-    if add.get("name") == "shop.example.com":
-        sys.stdout.write(add.find("processModel").get("password"))
-PY
-)
+(umask 077; awk -F'\t' '$1 == "IUSR_shop" { printf "%s", $3 }' "$work/secrets" > "$pwfile")
 if in_lab ldapsearch -LLL -H "$LAB_LDAPS_URI" -D "IUSR_shop@$LAB_DNS_DOMAIN" -y "$pwfile" \
   -b "$LAB_BASE_DN" -s base dn >/dev/null; then
-  echo "== a bind as IUSR_shop with the password stored in its pool works"
+  echo "== a bind as IUSR_shop with its generated password works"
 else
-  echo "demo: IUSR_shop cannot bind with the pool's password" >&2; exit 1
+  echo "demo: IUSR_shop cannot bind with its password" >&2; exit 1
 fi
-rm -f "$pwfile"
+
+echo
+echo "== NTFS grants on the content share, as the server stores them:"
+for f in shop.example.com shop.example.com/wwwroot shop.example.com/data; do
+  printf '%-28s ' "$f"
+  in_lab smbcacls -A "$LAB_SMB_AUTHFILE" --numeric --sddl "$LAB_SMB_SITES" "$f" 2>/dev/null
+done
+echo "== enforced: logged in over SMB as IUSR_shop"
+auth=$work/iusr.auth
+(umask 077; printf 'username = IUSR_shop\npassword = %s\ndomain = %s\n' "$(cat "$pwfile")" "$LAB_DOMAIN" > "$auth")
+echo upload > "$work/upload.txt"
+for target in data wwwroot; do
+  if in_lab smbclient -A "$auth" "$LAB_SMB_SITES" -c "put $work/upload.txt shop.example.com/$target/upload.txt" >/dev/null 2>&1 \
+     && [ -f "$LAB_SITES_PATH/shop.example.com/$target/upload.txt" ]; then
+    echo "   write into shop.example.com\\$target: allowed"
+  else
+    echo "   write into shop.example.com\\$target: denied"
+  fi
+done
+rm -f "$pwfile" "$auth"
 
 echo
 echo "== the IIS host's applicationHost.config, read back over SMB (//$LAB_HOST/iis):"
