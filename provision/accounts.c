@@ -3,6 +3,7 @@
 
 #include "ldap/password.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,6 +155,83 @@ int accounts_execute(struct account_run *run, const struct site_model *m, struct
     }
     step->done = true;
     return 0;
+}
+
+/* Does msg mention the account `sam` (as a whole name, not a prefix)? */
+static bool names_account(const char *msg, const char *sam)
+{
+    size_t n = strlen(sam);
+    for (const char *p = strstr(msg, sam); p; p = strstr(p + 1, sam)) {
+        char after = p[n];
+        bool word_end = !after || !(isalnum((unsigned char)after) || after == '_' || after == '-');
+        bool word_start = p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        if (word_start && word_end)
+            return true;
+    }
+    return false;
+}
+
+void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
+                          struct account_step *const *steps, struct diag *const *errs, bool *failed,
+                          size_t n)
+{
+    struct dir_create_item *items = xcalloc(n ? n : 1, sizeof *items);
+    struct dir_account_spec *specs = xcalloc(n ? n : 1, sizeof *specs);
+    size_t *site_of = xcalloc(n ? n : 1, sizeof *site_of);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (failed[i] || !steps[i])
+            continue;
+        if (steps[i]->action == ACCOUNT_ROTATE) {
+            failed[i] = accounts_execute(run, models[i], steps[i], errs[i]) < 0;
+            continue;
+        }
+        if (steps[i]->action != ACCOUNT_CREATE)
+            continue;
+        const struct site_model *m = models[i];
+        specs[k] = (struct dir_account_spec){.sam = m->account_name,
+                                             .ou = m->account_ou,
+                                             .display_name = m->account_name,
+                                             .description = m->account_description,
+                                             .site = m->name};
+        items[k].spec = &specs[k];
+        items[k].password = steps[i]->password;
+        site_of[k++] = i;
+    }
+    struct diag d;
+    diag_init(&d);
+    if (k)
+        dir_create_accounts(run->dir, items, k, &d);
+    for (size_t j = 0; j < k; j++) {
+        size_t i = site_of[j];
+        dir_account_free(&steps[i]->account);
+        steps[i]->account = items[j].account; /* moved */
+        if (items[j].result == 1) {
+            steps[i]->done = true;
+            continue;
+        }
+        failed[i] = true;
+        if (items[j].result == 0)
+            diag_add(errs[i],
+                     "%s: site '%s': account %s appeared while this run was creating it; "
+                     "run again",
+                     models[i]->origin, models[i]->name, models[i]->account_name);
+        /* Hand each message to the site whose account it names. */
+        for (size_t m = 0; m < d.count; m++)
+            if (d.msgs[m] && names_account(d.msgs[m], models[i]->account_name)) {
+                diag_add(errs[i], "%s", d.msgs[m]);
+                free(d.msgs[m]);
+                d.msgs[m] = NULL;
+            }
+    }
+    for (size_t m = 0; m < d.count; m++) /* messages naming no one: to every failed site */
+        for (size_t j = 0; d.msgs[m] && j < k; j++)
+            if (failed[site_of[j]])
+                diag_add(errs[site_of[j]], "%s", d.msgs[m]);
+    diag_free(&d);
+    free(items);
+    free(specs);
+    free(site_of);
 }
 
 int accounts_undo(struct account_run *run, struct account_step *step, struct diag *d)

@@ -39,6 +39,13 @@ struct account_step {
 int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
                      bool rotate, bool dry_run, struct account_step *step, struct changes *out,
                      struct diag *d);
+/* Does what n sites' steps decided, the creations pipelined on the one
+ * connection (several adds in flight). errs[i] receives site i's messages;
+ * failed[i] is set for the sites whose account could not be made. Steps
+ * already failed (failed[i] set on entry) are skipped. */
+void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
+                          struct account_step *const *steps, struct diag *const *errs, bool *failed,
+                          size_t n);
 /* Creates or rotates as decided. 0 or -1. */
 int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
                      struct diag *d);

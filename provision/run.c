@@ -136,49 +136,55 @@ struct systems {
 };
 
 /* apply/plan of one site, in the order that leaves nothing half-made: every
- * IIS rule is checked first (nothing queued), then the account, then the
- * folders and grants, and the IIS edits are queued last (written at the
- * end of the run). */
-static int ensure_site(struct session *s, struct apphost *ah, struct systems *sys,
-                       struct site_model *m, struct account_step *step, struct site_report *sr,
-                       bool dry_run)
+ * IIS rule is checked first (nothing queued), then the account is looked up
+ * and decided (prepare_site); the accounts of all sites are then made
+ * together (accounts_execute_all); then per site the rules are checked
+ * again (earlier sites of the batch are queued by now), folders and grants
+ * applied and the IIS edits queued last (complete_site). The file is
+ * written once at the end of the run. */
+static int prepare_site(struct session *s, struct apphost *ah, struct systems *sys,
+                        struct site_model *m, struct account_step *step, struct site_report *sr,
+                        bool dry_run)
 {
-    struct iis_pool_spec pool = m->pool;
     if (apphost_check_site(ah, &m->pool, &m->site, &sr->errors) < 0)
         return -1;
-    if (m->identity == IDENTITY_ACCOUNT) {
-        if (!s->conf.plain_passwords) {
-            diag_add(&sr->errors,
-                     "%s: site '%s': its pool runs as %s, whose password can only be stored "
-                     "unencrypted in applicationHost.config (IIS encrypts with the host's own "
-                     "keys); set [iis] plain_passwords = accept to allow it",
-                     m->origin, m->name, m->pool.user_name);
-            return -1;
-        }
-        if (!sys->accts) {
-            diag_add(&sr->errors,
-                     "%s: site '%s': the directory is not available (see above); "
-                     "nothing was done for this site",
-                     m->origin, m->name);
-            return -1;
-        }
-        bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
-        if (accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run, step,
-                             &sr->changes, &sr->errors) < 0)
-            return -1;
-        if (!dry_run && accounts_execute(sys->accts, m, step, &sr->errors) < 0)
-            return -1;
-        pool.password = step->password; /* NULL: keep the stored one */
+    if (m->identity != IDENTITY_ACCOUNT)
+        return 0;
+    if (!s->conf.plain_passwords) {
+        diag_add(&sr->errors,
+                 "%s: site '%s': its pool runs as %s, whose password can only be stored "
+                 "unencrypted in applicationHost.config (IIS encrypts with the host's own "
+                 "keys); set [iis] plain_passwords = accept to allow it",
+                 m->origin, m->name, m->pool.user_name);
+        return -1;
     }
-    if (sys->folders && m->n_folders &&
-        folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run, &sr->changes,
-                           &sr->errors) < 0) {
+    if (!sys->accts) {
+        diag_add(&sr->errors,
+                 "%s: site '%s': the directory is not available (see above); "
+                 "nothing was done for this site",
+                 m->origin, m->name);
+        return -1;
+    }
+    bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
+    return accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run, step,
+                            &sr->changes, &sr->errors);
+}
+
+static int complete_site(struct apphost *ah, struct systems *sys, struct site_model *m,
+                         struct account_step *step, struct site_report *sr, bool dry_run)
+{
+    struct iis_pool_spec pool = m->pool;
+    pool.password = step->password; /* NULL: keep the stored one */
+    if (apphost_check_site(ah, &pool, &m->site, &sr->errors) < 0 ||
+        (sys->folders && m->n_folders &&
+         folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run, &sr->changes,
+                            &sr->errors) < 0)) {
         if (sys->accts && step->done)
             accounts_undo(sys->accts, step, &sr->errors);
         return -1;
     }
     if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, &sr->errors) < 0) {
-        /* Cannot happen after apphost_check_site; say so rather than hide it. */
+        /* Cannot happen right after apphost_check_site; say so, not hide it. */
         diag_add(&sr->errors,
                  "site '%s': internal error: the configuration refused a site it "
                  "had accepted; its account and grants were kept",
@@ -335,17 +341,39 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
     }
     struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
 
+    bool *failed = xcalloc(s.n_models ? s.n_models : 1, sizeof *failed);
     for (size_t i = 0; i < s.n_models; i++) {
         struct site_model *m = &s.models[i];
         struct site_report *sr = report_site(&s.rep, m->name);
         int rc = mode == MODE_DESTROY
                      ? destroy_site(ah, &sys, m, &steps[i], sr)
-                     : ensure_site(&s, ah, &sys, m, &steps[i], sr, mode == MODE_PLAN);
-        sr->status = rc < 0 ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
-        if (rc < 0)
+                     : prepare_site(&s, ah, &sys, m, &steps[i], sr, mode == MODE_PLAN);
+        failed[i] = rc < 0;
+    }
+    if (mode == MODE_APPLY && sys.accts) {
+        const struct site_model **models = xcalloc(s.n_models ? s.n_models : 1, sizeof *models);
+        struct account_step **ptrs = xcalloc(s.n_models ? s.n_models : 1, sizeof *ptrs);
+        struct diag **errs = xcalloc(s.n_models ? s.n_models : 1, sizeof *errs);
+        for (size_t i = 0; i < s.n_models; i++) {
+            models[i] = &s.models[i];
+            ptrs[i] = s.models[i].identity == IDENTITY_ACCOUNT ? &steps[i] : NULL;
+            errs[i] = &s.rep.sites[i].errors;
+        }
+        accounts_execute_all(sys.accts, models, ptrs, errs, failed, s.n_models);
+        free(models);
+        free(ptrs);
+        free(errs);
+    }
+    for (size_t i = 0; i < s.n_models; i++) {
+        struct site_report *sr = &s.rep.sites[i];
+        if (mode != MODE_DESTROY && !failed[i])
+            failed[i] = complete_site(ah, &sys, &s.models[i], &steps[i], sr, mode == MODE_PLAN) < 0;
+        sr->status = failed[i] ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
+        if (failed[i])
             changes_truncate(&sr->changes, 0);
         progress(&s, i + 1, s.n_models);
     }
+    free(failed);
     bool written = true;
     if (mode != MODE_PLAN && apphost_dirty(ah)) {
         size_t out_len, orig_len;
