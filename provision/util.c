@@ -58,17 +58,24 @@ static void out_of_range(void)
     abort();
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0)
+        out_of_range();
+    char *buf = xmalloc((size_t)n + 1);
+    vsnprintf(buf, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return buf;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        out_of_range();
-    char *buf = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(buf, (size_t)n + 1, fmt, ap);
+    char *buf = xvasprintf(fmt, ap);
     va_end(ap);
     return buf;
 }
@@ -113,15 +120,10 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *text = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        out_of_range();
-    sb_grow(sb, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb->len += (size_t)n;
+    sb_adds(sb, text);
+    free(text);
 }
 
 char *sb_detach(struct strbuf *sb)
@@ -394,13 +396,7 @@ void diag_add(struct diag *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        out_of_range();
-    char *msg = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;

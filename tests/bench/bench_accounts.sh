@@ -26,8 +26,10 @@ finish() { "$LAB" stop "$lab" >/dev/null 2>&1; rm -rf "$work"; }
 trap finish EXIT
 die() { echo "bench_accounts: $*" >&2; exit 1; }
 "$LAB" start "$lab" >"$work/start.log" 2>&1 || { tail -20 "$work/start.log"; die "the lab did not start"; }
+set -a # bench_ldap's LDIF generator reads the lab's variables
 # shellcheck disable=SC1091
 source "$lab/lab.env"
+set +a
 export LDAPTLS_CACERT=$LAB_CA
 in_lab() { "$LAB" exec "$lab" -- "$@"; }
 mkdir -p "$work/iis"
@@ -60,7 +62,8 @@ for ((r = 0; r < ROUNDS; r++)); do
   in_lab "$P" -q -c "$work/provision.ini" apply "$work/sites.$r.ini" || die "provision apply failed"
   t1=$(now)
   t_tool=$(awk -v a="$t_tool" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
-  (umask 077; in_lab "$BIN" ldif "$SLICE" "IUSR_la${r}_" > "$work/add.ldif")
+  (umask 077; in_lab "$BIN" ldif "$SLICE" "IUSR_la${r}_" > "$work/add.ldif") || die "no LDIF"
+  [ "$(grep -c '^dn: ' "$work/add.ldif")" = "$SLICE" ] || die "the LDIF does not hold $SLICE accounts"
   t0=$(now)
   in_lab ldapadd -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" \
     -f "$work/add.ldif" >/dev/null || die "ldapadd failed"
@@ -68,8 +71,11 @@ for ((r = 0; r < ROUNDS; r++)); do
   t_add=$(awk -v a="$t_add" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
 done
 made=$(in_lab ldapsearch -LLL -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" \
-  -b "$LAB_SITES_OU" "(adminDescription=provision:site=*)" 1.1 | grep -c '^dn: ')
+  -b "$LAB_SITES_OU" "(&(sAMAccountName=IUSR_s*)(adminDescription=provision:site=*))" 1.1 | grep -c '^dn: ')
 [ "$made" = "$N" ] || die "the tool made $made accounts, not $N"
+added=$(in_lab ldapsearch -LLL -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" \
+  -b "$LAB_SITES_OU" "(sAMAccountName=IUSR_la*)" 1.1 | grep -c '^dn: ')
+[ "$added" = "$N" ] || die "ldapadd made $added accounts, not $N"
 awk -v n="$N" -v t="$t_tool" -v a="$t_add" 'BEGIN {
   printf "provision apply (%d AD-identity sites): %.2f s = %.1f accounts/s\n", n, t, n / t
   printf "ldapadd (one LDAPS connection):        %.2f s = %.1f accounts/s (anchor)\n", a, n / a
