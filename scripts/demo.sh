@@ -33,28 +33,10 @@ source "$lab/lab.env"
 config="$LAB_IIS_PATH/$LAB_APPHOST_REL"
 work=$lab/provision
 mkdir -p "$work"
-cat > "$work/provision.ini" <<CONF
-[iis]
-config = smb://$LAB_HOST/iis/$LAB_APPHOST_REL
-auth_file = $LAB_SMB_AUTHFILE
-backups = 5
-plain_passwords = accept
-[content]
-root = D:\\Sites
-location = smb://$LAB_HOST/sites
-auth_file = $LAB_SMB_AUTHFILE
-[templates]
-dir = $repo/templates
-[directory]
-netbios = $LAB_DOMAIN
-uri = $LAB_LDAPS_URI
-ca_file = $LAB_CA
-bind_dn = $LAB_ADMIN_UPN
-password_file = $LAB_ADMIN_PASSWORD_FILE
-base_dn = $LAB_BASE_DN
-upn_suffix = $LAB_DNS_DOMAIN
-secrets_file = $work/secrets
-CONF
+# shellcheck source=../tests/lab/provision-conf.sh
+source "$repo/tests/lab/provision-conf.sh"
+lab_provision_conf "$repo" "smb://$LAB_HOST/iis/$LAB_APPHOST_REL" "smb://$LAB_HOST/sites" \
+  "secrets_file = $work/secrets" "[iis]" "backups = 5" > "$work/provision.ini"
 sites=$repo/examples/lab-sites.ini
 in_lab() { "$repo/tests/lab/lab.sh" exec "$lab" -- "$@"; }
 run() { echo; echo "\$ provision $*"; in_lab "$provision" -c "$work/provision.ini" "$@"; }

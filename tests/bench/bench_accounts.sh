@@ -34,24 +34,10 @@ export LDAPTLS_CACERT=$LAB_CA
 in_lab() { "$LAB" exec "$lab" -- "$@"; }
 mkdir -p "$work/iis"
 cp "$repo/tests/fixtures/applicationHost.server2016-default.config" "$work/iis/applicationHost.config"
-cat > "$work/provision.ini" <<CONF
-[iis]
-config = $work/iis/applicationHost.config
-backups = 1
-plain_passwords = accept
-[content]
-root = D:\\Sites
-[templates]
-dir = $repo/templates
-[directory]
-netbios = $LAB_DOMAIN
-uri = $LAB_LDAPS_URI
-ca_file = $LAB_CA
-bind_dn = $LAB_ADMIN_UPN
-password_file = $LAB_ADMIN_PASSWORD_FILE
-base_dn = $LAB_BASE_DN
-upn_suffix = $LAB_DNS_DOMAIN
-CONF
+# shellcheck source=../lab/provision-conf.sh
+source "$repo/tests/lab/provision-conf.sh"
+lab_provision_conf "$repo" "$work/iis/applicationHost.config" "" "[iis]" "backups = 1" \
+  > "$work/provision.ini"
 now() { printf '%s' "$EPOCHREALTIME"; }
 t_tool=0 t_add=0
 for ((r = 0; r < ROUNDS; r++)); do

@@ -43,31 +43,15 @@ source "$lab/lab.env"
 export LDAPTLS_CACERT=$LAB_CA
 ok "lab started"
 in_lab() { "$LAB" exec "$lab" -- "$@"; }
+# shellcheck source=../lab/provision-conf.sh
+source "$repo/tests/lab/provision-conf.sh"
 
 cfg=$work/iis/applicationHost.config
 setup() {
   rm -rf "$work/iis"; mkdir -p "$work/iis"
   cp "$FIXTURE" "$cfg"; chmod 644 "$cfg"
-  cat > "$work/provision.ini" <<CONF
-[iis]
-config = $cfg
-backups = 2
-plain_passwords = accept
-[content]
-root = D:\\Sites
-[templates]
-dir = $repo/templates
-[directory]
-netbios = $LAB_DOMAIN
-uri = $LAB_LDAPS_URI
-ca_file = $LAB_CA
-bind_dn = $LAB_ADMIN_UPN
-password_file = $LAB_ADMIN_PASSWORD_FILE
-base_dn = $LAB_BASE_DN
-upn_suffix = $LAB_DNS_DOMAIN
-secrets_file = $work/secrets
-${1:-}
-CONF
+  lab_provision_conf "$repo" "$cfg" "" "secrets_file = $work/secrets" ${1:+"$1"} \
+    "[iis]" "backups = 2" > "$work/provision.ini"
 }
 prov() { in_lab "$P" -c "$work/provision.ini" "$@"; }
 # account_exists SAM: 0 when the directory has it

@@ -40,30 +40,13 @@ source "$lab/lab.env"
 export LDAPTLS_CACERT=$LAB_CA
 ok "lab started"
 in_lab() { "$LAB" exec "$lab" -- "$@"; }
+# shellcheck source=../lab/provision-conf.sh
+source "$repo/tests/lab/provision-conf.sh"
 
 cfg=$work/iis/applicationHost.config
 mkdir -p "$work/iis"; cp "$FIXTURE" "$cfg"; chmod 644 "$cfg"
-write_conf() { # LOCATION
-  cat > "$work/provision.ini" <<CONF
-[iis]
-config = $cfg
-plain_passwords = accept
-[content]
-root = D:\\Sites
-location = $1
-auth_file = $LAB_SMB_AUTHFILE
-[templates]
-dir = $repo/templates
-[directory]
-netbios = $LAB_DOMAIN
-uri = $LAB_LDAPS_URI
-ca_file = $LAB_CA
-bind_dn = $LAB_ADMIN_UPN
-password_file = $LAB_ADMIN_PASSWORD_FILE
-base_dn = $LAB_BASE_DN
-upn_suffix = $LAB_DNS_DOMAIN
-secrets_file = $work/secrets
-CONF
+write_conf() { # LOCATION [CONFIG]
+  lab_provision_conf "$repo" "${2:-$cfg}" "$1" "secrets_file = $work/secrets" > "$work/provision.ini"
 }
 write_conf "smb://$LAB_HOST/sites"
 cat > "$work/sites.ini" <<'EOF2'
@@ -148,8 +131,8 @@ prov destroy "$work/sites.ini" >/dev/null 2>&1
 # applicationHost.config itself on the IIS host's C$ ([iis] share) over smb://.
 remote="smb://$LAB_HOST/iis/$LAB_APPHOST_REL"
 local_copy="$LAB_IIS_PATH/$LAB_APPHOST_REL"
-write_conf "smb://$LAB_HOST/sites"
-sed -i "s|^config = .*|config = $remote\nauth_file = $LAB_SMB_AUTHFILE\nbackups = 2|" "$work/provision.ini"
+write_conf "smb://$LAB_HOST/sites" "$remote"
+printf '[iis]\nbackups = 2\n' >> "$work/provision.ini"
 printf '[site remote.example.com]\ntemplate = standard\n' > "$work/remote.ini"
 out=$(prov apply "$work/remote.ini" 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q '<site name="remote.example.com" id="2">' "$local_copy" \
