@@ -9,7 +9,8 @@
 # that fails after its account was made gets the account deleted again; a
 # configuration changed by someone else mid-run refuses the write and every
 # account the run made is deleted; a wrong bind password and a stopped DC
-# are clear errors that change nothing. Usage: test_accounts.sh BUILD_DIR.
+# are clear errors that change nothing, and so are a bind account that is
+# disabled, expired or locked out. Usage: test_accounts.sh BUILD_DIR.
 # Needs root. A lab that cannot start is a failure.
 set -uo pipefail
 export LC_ALL=C
@@ -175,6 +176,42 @@ out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
 [ $rc -ne 0 ] && grep -qi "password" <<<"$out" && cmp -s "$cfg" "$FIXTURE" \
   && ok "wrong bind password: clear error, nothing changed ($(grep -m1 -o 'bind[^[]*' <<<"$out" | head -c 90))" \
   || bad "wrong bind password (rc $rc): $out"
+# A bind account that is disabled, or expired: the DC's own refusal, named.
+for state in disabled expired; do
+  user="svc_$state" pw="Svc-Passw0rd-$state-9"
+  in_lab samba-tool user create "$user" "$pw" -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1
+  if [ "$state" = disabled ]; then
+    in_lab samba-tool user disable "$user" -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1
+  else
+    in_lab samba-tool user setexpiry "$user" --days=-1 -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1 ||
+      in_lab samba-tool user setexpiry "$user" --days=0 -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1
+  fi
+  (umask 077; printf '%s' "$pw" > "$work/$user.pw")
+  setup
+  sed -i "s|^bind_dn = .*|bind_dn = $user@$LAB_DNS_DOMAIN|; s|^password_file = .*|password_file = $work/$user.pw|" \
+    "$work/provision.ini"
+  out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
+  [ $rc -ne 0 ] && grep -qi "$state" <<<"$out" && cmp -s "$cfg" "$FIXTURE" && ! account_exists IUSR_shop \
+    && ok "$state bind account: clear error, nothing changed ($(grep -o -m1 "bind as [^[]*" <<<"$out" | head -c 100))" \
+    || bad "$state bind account (rc $rc): $out"
+done
+
+# A locked-out bind account (the lab's policy gets a lockout threshold here,
+# after every other account test).
+in_lab samba-tool domain passwordsettings set --account-lockout-threshold=2 \
+  -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1
+user=svc_locked pw=Svc-Passw0rd-locked-9
+in_lab samba-tool user create "$user" "$pw" -H "$LAB_DIR/private/sam.ldb" >/dev/null 2>&1
+(umask 077; printf '%s' "$pw" > "$work/$user.pw"; printf 'wrong' > "$work/$user.bad")
+for _ in 1 2 3; do binds "$user" wrong; done
+setup
+sed -i "s|^bind_dn = .*|bind_dn = $user@$LAB_DNS_DOMAIN|; s|^password_file = .*|password_file = $work/$user.pw|" \
+  "$work/provision.ini"
+out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -qi "locked" <<<"$out" && cmp -s "$cfg" "$FIXTURE" \
+  && ok "locked-out bind account: clear error, nothing changed ($(grep -o -m1 "bind as [^[]*" <<<"$out" | head -c 100))" \
+  || bad "locked-out bind account (rc $rc): $out"
+
 setup
 kill "$LAB_SAMBA_PID" 2>/dev/null; sleep 1
 out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
