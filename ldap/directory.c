@@ -1076,6 +1076,83 @@ int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, 
     return r;
 }
 
+/* Looks many names up with one search per chunk: (|(sAMAccountName=a)...).
+ * Cheaper for the DC than one search per name, which matters when a batch
+ * of sites is applied (each look-up costs the DC about as much as half an
+ * add). */
+#define FIND_CHUNK 64
+
+int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct dir_account *out,
+                      int *found, struct diag *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        found[i] = -1;
+        const char *why = dir_sam_problem(sams[i]);
+        if (why) {
+            diag_add(d, "ldap: account name '%s' %s (sAMAccountName rules); not looked up",
+                     sams[i] ? sams[i] : "", why);
+            return -1;
+        }
+    }
+    if (alive(dir, d, DIR_OP_SEARCH, "accounts") < 0)
+        return -1;
+    struct pipe_guard g;
+    guard_on(&g);
+    int rc = 0;
+    for (size_t from = 0; from < n && rc == 0; from += FIND_CHUNK) {
+        size_t to = from + FIND_CHUNK < n ? from + FIND_CHUNK : n;
+        struct strbuf filter;
+        sb_init(&filter);
+        sb_adds(&filter, "(|");
+        for (size_t i = from; i < to; i++) {
+            char *one = sam_filter(sams[i]);
+            sb_adds(&filter, one);
+            free(one);
+            found[i] = 0;
+        }
+        sb_adds(&filter, ")");
+        char *object = xasprintf("%zu accounts from %s", to - from, sams[from]);
+        LDAPMessage *res;
+        if (search_sync(dir, dir->base, LDAP_SCOPE_SUBTREE, filter.buf, account_attrs, &res,
+                        DIR_OP_SEARCH, object, d, NULL) < 0) {
+            rc = -1;
+        } else {
+            for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
+                if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+                    continue;
+                char *sam = first_value(dir->ld, m, "sAMAccountName", NULL);
+                for (size_t i = from; sam && i < to; i++) {
+                    if (ascii_casecmp(sam, sams[i]) != 0)
+                        continue;
+                    const char *kind = kind_of(dir->ld, m);
+                    if (found[i] == 1 || strcmp(kind, "user") != 0) {
+                        char *dn = entry_dn(dir->ld, m);
+                        diag_add(d, "ldap: the name %s %s (%s) on %s", sams[i],
+                                 found[i] == 1 ? "belongs to several objects"
+                                               : "does not belong to a user account",
+                                 dn, dir->server);
+                        free(dn);
+                        found[i] = -1;
+                        rc = -1;
+                    } else {
+                        fill_account(dir->ld, m, &out[i]);
+                        if (!out[i].managed && dir->adopt_unmarked)
+                            out[i].adopted = true;
+                        found[i] = 1;
+                    }
+                }
+                free(sam);
+            }
+            ldap_msgfree(res);
+        }
+        free(object);
+        sb_free(&filter);
+    }
+    guard_off(&g);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ OUs, groups */
 
 static bool ou_known(struct dir *dir, const char *dn)

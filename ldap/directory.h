@@ -76,6 +76,12 @@ void dir_account_free(struct dir_account *acct); /* frees the members; NULL is f
  * LDAP traffic; a sam that names a group or computer is an error). */
 int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, struct diag *d);
 
+/* The same for n names at once, with one search per 64 names. out[i] and
+ * found[i] (1 found, 0 absent, -1 a problem with that name, reported) for
+ * each. Returns 0, or -1 when any name failed or the search did. */
+int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct dir_account *out,
+                      int *found, struct diag *d);
+
 struct dir_account_spec {
     const char *sam;          /* checked against the rules first (account.h) */
     const char *ou;           /* e.g. OU=Sites,OU=Hosting, relative to base_dn (or absolute) */

@@ -16,6 +16,12 @@ struct account_run {
     const struct conf *conf;
     struct dir_config cfg;
     struct dir *dir;
+    struct strmap known; /* sam -> struct known_account*, from accounts_prefetch */
+};
+
+struct known_account {
+    int found; /* 1 or 0 */
+    struct dir_account account;
 };
 
 struct account_run *accounts_open(const struct conf *c, struct diag *d)
@@ -51,13 +57,79 @@ struct account_run *accounts_open(const struct conf *c, struct diag *d)
         free(run);
         return NULL;
     }
+    strmap_init(&run->known);
     return run;
+}
+
+static void forget_known(struct account_run *run)
+{
+    for (size_t i = 0; i < run->known.cap; i++)
+        if (run->known.slots[i].key) {
+            struct known_account *k = run->known.slots[i].value;
+            dir_account_free(&k->account);
+            free(k);
+        }
+    strmap_free(&run->known);
+}
+
+void accounts_prefetch(struct account_run *run, const struct site_model *const *models, size_t n)
+{
+    const char **sams = xcalloc(n ? n : 1, sizeof *sams);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (models[i]->identity == IDENTITY_ACCOUNT && models[i]->account_name)
+            sams[k++] = models[i]->account_name;
+    struct dir_account *out = xcalloc(k ? k : 1, sizeof *out);
+    int *found = xcalloc(k ? k : 1, sizeof *found);
+    struct diag quiet; /* each site reports its own problems later */
+    diag_init(&quiet);
+    int rc = k ? dir_find_accounts(run->dir, sams, k, out, found, &quiet) : -1;
+    for (size_t i = 0; i < k; i++) {
+        if (rc == 0 && found[i] >= 0) {
+            struct known_account *known = xcalloc(1, sizeof *known);
+            known->found = found[i];
+            known->account = out[i]; /* moved */
+            free(strmap_put(&run->known, sams[i], known));
+        } else {
+            dir_account_free(&out[i]);
+        }
+    }
+    if (rc < 0)
+        forget_known(run);
+    diag_free(&quiet);
+    free(found);
+    free(out);
+    free(sams);
+}
+
+/* The site's account: from the prefetch, else one look-up. */
+static int find_account(struct account_run *run, const char *sam, struct dir_account *out,
+                        struct diag *d)
+{
+    const struct known_account *k = strmap_get(&run->known, sam);
+    if (!k)
+        return dir_find_account(run->dir, sam, out, d);
+    memset(out, 0, sizeof *out);
+    if (!k->found)
+        return 0;
+    const struct dir_account *a = &k->account;
+    out->dn = a->dn ? xstrdup(a->dn) : NULL;
+    out->sam = a->sam ? xstrdup(a->sam) : NULL;
+    out->sid = a->sid ? xstrdup(a->sid) : NULL;
+    out->guid = a->guid ? xstrdup(a->guid) : NULL;
+    out->upn = a->upn ? xstrdup(a->upn) : NULL;
+    out->description = a->description ? xstrdup(a->description) : NULL;
+    out->managed = a->managed;
+    out->managed_site = a->managed_site ? xstrdup(a->managed_site) : NULL;
+    out->adopted = a->adopted;
+    return 1;
 }
 
 void accounts_close(struct account_run *run)
 {
     if (!run)
         return;
+    forget_known(run);
     dir_close(run->dir);
     free(run);
 }
@@ -79,7 +151,7 @@ int accounts_prepare(struct account_run *run, const struct site_model *m, bool p
                      struct diag *d)
 {
     memset(step, 0, sizeof *step);
-    int found = dir_find_account(run->dir, m->account_name, &step->account, d);
+    int found = find_account(run, m->account_name, &step->account, d);
     if (found < 0)
         return -1;
     if (found) {
@@ -255,7 +327,7 @@ int accounts_prepare_removal(struct account_run *run, const struct site_model *m
                              struct account_step *step, struct changes *out, struct diag *d)
 {
     memset(step, 0, sizeof *step);
-    int found = dir_find_account(run->dir, m->account_name, &step->account, d);
+    int found = find_account(run, m->account_name, &step->account, d);
     if (found <= 0)
         return found;
     const struct dir_account *a = &step->account;

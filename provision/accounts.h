@@ -18,6 +18,12 @@ struct account_run;
 struct account_run *accounts_open(const struct conf *c, struct diag *d);
 void accounts_close(struct account_run *run);
 
+/* Looks up the accounts of many sites at once (a few searches instead of
+ * one per site); accounts_prepare and accounts_prepare_removal then use
+ * the answers. On any problem nothing is kept, and each site looks its own
+ * account up (and reports its own problem). */
+void accounts_prefetch(struct account_run *run, const struct site_model *const *models, size_t n);
+
 enum account_action {
     ACCOUNT_KEEP,   /* exists (ours or adopted); nothing to do */
     ACCOUNT_CREATE, /* absent: create with a new password */

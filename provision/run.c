@@ -341,6 +341,13 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
     }
     struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
 
+    if (sys.accts) {
+        const struct site_model **all = xcalloc(s.n_models ? s.n_models : 1, sizeof *all);
+        for (size_t i = 0; i < s.n_models; i++)
+            all[i] = &s.models[i];
+        accounts_prefetch(sys.accts, all, s.n_models);
+        free(all);
+    }
     bool *failed = xcalloc(s.n_models ? s.n_models : 1, sizeof *failed);
     for (size_t i = 0; i < s.n_models; i++) {
         struct site_model *m = &s.models[i];
