@@ -48,29 +48,9 @@ trap 'exit 130' INT TERM HUP
 if [[ -n ${BENCH_ACL_BIN:-} ]]; then
   BIN=$BENCH_ACL_BIN
 else
-  mkdir -p "$WORK/src"
-  cat >"$WORK/src/CMakeLists.txt" <<EOF
-cmake_minimum_required(VERSION 3.25)
-project(bench_acl LANGUAGES C)
-set(CMAKE_C_STANDARD 11)
-set(CMAKE_C_STANDARD_REQUIRED ON)
-set(CMAKE_C_EXTENSIONS OFF)
-set(CMAKE_BUILD_TYPE RelWithDebInfo)
-set(CMAKE_RUNTIME_OUTPUT_DIRECTORY \${CMAKE_BINARY_DIR}/bin)
-set(PROVISION_TESTS ON)
-add_compile_options(-Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
-pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
-enable_testing()
-add_library(prov_base STATIC $REPO/provision/util.c $REPO/provision/change.c)
-target_include_directories(prov_base PUBLIC $REPO)
-add_subdirectory($REPO/provision/ntfs ntfs)
-include($REPO/provision/ntfs/backends.cmake)
-EOF
-  if cmake -S "$WORK/src" -B "$WORK/build" >"$WORK/build.log" 2>&1 &&
-     cmake --build "$WORK/build" --target bench_acl -j2 >>"$WORK/build.log" 2>&1; then
-    BIN="$WORK/build/bin/bench_acl"
+  # the project's own build (scripts/build.sh) has every test driver
+  if "$REPO/scripts/build.sh" >"$WORK/build.log" 2>&1; then
+    BIN="$REPO/build/normal/bin/bench_acl"
   else
     fail "build bench_acl (see $WORK/build.log)"
     summary

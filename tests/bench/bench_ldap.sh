@@ -44,26 +44,9 @@ trap 'exit 130' INT TERM HUP
 if [[ -n ${BENCH_LDAP_BIN:-} ]]; then
   BIN=$BENCH_LDAP_BIN
 else
-  mkdir -p "$WORK/src"
-  cat >"$WORK/src/CMakeLists.txt" <<EOF
-cmake_minimum_required(VERSION 3.25)
-project(bench_ldap LANGUAGES C)
-set(CMAKE_C_STANDARD 11)
-set(CMAKE_C_STANDARD_REQUIRED ON)
-set(CMAKE_C_EXTENSIONS OFF)
-set(CMAKE_BUILD_TYPE RelWithDebInfo)
-set(CMAKE_RUNTIME_OUTPUT_DIRECTORY \${CMAKE_BINARY_DIR}/bin)
-set(PROVISION_TESTS ON)
-add_compile_options(-Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
-add_library(prov_base STATIC $REPO/provision/util.c $REPO/provision/change.c)
-target_include_directories(prov_base PUBLIC $REPO)
-add_subdirectory($REPO/ldap ldap)
-EOF
-  { cmake -S "$WORK/src" -B "$WORK/build" && cmake --build "$WORK/build" --target bench_ldap -j2; } \
-    >"$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; die "build failed"; }
-  BIN="$WORK/build/bin/bench_ldap"
+  # the project's own build (scripts/build.sh) has bench_ldap
+  "$REPO/scripts/build.sh" >"$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; die "build failed"; }
+  BIN="$REPO/build/normal/bin/bench_ldap"
 fi
 
 STARTED=1

@@ -64,25 +64,9 @@ if [[ -n ${LDAP_IT_BIN:-} ]]; then
   IT=$LDAP_IT_BIN
   if [[ -x $IT ]]; then pass "driver given: $IT"; else fail "LDAP_IT_BIN=$IT is not executable"; summary; fi
 else
-  mkdir -p "$WORK/src"
-  cat >"$WORK/src/CMakeLists.txt" <<EOF
-cmake_minimum_required(VERSION 3.25)
-project(ldap_it LANGUAGES C)
-set(CMAKE_C_STANDARD 11)
-set(CMAKE_C_STANDARD_REQUIRED ON)
-set(CMAKE_C_EXTENSIONS OFF)
-set(CMAKE_RUNTIME_OUTPUT_DIRECTORY \${CMAKE_BINARY_DIR}/bin)
-set(PROVISION_TESTS ON)
-add_compile_options(-Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
-add_library(prov_base STATIC $REPO/provision/util.c $REPO/provision/change.c)
-target_include_directories(prov_base PUBLIC $REPO)
-add_subdirectory($REPO/ldap ldap)
-EOF
-  if cmake -S "$WORK/src" -B "$WORK/build" >"$WORK/build.log" 2>&1 &&
-     cmake --build "$WORK/build" --target ldap_it -j2 >>"$WORK/build.log" 2>&1; then
-    IT="$WORK/build/bin/ldap_it"
+  # the project's own build (scripts/build.sh) has every test driver
+  if "$REPO/scripts/build.sh" >"$WORK/build.log" 2>&1; then
+    IT="$REPO/build/normal/bin/ldap_it"
     pass "build the driver (ldap_it)"
   else
     fail "build the driver (see $WORK/build.log)"
