@@ -1202,40 +1202,28 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
 {
     char sid[NTFS_SID_STRING_MAX], txt[NTFS_SDDL_ACE_MAX];
     struct acl_backend *b = e->b;
-    if (!e->removing) {
-        for (size_t i = 0; i < e->nf; i++) {
-            struct folder *f = &e->f[i];
-            bool made = acl_script_folder(b, f->rel, e->dry_run) == 1;
-            for (size_t k = 0; k < f->nspec; k++) {
-                const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
-                if (acl_script_grant(b, f->rel, ace, e->dry_run) == 1) {
-                    sid_text(&ace->sid, sid, sizeof sid);
-                    ace_text(ace, txt, sizeof txt);
-                    attr_add(f, sid, NULL, txt);
-                }
-            }
-            if (f->protect && acl_script_protect(b, f->rel, true, e->dry_run) == 1)
-                attr_add(f, "inheritance", "inherited", "protected");
-            if (made && out) {
-                char *w = winpath(f->rel);
-                struct change *ch = changes_add(out, '+', "folder", w);
-                change_note(ch, "in the script: created when missing");
-                free(w);
+    bool adding = !e->removing;
+    for (size_t i = 0; i < e->nf; i++) {
+        struct folder *f = &e->f[i];
+        bool made = adding && acl_script_folder(b, f->rel, e->dry_run) == 1;
+        for (size_t k = 0; k < f->nspec; k++) {
+            const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
+            int rc = adding ? acl_script_grant(b, f->rel, ace, e->dry_run)
+                            : acl_script_revoke(b, f->rel, ace, e->dry_run);
+            if (rc == 1) {
+                sid_text(&ace->sid, sid, sizeof sid);
+                ace_text(ace, txt, sizeof txt);
+                attr_add(f, sid, adding ? NULL : txt, adding ? txt : NULL);
             }
         }
-    } else {
-        for (size_t i = 0; i < e->nf; i++) {
-            struct folder *f = &e->f[i];
-            for (size_t k = 0; k < f->nspec; k++) {
-                const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
-                if (acl_script_revoke(b, f->rel, ace, e->dry_run) == 1) {
-                    sid_text(&ace->sid, sid, sizeof sid);
-                    ace_text(ace, txt, sizeof txt);
-                    attr_add(f, sid, txt, NULL);
-                }
-            }
-            if (f->protect && acl_script_protect(b, f->rel, false, e->dry_run) == 1)
-                attr_add(f, "inheritance", "protected", "inherited");
+        if (f->protect && acl_script_protect(b, f->rel, adding, e->dry_run) == 1)
+            attr_add(f, "inheritance", adding ? "inherited" : "protected",
+                     adding ? "protected" : "inherited");
+        if (made && out) {
+            char *w = winpath(f->rel);
+            struct change *ch = changes_add(out, '+', "folder", w);
+            change_note(ch, "in the script: created when missing");
+            free(w);
         }
     }
     report(e, out, NULL);
