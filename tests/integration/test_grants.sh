@@ -13,35 +13,9 @@
 # an icacls script with numeric SIDs. Usage: test_grants.sh BUILD_DIR.
 set -uo pipefail
 export LC_ALL=C
-build=${1:?usage: test_grants.sh BUILD_DIR}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-LAB=$repo/tests/lab/lab.sh
-P=$build/bin/provision
-FIXTURE=$repo/tests/fixtures/applicationHost.server2016-default.config
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-work=$(mktemp -d /tmp/test_grants.XXXXXX)
-chmod 755 "$work" # smbd reaches the shares as the users' uids
-lab=$work/lab
-started=0
-finish() { [ "$started" = 1 ] && "$LAB" stop "$lab" >/dev/null 2>&1; rm -rf "$work"; }
-trap finish EXIT
-summary() { echo "grants: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
-
-[ -x "$P" ] || { bad "build first: $P"; summary; }
-if ! "$LAB" start "$lab" >"$work/start.log" 2>&1; then
-  bad "the lab domain did not start"; tail -20 "$work/start.log"; summary
-fi
-started=1
-# shellcheck disable=SC1091
-source "$lab/lab.env"
-export LDAPTLS_CACERT=$LAB_CA
-ok "lab started"
-in_lab() { "$LAB" exec "$lab" -- "$@"; }
-# shellcheck source=../lab/provision-conf.sh
-source "$repo/tests/lab/provision-conf.sh"
+# shellcheck source=lab-test.sh
+source "$(dirname "$0")/lab-test.sh"
+lab_test_begin grants "${1:?usage: test_grants.sh BUILD_DIR}"
 
 cfg=$work/iis/applicationHost.config
 mkdir -p "$work/iis"; cp "$FIXTURE" "$cfg"; chmod 644 "$cfg"
