@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *identity_mode_name(enum pool_identity_mode m)
-{
-    static const char *const names[] = {"apppool", "networkservice", "localservice", "localsystem",
-                                        "account"};
-    return names[m];
-}
-
 static bool valid_var_name(const char *k)
 {
     if (!*k || !(islower((unsigned char)*k) || *k == '_'))

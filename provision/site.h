@@ -78,8 +78,6 @@ int site_model_build(const struct conf *conf, struct template_set *ts,
                      const struct site_entry *entry, struct site_model *m, struct diag *d);
 void site_model_free(struct site_model *m);
 
-const char *identity_mode_name(enum pool_identity_mode m);
-
 /* Checks a Windows path (X:\..., \\server\share\..., or %VAR%\...): no ".."
  * segments, no / and none of < > " | ? *. NULL or a reason. */
 const char *check_windows_path(const char *p);
