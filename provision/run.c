@@ -316,10 +316,8 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
             need_dir |= s.models[i].grants[k].grant.kind == NTFS_PRINCIPAL_NAME;
         need_folders |= s.models[i].n_folders > 0;
     }
-    if (need_dir && s.conf.dir.configured)
+    if (need_dir) /* without [directory] this says what is missing */
         sys.accts = accounts_open(&s.conf, &s.rep.errors);
-    else if (need_dir)
-        accounts_open(&s.conf, &s.rep.errors); /* says what is missing */
     /* A plan does not open a script location: closing it writes the script. */
     bool script = s.conf.content_location && !strncmp(s.conf.content_location, "script:", 7);
     if (need_folders && s.conf.content_location && !(script && mode == MODE_PLAN)) {

@@ -69,7 +69,12 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
         return 0;
     }
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
+    if (stat(path, &st) < 0) {
+        diag_add(d, "%s: cannot read: %s", path, strerror(errno));
+        configfile_close(cf);
+        return -1;
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
         diag_add(d,
                  "%s: %lld bytes is larger than the %u bytes this tool accepts; nothing was "
                  "read",
@@ -77,7 +82,7 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
         configfile_close(cf);
         return -1;
     }
-    if (stat(path, &st) < 0 || read_file(path, &cf->data, &cf->len) < 0) {
+    if (read_file(path, &cf->data, &cf->len) < 0) {
         diag_add(d, "%s: cannot read: %s", path, strerror(errno));
         configfile_close(cf);
         return -1;
