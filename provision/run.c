@@ -573,3 +573,10 @@ int run_sid(const struct options *o, int n, char **names)
     diag_free(&d);
     return rc;
 }
+
+int run_recover(const struct options *o)
+{
+    (void)o;
+    fprintf(stderr, "provision: recover: not implemented yet\n");
+    return EXIT_FAILED;
+}

@@ -16,6 +16,8 @@ struct options {
     int verbosity;         /* -1 quiet, 0, 1 verbose */
     bool rotate_passwords; /* apply: new passwords for the sites' accounts */
     bool remove_folders;   /* destroy: also remove the sites' folders when empty */
+    const char *plan_out;  /* plan -o FILE: write the plan there */
+    const char *plan_in;   /* apply --plan FILE: execute that saved plan */
 };
 
 int run_validate(const struct options *o, int n, char **lists);
@@ -24,5 +26,8 @@ int run_apply(const struct options *o, int n, char **lists);
 int run_destroy(const struct options *o, int n, char **lists);
 int run_list(const struct options *o);
 int run_sid(const struct options *o, int n, char **names);
+/* Brings the sites of interrupted runs (journals in the state folder whose
+ * targets are this configuration's) to "as before" or "as planned". */
+int run_recover(const struct options *o);
 
 #endif
