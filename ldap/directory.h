@@ -2,13 +2,15 @@
 /* Active Directory service accounts over LDAP (libldap): connect (always
  * encrypted), bind, find, create, set password, delete, check a password.
  * The only module that talks to the directory; knows nothing of templates,
- * sites lists or IIS. Facts behind it: /work/shared/REFERENCE.md section 5.
+ * sites lists or IIS. Facts behind it: RFC 4511 and RFC 4513 (operations,
+ * binds, StartTLS), MS-ADTS 3.1.1.3 (LDAP on AD; unicodePwd: 3.1.1.3.1.5.1)
+ * and MS-ADTS 2.2.16 (userAccountControl).
  *
  * Transport. ldaps:// is TLS from the first byte; ldap:// always gets
  * StartTLS before anything else is sent. The server certificate is verified
  * against ca_file (or the system CA store when ca_file is NULL) and must
- * name the host of the URI. tls_insecure turns the check off and prints a
- * warning on stderr. The one exception to TLS is gssapi_seal: Samba refuses
+ * name the host of the URI. tls_insecure turns the check off; dir_warning
+ * says so. The one exception to TLS is gssapi_seal: Samba refuses
  * SASL GSSAPI inside TLS unless the DC sets "ldap server require strong
  * auth = allow_sasl_over_tls", and wants Kerberos sealing instead; with
  * gssapi_seal the ldap:// connection carries no TLS but the bind requires a
@@ -33,7 +35,7 @@ struct diag;
 struct dir_config {
     const char *uri;           /* ldaps://host[:port] or ldap://host[:port]; one host, no DN */
     const char *ca_file;       /* CA bundle (PEM) for the server certificate; NULL: system store */
-    bool tls_insecure;         /* no certificate check (warns on stderr); still encrypted */
+    bool tls_insecure;         /* no certificate check (see dir_warning); still encrypted */
     const char *bind_dn;       /* simple bind: DN, UPN (user@dns.domain) or DOMAIN\user */
     const char *password_file; /* simple bind password from this file: owned by us or root,
                                   no group/other permission bits; one trailing newline is
@@ -61,6 +63,12 @@ void dir_close(struct dir *dir);
 /* How the connection is protected, for verbose output and tests, e.g.
  * "StartTLS, certificate verified" or "SASL GSSAPI sealing (SSF 256)". */
 const char *dir_security(const struct dir *dir);
+/* A warning about the connection for the caller to show the user, or NULL
+ * (this module prints nothing). Today only: certificate checks are off
+ * (tls_insecure). Worded like the error messages ("ldap: ..."), without a
+ * "warning:" label. dir_check_password gives none; dir_open with the same
+ * cfg does. */
+const char *dir_warning(const struct dir *dir);
 
 struct dir_account {
     char *dn, *sam, *sid /* S-1-5-21-... */, *guid /* 8-4-4-4-12 */, *upn, *description;

@@ -24,7 +24,7 @@ struct known_account {
     struct dir_account account;
 };
 
-struct account_run *accounts_open(const struct conf *c, struct diag *d)
+struct account_run *accounts_open(const struct conf *c, struct diag *d, struct diag *notes)
 {
     if (!c->dir.configured) {
         diag_add(d,
@@ -57,6 +57,9 @@ struct account_run *accounts_open(const struct conf *c, struct diag *d)
         free(run);
         return NULL;
     }
+    const char *warning = dir_warning(run->dir);
+    if (warning && notes)
+        diag_add(notes, "warning: %s", warning);
     strmap_init(&run->known);
     return run;
 }
@@ -254,10 +257,6 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
     for (size_t i = 0; i < n; i++) {
         if (failed[i] || !steps[i])
             continue;
-        if (steps[i]->action == ACCOUNT_ROTATE) {
-            failed[i] = accounts_execute(run, models[i], steps[i], errs[i]) < 0;
-            continue;
-        }
         if (steps[i]->action != ACCOUNT_CREATE)
             continue;
         const struct site_model *m = models[i];
@@ -379,6 +378,27 @@ int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, s
 int accounts_save_secrets(const struct conf *c, const struct site_model *const *models,
                           struct account_step *const *steps, size_t n, struct diag *d)
 {
+    const char **sams = xcalloc(n ? n : 1, sizeof *sams),
+               **sites = xcalloc(n ? n : 1, sizeof *sites);
+    const char **passwords = xcalloc(n ? n : 1, sizeof *passwords);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (steps[i]->done && steps[i]->password) {
+            sams[k] = models[i]->account_name;
+            sites[k] = models[i]->name;
+            passwords[k++] = steps[i]->password;
+        }
+    int rc = accounts_save_secret_lines(c, sams, sites, passwords, k, d);
+    free(sams);
+    free(sites);
+    free(passwords);
+    return rc;
+}
+
+int accounts_save_secret_lines(const struct conf *c, const char *const *sams,
+                               const char *const *sites, const char *const *passwords, size_t n,
+                               struct diag *d)
+{
     const char *path = c->dir.secrets_file;
     if (!path)
         return 0;
@@ -407,18 +427,15 @@ int accounts_save_secrets(const struct conf *c, const struct site_model *const *
         next = next ? next + 1 : line + len;
         bool replaced = false;
         for (size_t i = 0; i < n; i++) {
-            size_t sl = strlen(models[i]->account_name);
-            if (steps[i]->done && steps[i]->password && len > sl && line[sl] == '\t' &&
-                !strncmp(line, models[i]->account_name, sl))
+            size_t sl = strlen(sams[i]);
+            if (len > sl && line[sl] == '\t' && !strncmp(line, sams[i], sl))
                 replaced = true;
         }
         if (!replaced)
             sb_add(&out, line, len), sb_addc(&out, '\n');
     }
     for (size_t i = 0; i < n; i++)
-        if (steps[i]->done && steps[i]->password)
-            sb_addf(&out, "%s\t%s\t%s\n", models[i]->account_name, models[i]->name,
-                    steps[i]->password);
+        sb_addf(&out, "%s\t%s\t%s\n", sams[i], sites[i], passwords[i]);
     if (old) {
         wipe(old, old_len);
         free(old);
@@ -438,5 +455,34 @@ int accounts_save_secrets(const struct conf *c, const struct site_model *const *
         diag_add(d, "%s: cannot write the secrets file: %s", path, strerror(errno));
     free(tmp);
     sb_free_secret(&out);
+    return rc;
+}
+
+int accounts_delete_marked(struct account_run *run, const char *sam, const char *site,
+                           struct diag *d)
+{
+    struct dir_account a = {0};
+    int found = dir_find_account(run->dir, sam, &a, d); /* now, not the prefetched answer */
+    int rc = found;
+    if (found == 1) {
+        rc = 0;
+        if (a.managed && !a.adopted && a.managed_site && ascii_equal_ci(a.managed_site, site))
+            rc = dir_delete_account(run->dir, &a, d) < 0 ? -1 : 1;
+    }
+    dir_account_free(&a);
+    return rc;
+}
+
+int accounts_set_password(struct account_run *run, const char *sam, const char *password,
+                          struct diag *d)
+{
+    struct dir_account a = {0};
+    int found = dir_find_account(run->dir, sam, &a, d); /* now, not the prefetched answer */
+    int rc = -1;
+    if (found == 0)
+        diag_add(d, "account %s: not found in the directory", sam);
+    else if (found == 1)
+        rc = dir_set_password(run->dir, a.dn, password, d) < 0 ? -1 : 0;
+    dir_account_free(&a);
     return rc;
 }

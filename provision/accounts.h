@@ -14,8 +14,10 @@
 
 struct account_run;
 
-/* Connects and binds with the [directory] settings. NULL with messages. */
-struct account_run *accounts_open(const struct conf *c, struct diag *d);
+/* Connects and binds with the [directory] settings. NULL with messages in
+ * d; a warning about the connection (TLS checks turned off) goes to notes
+ * (may be NULL). */
+struct account_run *accounts_open(const struct conf *c, struct diag *d, struct diag *notes);
 void accounts_close(struct account_run *run);
 
 /* Looks up the accounts of many sites at once (a few searches instead of
@@ -45,8 +47,11 @@ struct account_step {
 int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
                      bool rotate, bool dry_run, struct account_step *step, struct changes *out,
                      struct diag *d);
-/* Does what n sites' steps decided, the creations pipelined on the one
- * connection (several adds in flight). errs[i] receives site i's messages;
+/* Creates the accounts n sites' steps decided, pipelined on the one
+ * connection (several adds in flight). Password rotations are not done
+ * here: the new password goes into the IIS configuration first, and
+ * accounts_execute sets it once the file is written (so that a crash in
+ * between leaves the password where recovery can read it). errs[i] receives site i's messages;
  * failed[i] is set for the sites whose account could not be made. Steps
  * already failed (failed[i] set on entry) are skipped. */
 void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
@@ -72,6 +77,19 @@ void account_step_free(struct account_step *step);
  * other permissions. 0 or -1. */
 int accounts_save_secrets(const struct conf *c, const struct site_model *const *models,
                           struct account_step *const *steps, size_t n, struct diag *d);
+
+/* The same from plain lists (n lines: sam, site, password). */
+int accounts_save_secret_lines(const struct conf *c, const char *const *sams,
+                               const char *const *sites, const char *const *passwords, size_t n,
+                               struct diag *d);
+
+/* Recovery: deletes account sam if it carries the marker of `site` (never
+ * another one). 1 deleted, 0 nothing to delete, -1 error. */
+int accounts_delete_marked(struct account_run *run, const char *sam, const char *site,
+                           struct diag *d);
+/* Recovery: sets the password of account sam. 0 or -1. */
+int accounts_set_password(struct account_run *run, const char *sam, const char *password,
+                          struct diag *d);
 
 /* The SID of a DOMAIN\name or name@upn user or group account (for `sid`). */
 int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d);

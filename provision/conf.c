@@ -62,6 +62,7 @@ static const struct conf_key known[] = {
     {"content", "auth_file"},
     {"content", "kerberos"},
     {"templates", "dir"},
+    {"state", "dir"},
     {"directory", "netbios"},
     {"defaults", "runtime"},
     {"defaults", "pipeline"},
@@ -177,8 +178,8 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
             ok |= !strcmp(f.sections[i].name, known[k].section);
         if (!ok)
             diag_add(d,
-                     "%s:%u: unknown section [%s] (known: iis, content, templates, directory, "
-                     "defaults)",
+                     "%s:%u: unknown section [%s] (known: iis, content, templates, state, "
+                     "directory, defaults)",
                      path, f.sections[i].line, f.sections[i].name);
     }
     for (size_t i = 0; i < f.count; i++) {
@@ -201,7 +202,6 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 why = "needs the path of applicationHost.config";
             else {
                 free(c->iis_config);
-                free(c->iis_auth_file);
                 c->iis_config = strncmp(v, "smb://", 6) ? conf_relative(c, v) : xstrdup(v);
             }
         } else if (!strcmp(k, "backups")) {
@@ -240,6 +240,11 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 c->iis_kerberos = b;
             else
                 c->content_kerberos = b;
+        } else if (!strcmp(s, "state") && !strcmp(k, "dir")) {
+            if (v[0] != '/')
+                why = "must be an absolute path (the state folder: journals, audit log)";
+            else
+                set(&c->state_dir, v);
         } else if (!strcmp(k, "dir")) {
             set(&c->templates_dir, v);
         } else if (!strcmp(k, "netbios")) {
@@ -310,6 +315,7 @@ void conf_free(struct conf *c)
     free(c->content_location);
     free(c->content_auth_file);
     free(c->templates_dir);
+    free(c->state_dir);
     free(c->netbios_domain);
     struct conf_directory *dir = &c->dir;
     free(dir->uri);

@@ -19,6 +19,7 @@ struct conf {
     char *content_auth_file; /* SMB credentials (smbclient -A format) */
     bool content_kerberos;   /* SMB with the caller's Kerberos ticket */
     char *templates_dir;     /* absolute, or relative to the conf file's folder */
+    char *state_dir;         /* [state] dir, or NULL: $PROVISION_STATE_DIR or the default */
     char *netbios_domain;    /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
     struct conf_directory {
         bool configured; /* [directory] has a uri */

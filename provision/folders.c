@@ -44,6 +44,16 @@ int folders_close(struct folder_run *run, struct diag *d)
     return rc;
 }
 
+void folders_observe(struct folder_run *run, acl_effect_fn fn, void *ctx)
+{
+    acl_backend_observe(run->backend, fn, ctx);
+}
+
+struct acl_backend *folders_backend(struct folder_run *run)
+{
+    return run->backend;
+}
+
 /* The path below [content] root, or NULL when it is not under it. */
 static const char *below_root(const char *root, const char *path)
 {
@@ -324,4 +334,24 @@ int folders_remove_site(struct folder_run *run, const struct site_model *m, cons
     windows_paths(run, out, first);
     free_specs(specs, paths, (size_t)n);
     return rc;
+}
+
+int folders_removal_grants(struct folder_run *run, const struct site_model *m,
+                           const char *account_sid, struct account_run *accts,
+                           folders_grant_visitor visit, void *ctx, struct diag *d)
+{
+    struct acl_grant_spec *specs;
+    char **paths;
+    bool pending;
+    ssize_t n = build_specs(run, m, account_sid, accts, false, &specs, &paths, &pending, d);
+    if (n < 0)
+        return -1;
+    for (ssize_t i = 0; i < n; i++) {
+        char *norm = NULL;
+        if (acl_path_check(specs[i].folder_rel, false, &norm, d) == 0)
+            visit(ctx, norm, &specs[i].ace, specs[i].protect);
+        free(norm);
+    }
+    free_specs(specs, paths, (size_t)n);
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include "provision/accounts.h"
 #include "provision/change.h"
 #include "provision/conf.h"
+#include "provision/ntfs/backend.h"
 #include "provision/site.h"
 
 struct folder_run;
@@ -20,6 +21,12 @@ struct folder_run;
 struct folder_run *folders_open(const struct conf *c, struct diag *d);
 /* Closes it (a script back end writes its file now). -1 if that failed. */
 int folders_close(struct folder_run *run, struct diag *d);
+
+/* Lets fn watch every folder creation and descriptor write of the
+ * following calls (backend.h: the write-ahead journal's hook). */
+void folders_observe(struct folder_run *run, acl_effect_fn fn, void *ctx);
+/* The back end (for recovery, which replays journal records on it). */
+struct acl_backend *folders_backend(struct folder_run *run);
 
 /* Checks, without any connection, that every folder of the site lies under
  * [content] root. -1 with a message naming the site and folder. */
@@ -38,5 +45,14 @@ int folders_apply_site(struct folder_run *run, const struct site_model *m, const
 int folders_remove_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
                         struct account_run *accts, bool remove_folders, bool dry_run,
                         struct changes *out, struct diag *d);
+
+/* The grants folders_remove_site would take away, one call of visit per
+ * ACE (rel normalised as acl_path_check does), for the journal of a
+ * destroy. 0 or -1. */
+typedef void (*folders_grant_visitor)(void *ctx, const char *rel, const struct ntfs_ace *ace,
+                                      bool protect);
+int folders_removal_grants(struct folder_run *run, const struct site_model *m,
+                           const char *account_sid, struct account_run *accts,
+                           folders_grant_visitor visit, void *ctx, struct diag *d);
 
 #endif

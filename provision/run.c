@@ -4,10 +4,14 @@
 #include "provision/access.h"
 #include "provision/accounts.h"
 #include "provision/conf.h"
+#include "provision/faults.h"
 #include "provision/folders.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
+#include "provision/journal.h"
+#include "provision/ntfs/sddl.h"
 #include "provision/ntfs/sid.h"
+#include "provision/recover.h"
 #include "provision/report.h"
 #include "provision/site.h"
 
@@ -27,10 +31,12 @@ struct session {
     struct site_model *models;
     size_t n_models;
     struct report rep;
+    char *state_dir; /* apply, destroy */
 };
 
 static void session_free(struct session *s)
 {
+    free(s->state_dir);
     for (size_t i = 0; i < s->n_models; i++)
         site_model_free(&s->models[i]);
     free(s->models);
@@ -116,6 +122,22 @@ static int input_failed(struct session *s)
     return EXIT_USAGE;
 }
 
+/* The commands that only read say when an interrupted run waits. */
+static void mention_waiting(struct session *s)
+{
+    const char *dir = s->conf.state_dir;
+    if (!dir || !*dir)
+        dir = getenv("PROVISION_STATE_DIR");
+    if (!dir || !*dir)
+        dir = "/var/lib/provision";
+    size_t n = journal_count_waiting(dir);
+    if (n)
+        diag_add(&s->rep.notes,
+                 "%zu journal%s of interrupted or running provision runs in %s/journals: "
+                 "provision recover (or the next apply or destroy) finishes them",
+                 n, n == 1 ? "" : "s", dir);
+}
+
 /* A progress line on a terminal for long batches; nothing when piped. */
 static void progress(const struct session *s, size_t done, size_t total)
 {
@@ -129,11 +151,78 @@ static void progress(const struct session *s, size_t done, size_t total)
         fputs("\r\033[K", stderr);
 }
 
-/* What one run holds open: the directory and the content location. */
+/* The write-ahead journal's view of the grant engine: which site the
+ * effects belong to. */
+struct effect_ctx {
+    struct journal *journal;
+    const char *site;
+    bool stop_on_interrupt; /* apply: a SIGINT undoes the current site */
+};
+
+/* What one run holds open: the directory, the content location, the
+ * journal. */
 struct systems {
     struct account_run *accts;
     struct folder_run *folders; /* NULL: folders and grants are not managed */
+    struct journal *journal;    /* apply and destroy */
+    struct effect_ctx effects;
 };
+
+static char *sd_hex(const struct ntfs_sd *sd)
+{
+    uint8_t *bytes;
+    size_t n;
+    if (!sd || ntfs_sd_encode(sd, &bytes, &n) != 0)
+        return xstrdup("");
+    char *h = hex_encode(bytes, n);
+    free(bytes);
+    return h;
+}
+
+/* Announces each effect of the grant engine in the journal before it
+ * starts (acl_effect_fn, ntfs/backend.h). */
+static int journal_effect(void *arg, enum acl_effect what, const char *rel,
+                          const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d)
+{
+    struct effect_ctx *e = arg;
+    char *o, *n;
+    switch (what) {
+    case ACL_EFFECT_MKDIR:
+        if (fault_point("mkdir", d) < 0)
+            return -1;
+        journal_add(e->journal, "mkdir", e->site, "rel", rel, NULL);
+        return journal_commit(e->journal, d);
+    case ACL_EFFECT_MKDIR_EXISTED:
+        journal_add(e->journal, "mkdir-existed", e->site, "rel", rel, NULL);
+        return 0;
+    case ACL_EFFECT_ANNOUNCE_WRITE:
+        o = sd_hex(old);
+        n = sd_hex(new);
+        journal_add(e->journal, "sd", e->site, "rel", rel, "old", o, "new", n, NULL);
+        free(o);
+        free(n);
+        return 0;
+    case ACL_EFFECT_SYNC:
+        return journal_commit(e->journal, d);
+    case ACL_EFFECT_WRITE:
+        if (e->stop_on_interrupt && interrupted()) {
+            diag_add(d, "site '%s': interrupted (SIGINT/SIGTERM); its changes are undone", e->site);
+            return -1;
+        }
+        if (fault_point("sd", d) < 0)
+            return -1;
+        journal_audit(e->journal, e->site, "write-descriptor", rel, "started");
+        return 0;
+    case ACL_EFFECT_RMDIR:
+        if (fault_point("rmdir", d) < 0)
+            return -1;
+        o = sd_hex(old);
+        journal_add(e->journal, "rmdir", e->site, "rel", rel, "old", o, NULL);
+        free(o);
+        return journal_commit(e->journal, d);
+    }
+    return 0;
+}
 
 /* apply/plan of one site, in the order that leaves nothing half-made: every
  * IIS rule is checked first (nothing queued), then the account is looked up
@@ -175,12 +264,22 @@ static int complete_site(struct apphost *ah, struct systems *sys, struct site_mo
 {
     struct iis_pool_spec pool = m->pool;
     pool.password = step->password; /* NULL: keep the stored one */
-    if (apphost_check_site(ah, &pool, &m->site, &sr->errors) < 0 ||
+    sys->effects.site = m->name;
+    bool stop = !dry_run && interrupted();
+    if (stop)
+        diag_add(&sr->errors,
+                 "site '%s': interrupted (SIGINT/SIGTERM) before its folders and "
+                 "configuration; its account is undone",
+                 m->name);
+    if (stop || apphost_check_site(ah, &pool, &m->site, &sr->errors) < 0 ||
         (sys->folders && m->n_folders &&
          folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run, &sr->changes,
-                            &sr->errors) < 0)) {
+                            &sr->errors) < 0) ||
+        (!dry_run && fault_point("site", &sr->errors) < 0)) {
         if (sys->accts && step->done)
             accounts_undo(sys->accts, step, &sr->errors);
+        journal_add(sys->journal, "site-failed", m->name, NULL);
+        journal_audit(sys->journal, m->name, "site", m->name, "undone");
         return -1;
     }
     if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, &sr->errors) < 0) {
@@ -214,14 +313,91 @@ static int destroy_site(struct apphost *ah, struct systems *sys, struct site_mod
     return apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
 }
 
-/* After the configuration is written (or not). apply: a failed write takes
- * back the accounts this run created (and their grants); the grants of
- * other sites stay and the next apply finds them done. destroy: the
- * written sites lose their grants, then their accounts. New passwords go
- * to the secrets file. plan/destroy-plan: the grants that would go. */
-static void finish_systems(struct session *s, struct systems *sys, struct account_step *steps,
-                           enum mode mode, bool written)
+/* apply: the accounts of all sites are created together, after the
+ * journal has them on disk; rotations only announce themselves here (they
+ * are set once the file holding the new password is written). */
+static void create_accounts(struct session *s, struct systems *sys, struct account_step *steps,
+                            bool *failed)
 {
+    const struct site_model **models = xcalloc(s->n_models ? s->n_models : 1, sizeof *models);
+    struct account_step **ptrs = xcalloc(s->n_models ? s->n_models : 1, sizeof *ptrs);
+    struct diag **errs = xcalloc(s->n_models ? s->n_models : 1, sizeof *errs);
+    bool any = false;
+    for (size_t i = 0; i < s->n_models; i++) {
+        struct site_model *m = &s->models[i];
+        models[i] = m;
+        ptrs[i] = m->identity == IDENTITY_ACCOUNT ? &steps[i] : NULL;
+        errs[i] = &s->rep.sites[i].errors;
+        if (failed[i] || !ptrs[i])
+            continue;
+        if (steps[i].action == ACCOUNT_CREATE) {
+            journal_add(sys->journal, "account-create", m->name, "sam", m->account_name, NULL);
+            any = true;
+        } else if (steps[i].action == ACCOUNT_ROTATE) {
+            journal_add(sys->journal, "account-rotate", m->name, "sam", m->account_name, "pool",
+                        m->pool.name, "user", m->pool.user_name, NULL);
+        }
+    }
+    struct diag *d = &s->rep.errors;
+    bool stop = interrupted();
+    if (stop || journal_commit(sys->journal, d) < 0 || (any && fault_point("account", d) < 0)) {
+        for (size_t i = 0; i < s->n_models; i++)
+            if (ptrs[i] && !failed[i] && steps[i].action != ACCOUNT_KEEP) {
+                failed[i] = true;
+                diag_add(errs[i], "site '%s': %s; nothing was done for this site", models[i]->name,
+                         stop ? "interrupted (SIGINT/SIGTERM) before its account was made"
+                              : "its account could not be started");
+            }
+    } else if (any) {
+        accounts_execute_all(sys->accts, models, ptrs, errs, failed, s->n_models);
+        for (size_t i = 0; i < s->n_models; i++)
+            if (ptrs[i] && steps[i].action == ACCOUNT_CREATE)
+                journal_audit(sys->journal, models[i]->name, "create-account",
+                              models[i]->account_name, steps[i].done ? "done" : "failed");
+    }
+    free(models);
+    free(ptrs);
+    free(errs);
+}
+
+/* destroy: before the file is written, the journal learns what comes
+ * after it (each written site's grants to take away, its account), so
+ * that recovery can finish a destroy cut short. */
+static void grant_to_journal(void *arg, const char *rel, const struct ntfs_ace *ace, bool protect)
+{
+    struct effect_ctx *e = arg;
+    char text[NTFS_SDDL_ACE_MAX];
+    ntfs_sddl_format_ace(ace, text, sizeof text);
+    journal_add(e->journal, "grant", e->site, "rel", rel, "ace", text, "protect",
+                protect ? "1" : "0", NULL);
+}
+
+static int announce_destroy(struct session *s, struct systems *sys, struct account_step *steps)
+{
+    for (size_t i = 0; i < s->n_models; i++) {
+        struct site_model *m = &s->models[i];
+        struct site_report *sr = &s->rep.sites[i];
+        if (sr->status != SITE_CHANGED)
+            continue;
+        sys->effects.site = m->name;
+        if (sys->folders && m->n_folders &&
+            folders_removal_grants(sys->folders, m, steps[i].account.sid, sys->accts,
+                                   grant_to_journal, &sys->effects, &sr->errors) < 0)
+            return -1;
+        if (steps[i].action == ACCOUNT_CREATE && steps[i].account.sam)
+            journal_add(sys->journal, "account-delete", m->name, "sam", steps[i].account.sam, NULL);
+    }
+    return journal_commit(sys->journal, &s->rep.errors);
+}
+
+/* After the configuration is written. destroy: the written sites lose
+ * their grants, then their accounts. apply: password rotations are set on
+ * the accounts (the file already holds the new passwords), new passwords
+ * go to the secrets file. Returns true when work is left for recovery. */
+static bool finish_systems(struct session *s, struct systems *sys, struct account_step *steps,
+                           enum mode mode)
+{
+    bool left = false;
     const struct site_model **models = xcalloc(s->n_models ? s->n_models : 1, sizeof *models);
     struct account_step **done = xcalloc(s->n_models ? s->n_models : 1, sizeof *done);
     size_t n_done = 0;
@@ -229,42 +405,86 @@ static void finish_systems(struct session *s, struct systems *sys, struct accoun
         struct site_model *m = &s->models[i];
         struct site_report *sr = &s->rep.sites[i];
         struct account_step *step = &steps[i];
+        sys->effects.site = m->name;
+        if (sr->status != SITE_CHANGED)
+            continue;
         if (mode == MODE_DESTROY) {
-            if (sr->status != SITE_CHANGED || !written)
-                continue;
-            if (sys->folders && m->n_folders &&
-                folders_remove_site(sys->folders, m, step->account.sid, sys->accts,
-                                    s->o->remove_folders, false, &sr->changes, &sr->errors) < 0) {
+            bool ok =
+                !(sys->folders && m->n_folders &&
+                  folders_remove_site(sys->folders, m, step->account.sid, sys->accts,
+                                      s->o->remove_folders, false, &sr->changes, &sr->errors) < 0);
+            ok = ok && fault_point("delete", &sr->errors) == 0;
+            ok = ok && !(sys->accts && accounts_remove(sys->accts, step, &sr->errors) < 0);
+            if (!ok) {
                 sr->status = SITE_FAILED;
-                continue;
-            }
-            if (sys->accts && accounts_remove(sys->accts, step, &sr->errors) < 0)
-                sr->status = SITE_FAILED;
-            continue;
-        }
-        if (!step->done)
-            continue;
-        if (!written) {
-            if (step->action == ACCOUNT_CREATE) {
-                if (sys->folders && m->n_folders)
-                    folders_remove_site(sys->folders, m, step->account.sid, sys->accts, false,
-                                        false, &sr->changes, &sr->errors);
-                accounts_undo(sys->accts, step, &sr->errors);
-            } else {
                 diag_add(&sr->errors,
-                         "the password of %s was changed, but the configuration "
-                         "was not written: run apply --rotate-passwords for this site",
-                         step->account.sam);
+                         "site '%s': removed from the configuration; provision "
+                         "recover finishes removing its grants and account",
+                         m->name);
+                left = true;
+                continue;
             }
+            journal_add(sys->journal, "site-done", m->name, NULL);
+            journal_audit(sys->journal, m->name, "destroy", m->name, "done");
             continue;
         }
-        models[n_done] = m;
-        done[n_done++] = step;
+        if (step->action == ACCOUNT_ROTATE) {
+            if (fault_point("rotate", &sr->errors) < 0 ||
+                accounts_execute(sys->accts, m, step, &sr->errors) < 0) {
+                sr->status = SITE_FAILED;
+                diag_add(&sr->errors,
+                         "site '%s': the configuration holds the new password of %s but the "
+                         "directory did not take it; provision recover sets it",
+                         m->name, step->account.sam);
+                left = true;
+                continue;
+            }
+            journal_audit(sys->journal, m->name, "rotate-password", step->account.sam, "done");
+        }
+        journal_add(sys->journal, "site-done", m->name, NULL);
+        journal_audit(sys->journal, m->name, "apply", m->name, "done");
+        if (step->done && step->password) {
+            models[n_done] = m;
+            done[n_done++] = step;
+        }
     }
     if (n_done)
         accounts_save_secrets(&s->conf, models, done, n_done, &s->rep.errors);
+    journal_commit(sys->journal, &s->rep.errors);
     free(models);
     free(done);
+    return left;
+}
+
+/* Ends the run's journal: removed when every site is done or undone by
+ * the run itself; otherwise recovered now, as after a crash (sites that
+ * failed after changing something, or all of them when the file was not
+ * written), and kept if even that does not finish. */
+static void close_journal(struct session *s, struct systems *sys, bool recover_now)
+{
+    if (!sys->journal)
+        return;
+    if (!recover_now) {
+        journal_finish(sys->journal);
+        sys->journal = NULL;
+        return;
+    }
+    char *path = xstrdup(journal_path(sys->journal));
+    journal_abandon(sys->journal);
+    sys->journal = NULL;
+    struct journal_file f;
+    if (journal_load(path, &f, &s->rep.errors) == 0) {
+        recover_journal(&f, &s->conf, s->state_dir, &s->rep.notes, &s->rep.errors);
+        journal_file_free(&f);
+    }
+    free(path);
+}
+
+/* Sites that did not finish because of a signal count as failed. */
+static void note_interrupt(struct session *s)
+{
+    if (interrupted())
+        diag_add(&s->rep.errors, "interrupted by a signal: the sites not done were undone");
 }
 
 static int run_sites(const struct options *o, int n, char **lists, enum mode mode)
@@ -278,9 +498,27 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         session_free(&s);
         return rc;
     }
+    bool changes = mode == MODE_APPLY || mode == MODE_DESTROY;
+    /* The state folder: apply and destroy first finish what interrupted
+     * runs on the same targets left; the others only say it. */
+    if (changes) {
+        interrupt_install();
+        s.state_dir = state_dir_open(s.conf.state_dir, &s.rep.errors);
+        if (!s.state_dir ||
+            recover_pending(&s.conf, s.state_dir, true, &s.rep.notes, &s.rep.errors) < 0) {
+            diag_add(&s.rep.errors, "nothing was changed by this %s", names[mode]);
+            int rc = finish(&s);
+            session_free(&s);
+            return rc == EXIT_DONE ? EXIT_FAILED : rc;
+        }
+    } else {
+        mention_waiting(&s);
+    }
     if (mode == MODE_VALIDATE) {
         for (size_t i = 0; i < s.n_models; i++)
             report_site(&s.rep, s.models[i].name);
+        for (size_t i = 0; i < s.rep.notes.count && !o->json && o->verbosity >= 0; i++)
+            printf("note: %s\n", s.rep.notes.msgs[i]);
         if (!o->json && o->verbosity >= 0)
             printf("%zu site%s valid.\n", s.n_models, s.n_models == 1 ? "" : "s");
         else if (o->json)
@@ -317,7 +555,7 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         need_folders |= s.models[i].n_folders > 0;
     }
     if (need_dir) /* without [directory] this says what is missing */
-        sys.accts = accounts_open(&s.conf, &s.rep.errors);
+        sys.accts = accounts_open(&s.conf, &s.rep.errors, &s.rep.notes);
     /* A plan does not open a script location: closing it writes the script. */
     bool script = s.conf.content_location && !strncmp(s.conf.content_location, "script:", 7);
     if (need_folders && s.conf.content_location && !(script && mode == MODE_PLAN)) {
@@ -337,6 +575,25 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
     } else if (need_folders) {
         diag_add(&s.rep.notes, "folders and grants are not managed: no [content] location");
     }
+    if (changes) {
+        struct journal_targets t;
+        char buf[1024];
+        recover_targets(&s.conf, &t, buf, sizeof buf);
+        sys.journal = journal_begin(s.state_dir, names[mode], &t, o->remove_folders, &s.rep.errors);
+        if (!sys.journal) {
+            folders_close(sys.folders, &s.rep.errors);
+            accounts_close(sys.accts);
+            apphost_free(ah);
+            configfile_close(&cf);
+            int rc = finish(&s);
+            session_free(&s);
+            return rc == EXIT_DONE ? EXIT_FAILED : rc;
+        }
+        sys.effects.journal = sys.journal;
+        sys.effects.stop_on_interrupt = mode == MODE_APPLY;
+        if (sys.folders)
+            folders_observe(sys.folders, journal_effect, &sys.effects);
+    }
     struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
 
     if (sys.accts) {
@@ -355,20 +612,8 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
                      : prepare_site(&s, ah, &sys, m, &steps[i], sr, mode == MODE_PLAN);
         failed[i] = rc < 0;
     }
-    if (mode == MODE_APPLY && sys.accts) {
-        const struct site_model **models = xcalloc(s.n_models ? s.n_models : 1, sizeof *models);
-        struct account_step **ptrs = xcalloc(s.n_models ? s.n_models : 1, sizeof *ptrs);
-        struct diag **errs = xcalloc(s.n_models ? s.n_models : 1, sizeof *errs);
-        for (size_t i = 0; i < s.n_models; i++) {
-            models[i] = &s.models[i];
-            ptrs[i] = s.models[i].identity == IDENTITY_ACCOUNT ? &steps[i] : NULL;
-            errs[i] = &s.rep.sites[i].errors;
-        }
-        accounts_execute_all(sys.accts, models, ptrs, errs, failed, s.n_models);
-        free(models);
-        free(ptrs);
-        free(errs);
-    }
+    if (mode == MODE_APPLY && sys.accts)
+        create_accounts(&s, &sys, steps, failed);
     for (size_t i = 0; i < s.n_models; i++) {
         struct site_report *sr = &s.rep.sites[i];
         if (mode != MODE_DESTROY && !failed[i])
@@ -379,27 +624,52 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         progress(&s, i + 1, s.n_models);
     }
     free(failed);
-    bool written = true;
-    if (mode != MODE_PLAN && apphost_dirty(ah)) {
+    journal_commit(sys.journal, &s.rep.errors);
+    /* destroy: a signal before the write stops everything (nothing was done). */
+    bool stop = mode == MODE_DESTROY && interrupted();
+    bool written = true, left = false, recover_now = false;
+    if (changes && apphost_dirty(ah) && !stop &&
+        (mode != MODE_DESTROY || announce_destroy(&s, &sys, steps) == 0)) {
         size_t out_len, orig_len;
         char *out = apphost_render(ah, &out_len);
         const char *orig = apphost_original(ah, &orig_len);
-        char *backup = NULL;
-        if (configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
+        char *backup = NULL, old_hash[65], new_hash[65];
+        sha256_hex(orig, orig_len, old_hash);
+        sha256_hex(out, out_len, new_hash);
+        journal_add(sys.journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
+        if (journal_commit(sys.journal, &s.rep.errors) < 0 ||
+            fault_point("config", &s.rep.errors) < 0 ||
+            configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
                                &s.rep.errors) < 0) {
             written = false;
-            for (size_t i = 0; i < s.rep.n_sites; i++)
-                if (s.rep.sites[i].status == SITE_CHANGED)
-                    s.rep.sites[i].status = SITE_FAILED;
-        } else if (backup) {
-            diag_add(&s.rep.notes, "backup: %s", backup);
+        } else {
+            journal_add(sys.journal, "config-committed", "-", NULL);
+            journal_commit(sys.journal, &s.rep.errors);
+            journal_audit(sys.journal, "-", "write-config", s.conf.iis_config, "done");
+            fault_point("committed", &s.rep.errors);
+            if (backup)
+                diag_add(&s.rep.notes, "backup: %s", backup);
         }
         free(backup);
         wipe(out, out_len); /* it may hold passwords */
         free(out);
+    } else if (changes && (stop || apphost_dirty(ah))) {
+        written = false;
     }
-    if (mode != MODE_PLAN)
-        finish_systems(&s, &sys, steps, mode, written);
+    if (!written) {
+        for (size_t i = 0; i < s.rep.n_sites; i++)
+            if (s.rep.sites[i].status == SITE_CHANGED)
+                s.rep.sites[i].status = SITE_FAILED;
+        recover_now = true; /* every site back to before the run */
+        if (stop)
+            note_interrupt(&s);
+    }
+    if (changes && written)
+        left = finish_systems(&s, &sys, steps, mode);
+    for (size_t i = 0; changes && written && !left && i < s.rep.n_sites; i++)
+        recover_now |= s.rep.sites[i].status == SITE_FAILED && mode == MODE_APPLY;
+    if (mode == MODE_APPLY && interrupted())
+        note_interrupt(&s);
     for (size_t i = 0; i < s.n_models; i++)
         account_step_free(&steps[i]);
     free(steps);
@@ -407,7 +677,13 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         for (size_t i = 0; i < s.rep.n_sites; i++)
             if (s.rep.sites[i].status == SITE_CHANGED)
                 s.rep.sites[i].status = SITE_FAILED;
+    sys.folders = NULL;
     accounts_close(sys.accts);
+    sys.accts = NULL;
+    if (left)
+        journal_abandon(sys.journal);
+    else
+        close_journal(&s, &sys, recover_now);
     apphost_free(ah);
     configfile_close(&cf);
     int rc = finish(&s);
@@ -522,8 +798,9 @@ int run_sid(const struct options *o, int n, char **names)
     struct conf c;
     bool have_conf = false;
     struct account_run *accts = NULL;
-    struct diag d;
+    struct diag d, warnings;
     diag_init(&d);
+    diag_init(&warnings);
     if (o->json)
         printf("{\"sids\":[");
     for (int i = 0; i < n; i++) {
@@ -537,7 +814,7 @@ int run_sid(const struct options *o, int n, char **names)
             if (!have_conf && !accts) {
                 have_conf = conf_load(o->conf_path, &c, &d) == 0;
                 if (have_conf)
-                    accts = accounts_open(&c, &d);
+                    accts = accounts_open(&c, &d, &warnings);
             }
             if (!accts || accounts_lookup_sid(accts, names[i], &found, &d) < 0) {
                 for (size_t k = 0; k < d.count; k++)
@@ -567,6 +844,9 @@ int run_sid(const struct options *o, int n, char **names)
     }
     if (o->json)
         printf("]}\n");
+    for (size_t k = 0; k < warnings.count; k++)
+        fprintf(stderr, "provision: %s\n", warnings.msgs[k]);
+    diag_free(&warnings);
     accounts_close(accts);
     if (have_conf)
         conf_free(&c);
@@ -576,7 +856,28 @@ int run_sid(const struct options *o, int n, char **names)
 
 int run_recover(const struct options *o)
 {
-    (void)o;
-    fprintf(stderr, "provision: recover: not implemented yet\n");
-    return EXIT_FAILED;
+    struct report rep;
+    report_init(&rep, "recover", o->json, o->verbosity);
+    struct conf c;
+    int rc = EXIT_DONE;
+    if (conf_load(o->conf_path, &c, &rep.errors) < 0) {
+        rc = EXIT_USAGE;
+    } else {
+        char *state = state_dir_open(c.state_dir, &rep.errors);
+        if (!state || recover_pending(&c, state, true, &rep.notes, &rep.errors) < 0)
+            rc = EXIT_FAILED;
+        else if (!rep.notes.count)
+            diag_add(&rep.notes, "nothing to recover");
+        free(state);
+    }
+    conf_free(&c);
+    if (o->json) {
+        report_print(&rep, stdout);
+    } else {
+        report_errors(&rep, stderr);
+        for (size_t i = 0; i < rep.notes.count && o->verbosity >= 0; i++)
+            printf("%s\n", rep.notes.msgs[i]);
+    }
+    report_free(&rep);
+    return rc;
 }

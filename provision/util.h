@@ -73,6 +73,9 @@ void strmap_free(struct strmap *m);
  * NUL-terminated (not counted in *len); caller frees. */
 int read_file(const char *path, char **data, size_t *len);
 
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int hex_digit_value(char c);
+
 /* Trims ASCII white space in place; returns s. */
 char *trim(char *s);
 

@@ -568,11 +568,13 @@ void ah_reconcile(struct apphost *ah, int32_t elem, int32_t defaults, const char
     free(have);
 }
 
-bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const char *user_name)
+/* The password stored for pool's SpecificUser user_name (heap, wipe it),
+ * or NULL. */
+static char *pool_password(const struct apphost *ah, const char *pool, const char *user_name)
 {
     struct pool_state *ps = strmap_get(&ah->pools, pool);
     if (!ps || ps->elem < 0 || ps->removed)
-        return false;
+        return NULL;
     int32_t pm = xml_child(&ah->doc, ps->elem, "processModel");
     char *type = xml_get(&ah->doc, pm, "identityType");
     char *user = xml_get(&ah->doc, pm, "userName");
@@ -581,8 +583,28 @@ bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const
                ascii_equal_ci(user, user_name) && password && *password;
     free(type);
     free(user);
+    if (!yes) {
+        free_secret(password);
+        return NULL;
+    }
+    return password;
+}
+
+bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const char *user_name)
+{
+    char *password = pool_password(ah, pool, user_name);
     free_secret(password);
-    return yes;
+    return password != NULL;
+}
+
+char *apphost_pool_plain_password(const struct apphost *ah, const char *pool, const char *user_name)
+{
+    char *password = pool_password(ah, pool, user_name);
+    if (password && !strncmp(password, "[enc:", 5)) {
+        free_secret(password);
+        return NULL;
+    }
+    return password;
 }
 
 /* ---- listing -------------------------------------------------------- */

@@ -78,6 +78,10 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
 /* True when pool exists, runs as SpecificUser user_name and stores a
  * password (plain or encrypted by IIS). */
 bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const char *user_name);
+/* The password the file stores in clear for that pool and user (heap:
+ * free_secret it), or NULL (none, another identity, or encrypted by IIS). */
+char *apphost_pool_plain_password(const struct apphost *ah, const char *pool,
+                                  const char *user_name);
 
 /* True once something is queued. */
 bool apphost_dirty(const struct apphost *ah);

@@ -93,6 +93,33 @@ struct acl_dirent {
 };
 void acl_dirents_free(struct acl_dirent *e, size_t n);
 
+/* ---- effects, announced before they start -------------------------------
+ * For a write-ahead journal (and the test hooks), the owner of a back end
+ * may watch its effects. The observer is called:
+ *   ACL_EFFECT_MKDIR          before each folder creation (rel);
+ *   ACL_EFFECT_MKDIR_EXISTED  after a creation found the folder already there;
+ *   ACL_EFFECT_ANNOUNCE_WRITE once per descriptor write of an engine call,
+ *                             before any of them (rel, old, new);
+ *   ACL_EFFECT_SYNC           after those announcements (one group commit);
+ *   ACL_EFFECT_WRITE          just before each write (rel);
+ *   ACL_EFFECT_RMDIR          before each folder removal (rel, old: its
+ *                             descriptor).
+ * A non-zero return cancels the effect and fails the call (the engine then
+ * undoes it as after any failure); the observer puts the reason in d.
+ * The undo itself is not announced. */
+enum acl_effect {
+    ACL_EFFECT_MKDIR,
+    ACL_EFFECT_MKDIR_EXISTED,
+    ACL_EFFECT_ANNOUNCE_WRITE,
+    ACL_EFFECT_SYNC,
+    ACL_EFFECT_WRITE,
+    ACL_EFFECT_RMDIR,
+};
+typedef int (*acl_effect_fn)(void *ctx, enum acl_effect what, const char *rel,
+                             const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d);
+/* Sets (or with fn NULL clears) the observer of b. */
+void acl_backend_observe(struct acl_backend *b, acl_effect_fn fn, void *ctx);
+
 /* ---- operations on descriptor back ends (ACL_CAP_DESCRIPTORS) ----------
  * rel must come from acl_path_check (normalised). Messages name the path
  * and the back end. */
@@ -180,6 +207,8 @@ struct acl_backend {
     char *location; /* heap, as given */
     const struct acl_backend_ops *ops;
     void *impl;
+    acl_effect_fn observe; /* see acl_backend_observe */
+    void *observe_ctx;
 };
 
 /* Constructors, called by acl_backend_open with b->location set. Each

@@ -122,6 +122,18 @@ const char *acl_backend_name(const struct acl_backend *b)
     return "?";
 }
 
+void acl_backend_observe(struct acl_backend *b, acl_effect_fn fn, void *ctx)
+{
+    b->observe = fn;
+    b->observe_ctx = ctx;
+}
+
+static int announce(struct acl_backend *b, enum acl_effect what, const char *rel,
+                    const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d)
+{
+    return b->observe ? b->observe(b->observe_ctx, what, rel, old, new, d) : 0;
+}
+
 const char *acl_backend_location(const struct acl_backend *b)
 {
     return b->location;
@@ -286,7 +298,11 @@ int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlis
     if (!*rel)
         return 0; /* the root */
     for (int round = 0; round < 2; round++) {
+        if (announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
+            return -1;
         rc = b->ops->mkdir(b, rel, d);
+        if (rc != 0)
+            announce(b, ACL_EFFECT_MKDIR_EXISTED, rel, NULL, NULL, d);
         if (rc == 0) {
             if (created)
                 acl_pathlist_add(created, rel);
@@ -1354,8 +1370,18 @@ static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, s
         if (!e.f[i].done && compute_top(&e, &e.f[i]) != 0)
             goto fail;
 
+    if (!dry_run && e.nw) {
+        for (size_t i = 0; i < e.nw; i++)
+            if (announce(b, ACL_EFFECT_ANNOUNCE_WRITE, e.w[i]->rel, &e.w[i]->old, &e.w[i]->new,
+                         d) != 0)
+                goto fail;
+        if (announce(b, ACL_EFFECT_SYNC, "", NULL, NULL, d) != 0)
+            goto fail;
+    }
     if (!dry_run)
         for (size_t i = 0; i < e.nw; i++) {
+            if (announce(b, ACL_EFFECT_WRITE, e.w[i]->rel, NULL, NULL, d) != 0)
+                goto fail;
             if (acl_write_sd(b, e.w[i]->rel, &e.w[i]->new, d) != 0) {
                 /* may have been partly applied */
                 e.w[i]->written = true;
@@ -1392,6 +1418,10 @@ static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, s
             struct ntfs_sd keep;
             if (acl_read_sd(b, rel, &keep, d) != 0)
                 goto fail;
+            if (announce(b, ACL_EFFECT_RMDIR, rel, &keep, NULL, d) != 0) {
+                ntfs_sd_free(&keep);
+                goto fail;
+            }
             int r = acl_remove_empty_folder(b, rel, d);
             if (r < 0) {
                 ntfs_sd_free(&keep);

@@ -18,6 +18,7 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 work=$(mktemp -d)
+export PROVISION_STATE_DIR=$work/state
 trap 'rm -rf "$work"' EXIT
 
 # A fresh work folder: config copy, conf file, templates, site list.
@@ -255,6 +256,54 @@ else
     && ok "schema_check catches bad enum values and undeclared attributes" \
     || bad "schema_check output: $(cat "$work/tampered.err")"
 fi
+
+# --- the command table: usage, help, options ------------------------------
+setup
+commands="validate plan apply destroy list sid recover help"
+out=$("$P" --help); rc=$?
+missing=""
+for c in $commands; do grep -qE "^  $c( |\$)" <<<"$out" || missing="$missing $c"; done
+[ $rc -eq 0 ] && [ -z "$missing" ] && ok "--help lists every command" \
+  || bad "--help (rc $rc) lacks:$missing: $out"
+[ "$("$P" -h)" = "$out" ] && [ "$("$P" help)" = "$out" ] \
+  && ok "-h and help print the same usage as --help" || bad "-h / help differ from --help"
+err=$("$P" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && grep -qE "^  recover( |\$)" <<<"$err" && ok "no command: exit 2, the usage on stderr" \
+  || bad "no command (rc $rc): $err"
+out=$("$P" help apply); rc=$?
+[ $rc -eq 0 ] && grep -q -- "--plan FILE" <<<"$out" && grep -q -- "--rotate-passwords" <<<"$out" \
+  && ! grep -q -- "--remove-folders" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
+  && ok "help apply: --plan, --rotate-passwords, what it opens" || bad "help apply (rc $rc): $out"
+out=$("$P" help plan) && grep -q -- "-o, --output FILE" <<<"$out" \
+  && grep -q "usage: provision \[OPTIONS\] plan \[-o FILE\] SITES\.\.\." <<<"$out" \
+  && [ "$("$P" plan --help)" = "$out" ] && ok "help plan: -o; plan --help is the same" \
+  || bad "help plan: $out"
+out=$("$P" help list) && ! grep -q "site lists" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
+  && ok "help list: opens the IIS configuration, no site lists" || bad "help list: $out"
+out=$("$P" help nosuch 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "no command 'nosuch'" <<<"$out" && ok "help nosuch: exit 2" \
+  || bad "help nosuch (rc $rc): $out"
+expect_fail "-o with apply" 2 "-o is only for plan, not apply" -- -o out.plan apply sites.ini
+expect_fail "--output after destroy" 2 "--output is only for plan, not destroy" -- destroy --output out.plan sites.ini
+expect_fail "apply with --plan and site lists" 2 "not both" -- apply --plan X sites.ini
+expect_fail "apply with neither site lists nor --plan" 2 "apply needs site lists or --plan FILE" -- apply
+expect_fail "--plan with plan" 2 "--plan is only for apply, not plan" -- plan --plan X sites.ini
+expect_fail "--rotate-passwords with destroy" 2 "--rotate-passwords is only for apply, not destroy" -- destroy --rotate-passwords sites.ini
+expect_fail "--remove-folders with apply" 2 "--remove-folders is only for destroy, not apply" -- --remove-folders apply sites.ini
+expect_fail "-o without a file" 2 "-o needs a file name" -- plan sites.ini -o
+expect_fail "list takes no arguments" 2 "list takes no arguments" -- list sites.ini
+out=$("$P" -c provision.ini validate -q sites.ini); rc=$?
+[ $rc -eq 0 ] && [ -z "$out" ] && ok "an option after the command (validate -q)" \
+  || bad "validate -q (rc $rc): $out"
+out=$("$P" validate sites.ini -c provision.ini); rc=$?
+[ $rc -eq 0 ] && grep -q "2 sites valid" <<<"$out" && ok "-c CONF after the site lists" \
+  || bad "validate ... -c (rc $rc): $out"
+out=$("$P" -c provision.ini validate -- -q 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "-q" <<<"$out" && ! grep -q "sites valid" <<<"$out" \
+  && ok "-- ends the options (-q is then a site list)" || bad "validate -- -q (rc $rc): $out"
+out=$("$P" -c provision.ini plan -o "$work/out.plan" sites.ini); rc=$?
+[ $rc -eq 0 ] && same_as_original && grep -q "+ site shop.example.com" <<<"$out" \
+  && ok "plan -o FILE SITES... is accepted" || bad "plan -o (rc $rc): $out"
 
 cd /
 echo "cli: $passed passed, $failed failed"

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/faults.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+void interrupt_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* let the step in progress finish */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool interrupted(void)
+{
+    return got_signal != 0;
+}
+
+struct hook {
+    char action[8], point[16];
+    long at, seen;
+};
+
+static struct hook hooks[8];
+static size_t n_hooks;
+static bool hooks_read;
+
+static void read_hooks(void)
+{
+    hooks_read = true;
+    const char *env = getenv("PROVISION_TEST_HOOK");
+    if (!env || !*env)
+        return;
+    char *copy = xstrdup(env), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item && n_hooks < 8;
+         item = strtok_r(NULL, ",", &save)) {
+        char *p1 = strchr(item, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+        if (!p1 || !p2)
+            continue;
+        struct hook *h = &hooks[n_hooks];
+        memset(h, 0, sizeof *h);
+        snprintf(h->action, sizeof h->action, "%.*s", (int)(p1 - item), item);
+        snprintf(h->point, sizeof h->point, "%.*s", (int)(p2 - p1 - 1), p1 + 1);
+        h->at = strtol(p2 + 1, NULL, 10);
+        if (h->at > 0)
+            n_hooks++;
+    }
+    free(copy);
+}
+
+int fault_point(const char *point, struct diag *d)
+{
+    if (!hooks_read)
+        read_hooks();
+    for (size_t i = 0; i < n_hooks; i++) {
+        struct hook *h = &hooks[i];
+        if (strcmp(h->point, point) != 0 || ++h->seen != h->at)
+            continue;
+        if (!strcmp(h->action, "crash"))
+            kill(getpid(), SIGKILL);
+        if (!strcmp(h->action, "fail")) {
+            diag_add(d, "injected fault at %s (PROVISION_TEST_HOOK)", point);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Where a run may stop early: the SIGINT/SIGTERM flag (a run stops at the
+ * next step boundary and undoes the current site) and, for the crash and
+ * fault tests only, injected failures and kills at named points.
+ *
+ * PROVISION_TEST_HOOK = ACTION:POINT:N[,ACTION:POINT:N...]
+ *   ACTION  crash (SIGKILL to itself) or fail (an internal error: the step
+ *           fails with "injected fault", the site is undone)
+ *   POINT   account (before the account adds), rotate, delete (destroy's
+ *           account deletes), mkdir, sd (a descriptor write), rmdir,
+ *           config (before the replace), committed (after it), recover
+ *           (between two recovery actions)
+ *   N       the Nth time that point is reached (1 = the first)
+ * Meant for tests: it is read once, at the first point reached. */
+#ifndef PROVISION_FAULTS_H
+#define PROVISION_FAULTS_H
+
+#include "provision/util.h"
+
+#include <stdbool.h>
+
+/* Installs the SIGINT/SIGTERM handlers of a run that changes things. */
+void interrupt_install(void);
+/* True once SIGINT or SIGTERM arrived. */
+bool interrupted(void);
+
+/* A named point of a run: 0 to go on; -1 when an injected fault (or an
+ * interrupt, for the points inside a site) says to stop, with a message in
+ * d. Crash actions do not return. */
+int fault_point(const char *point, struct diag *d);
+
+#endif
