@@ -72,6 +72,8 @@ int fault_point(const char *point, struct diag *d)
             continue;
         if (!strcmp(h->action, "crash"))
             kill(getpid(), SIGKILL);
+        if (!strcmp(h->action, "signal"))
+            raise(SIGINT); /* as if Ctrl-C was pressed now */
         if (!strcmp(h->action, "fail")) {
             diag_add(d, "injected fault at %s (PROVISION_TEST_HOOK)", point);
             return -1;

@@ -4,12 +4,15 @@
  * fault tests only, injected failures and kills at named points.
  *
  * PROVISION_TEST_HOOK = ACTION:POINT:N[,ACTION:POINT:N...]
- *   ACTION  crash (SIGKILL to itself) or fail (an internal error: the step
- *           fails with "injected fault", the site is undone)
- *   POINT   account (before the account adds), rotate, delete (destroy's
- *           account deletes), mkdir, sd (a descriptor write), rmdir,
- *           config (before the replace), committed (after it), recover
- *           (between two recovery actions)
+ *   ACTION  crash (SIGKILL to itself), fail (an internal error: the step
+ *           fails with "injected fault", the site is undone) or signal
+ *           (SIGINT to itself, as if Ctrl-C was pressed there)
+ *   POINT   account (each site's account, before the adds), accounts (the
+ *           batch of adds, after the journal has them), mkdir, sd (each
+ *           descriptor write), site (a site's IIS edits), config (before
+ *           the replace), committed (after it), rotate (a password set
+ *           after the write), delete (destroy's grants and account after
+ *           the write), rmdir, recover (between two recovery actions)
  *   N       the Nth time that point is reached (1 = the first)
  * Meant for tests: it is read once, at the first point reached. */
 #ifndef PROVISION_FAULTS_H

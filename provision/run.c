@@ -205,12 +205,12 @@ static int journal_effect(void *arg, enum acl_effect what, const char *rel,
     case ACL_EFFECT_SYNC:
         return journal_commit(e->journal, d);
     case ACL_EFFECT_WRITE:
+        if (fault_point("sd", d) < 0)
+            return -1;
         if (e->stop_on_interrupt && interrupted()) {
             diag_add(d, "site '%s': interrupted (SIGINT/SIGTERM); its changes are undone", e->site);
             return -1;
         }
-        if (fault_point("sd", d) < 0)
-            return -1;
         journal_audit(e->journal, e->site, "write-descriptor", rel, "started");
         return 0;
     case ACL_EFFECT_RMDIR:
@@ -331,6 +331,10 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
         if (failed[i] || !ptrs[i])
             continue;
         if (steps[i].action == ACCOUNT_CREATE) {
+            if (fault_point("account", errs[i]) < 0) {
+                failed[i] = true;
+                continue;
+            }
             journal_add(sys->journal, "account-create", m->name, "sam", m->account_name, NULL);
             any = true;
         } else if (steps[i].action == ACCOUNT_ROTATE) {
@@ -340,7 +344,7 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
     }
     struct diag *d = &s->rep.errors;
     bool stop = interrupted();
-    if (stop || journal_commit(sys->journal, d) < 0 || (any && fault_point("account", d) < 0)) {
+    if (stop || journal_commit(sys->journal, d) < 0 || (any && fault_point("accounts", d) < 0)) {
         for (size_t i = 0; i < s->n_models; i++)
             if (ptrs[i] && !failed[i] && steps[i].action != ACCOUNT_KEEP) {
                 failed[i] = true;

@@ -12,8 +12,10 @@
  * Every path given to a back end is relative to the location's root, uses
  * '\' or '/' between components and is checked by acl_path_check.
  * The back ends live in backend_smb.c, backend_ntfs3g.c and
- * backend_script.c; the location dispatch, path checks, read-back
- * comparison and the generic operations are in grants.c. */
+ * backend_script.c, each described by a struct acl_backend_type (end of
+ * this file) listed in backend_registry.c. The location dispatch, the
+ * accessors and the generic operations are in backend.c, the path checks
+ * in acl_paths.c, the read-back comparison in acl_compare.c. */
 #ifndef PROVISION_NTFS_BACKEND_H
 #define PROVISION_NTFS_BACKEND_H
 
@@ -211,12 +213,27 @@ struct acl_backend {
     void *observe_ctx;
 };
 
-/* Constructors, called by acl_backend_open with b->location set. Each
- * fills ops, caps and impl, or returns -1 with a message. */
-int acl_backend_smb_init(struct acl_backend *b, const char *location,
-                         const struct acl_backend_options *opt, struct diag *d);
-int acl_backend_ntfs3g_init(struct acl_backend *b, const char *root, struct diag *d);
-int acl_backend_script_init(struct acl_backend *b, const char *path, const char *windows_root,
-                            struct diag *d);
+/* A back end as acl_backend_open sees it: each back end file defines its
+ * own (acl_backend_smb, acl_backend_ntfs3g, acl_backend_script), and
+ * backend_registry.c lists them in acl_backend_types. */
+struct acl_backend_type {
+    /* What a location for it looks like, for the messages about bad
+     * locations ("smb://host/share[/path]"). */
+    const char *syntax;
+    /* Whether location (not empty, no control character) is for this back
+     * end, e.g. by its prefix; decides nothing about its validity. */
+    bool (*match)(const char *location);
+    /* The constructor, called by acl_backend_open with b zeroed but for
+     * b->location (a copy of location). Checks location and fills kind,
+     * caps, ops and impl; or returns -1 with a message in d (b is then
+     * freed without calling ops->close). */
+    int (*init)(struct acl_backend *b, const char *location, const struct acl_backend_options *opt,
+                struct diag *d);
+};
+
+/* The registered back ends, in the order acl_backend_open asks their
+ * match functions (the first match is used) and the order the messages
+ * list their syntaxes; NULL-terminated. */
+extern const struct acl_backend_type *const acl_backend_types[];
 
 #endif

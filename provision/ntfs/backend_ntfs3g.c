@@ -3,7 +3,7 @@
  * the raw self-relative bytes of the "system.ntfs_acl" extended attribute
  * (one object, no inheritance done by ntfs-3g on a set); owner and group
  * must both be present. getxattr is asked for the size first: ntfs-3g
- * answers a short buffer with EIO, not ERANGE (REFERENCE.md section 4).
+ * answers a short buffer with EIO, not the ERANGE of getxattr(2).
  * Symbolic links (and reparse points ntfs-3g shows as links) are never
  * followed. */
 #include "provision/ntfs/backend.h"
@@ -309,9 +309,17 @@ static const struct acl_backend_ops ntfs3g_ops = {
     .close = n_close,
 };
 
-int acl_backend_ntfs3g_init(struct acl_backend *b, const char *root, struct diag *d)
+static bool ntfs3g_match(const char *location)
+{
+    return location[0] == '/';
+}
+
+static int ntfs3g_init(struct acl_backend *b, const char *root,
+                       const struct acl_backend_options *opt, struct diag *d)
 {
     struct stat st;
+    (void)opt;
+    b->kind = ACL_BACKEND_NTFS3G;
     if (root[0] != '/') {
         diag_add(d, "%s: an ntfs-3g location must be an absolute path", root);
         return -1;
@@ -344,3 +352,9 @@ int acl_backend_ntfs3g_init(struct acl_backend *b, const char *root, struct diag
     b->caps = ACL_CAP_DESCRIPTORS | ACL_CAP_CONTROL | ACL_CAP_EXACT;
     return 0;
 }
+
+const struct acl_backend_type acl_backend_ntfs3g = {
+    .syntax = "an absolute path on an ntfs-3g mount",
+    .match = ntfs3g_match,
+    .init = ntfs3g_init,
+};

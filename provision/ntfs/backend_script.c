@@ -523,9 +523,16 @@ static bool ends_ci(const char *s, const char *suffix)
     return n > m && ascii_casecmp(s + n - m, suffix) == 0;
 }
 
-int acl_backend_script_init(struct acl_backend *b, const char *path, const char *windows_root,
-                            struct diag *d)
+static bool script_match(const char *location)
 {
+    return ascii_ncasecmp(location, "script:", 7) == 0;
+}
+
+static int script_init(struct acl_backend *b, const char *location,
+                       const struct acl_backend_options *opt, struct diag *d)
+{
+    const char *path = location + 7; /* after script: */
+    const char *windows_root = opt ? opt->script_root : NULL;
     struct stat st;
     if (path[0] != '/') {
         diag_add(d, "script:%s: the script path must be absolute", path);
@@ -581,3 +588,9 @@ int acl_backend_script_init(struct acl_backend *b, const char *path, const char 
     b->caps = 0;
     return 0;
 }
+
+const struct acl_backend_type acl_backend_script = {
+    .syntax = "script:/path/file.ps1 or .cmd",
+    .match = script_match,
+    .init = script_init,
+};

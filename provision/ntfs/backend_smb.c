@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provision/smb/smb.h"
 #include "provision/smb/smbtext.h"
 
 struct smb_impl {
@@ -182,14 +183,20 @@ static bool host_ok(const char *h, size_t n)
     return h[0] != '-' && h[0] != '.';
 }
 
-int acl_backend_smb_init(struct acl_backend *b, const char *location,
-                         const struct acl_backend_options *opt, struct diag *d)
+static bool smb_match(const char *location)
+{
+    return ascii_ncasecmp(location, "smb://", 6) == 0;
+}
+
+static int smb_init(struct acl_backend *b, const char *location,
+                    const struct acl_backend_options *opt, struct diag *d)
 {
     const char *p = location + 6; /* after smb:// */
     const char *slash = strchr(p, '/');
     const char *share, *share_end, *path;
     char *norm = NULL;
 
+    b->kind = ACL_BACKEND_SMB;
     if (!slash || !host_ok(p, (size_t)(slash - p))) {
         diag_add(d, "%s: malformed SMB location: expected smb://host/share[/path]", location);
         return -1;
@@ -252,3 +259,9 @@ int acl_backend_smb_init(struct acl_backend *b, const char *location,
     b->caps = ACL_CAP_DESCRIPTORS;
     return 0;
 }
+
+const struct acl_backend_type acl_backend_smb = {
+    .syntax = "smb://host/share[/path]",
+    .match = smb_match,
+    .init = smb_init,
+};

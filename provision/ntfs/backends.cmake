@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# NTFS grants on real systems: the SMB module (libsmbclient), the three
-# back ends (SMB, ntfs-3g, scripts) and the grant engine. Included by the
-# top level after prov_base and prov_ntfs exist (and, with PROVISION_TESTS,
-# after PkgConfig::CMOCKA and enable_testing()).
+# NTFS grants on real systems: the SMB module (libsmbclient), the back-end
+# interface (backend.c: dispatch and generic operations; acl_paths.c: path
+# rules; acl_compare.c: read-back comparison), the three back ends (SMB,
+# ntfs-3g, scripts) registered in backend_registry.c, and the grant engine
+# (grants.c). Included by the top level after prov_base and prov_ntfs exist
+# (and, with PROVISION_TESTS, after PkgConfig::CMOCKA and enable_testing()).
 
 # Repository root, computed from this file so that a scratch top-level
 # project can include it too.
@@ -14,6 +16,10 @@ pkg_check_modules(SMBCLIENT REQUIRED IMPORTED_TARGET smbclient)
 add_library(prov_acl STATIC
   ${PROV_ACL_ROOT}/provision/smb/smbtext.c
   ${PROV_ACL_ROOT}/provision/smb/smb.c
+  ${PROV_ACL_ROOT}/provision/ntfs/backend.c
+  ${PROV_ACL_ROOT}/provision/ntfs/acl_paths.c
+  ${PROV_ACL_ROOT}/provision/ntfs/acl_compare.c
+  ${PROV_ACL_ROOT}/provision/ntfs/backend_registry.c
   ${PROV_ACL_ROOT}/provision/ntfs/backend_smb.c
   ${PROV_ACL_ROOT}/provision/ntfs/backend_ntfs3g.c
   ${PROV_ACL_ROOT}/provision/ntfs/backend_script.c

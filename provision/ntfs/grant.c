@@ -34,10 +34,11 @@ static const struct {
 
 #define N_FLAGS (sizeof grant_flags / sizeof grant_flags[0])
 
-/* Characters AD forbids in sAMAccountName (REFERENCE.md section 5), '\' and
- * '@' handled separately. */
+/* Characters AD forbids in sAMAccountName (Active Directory schema,
+ * SAM-Account-Name attribute), '\' and '@' handled separately. */
 static const char name_forbidden[] = "\"/[]:;|=,+*?<>";
-/* Characters IIS forbids in pool names (REFERENCE.md section 1). */
+/* Characters IIS forbids in pool names (its schema's applicationPoolName
+ * validation of applicationPools/add/@name). */
 static const char pool_forbidden[] = "\\/\"|<>:*?][+=;,@&";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -54,17 +55,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
-}
-
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Matches [s, s+n) against a simple right, any case. Returns index or -1. */
@@ -177,7 +167,7 @@ static int parse_mask(const char *s, size_t n, uint32_t *out, char *err, size_t 
     if (n == 2)
         return fail(err, errlen, "missing hex digits after '0x'");
     for (size_t i = 2; i < n; i++) {
-        int d = hexdigit(s[i]);
+        int d = ntfs_hex_digit(s[i]);
         if (d < 0)
             return fail(err, errlen, "bad hex mask '%.*s'", (int)(n > SHOW ? SHOW : n), s);
         v = (v << 4) | (uint64_t)d;

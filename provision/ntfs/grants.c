@@ -1,569 +1,18 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The grant engine (grants.h) and the parts every back end shares
- * (backend.h): location dispatch, relative-path checks, the generic
- * operations built on the back-end primitives and the read-back
- * comparison. */
+/* The grant engine (grants.h): merging the specs into the descriptors,
+ * the inheritance walk below changed folders, the writes with their
+ * announcements to the observer, the undo after a failure, the report and
+ * the script back ends' path. It reaches the back ends only through
+ * backend.h (plus the message and observer helpers of acl_internal.h). */
 #include "provision/ntfs/grants.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "provision/ntfs/acl_internal.h"
 #include "provision/ntfs/grant.h"
 #include "provision/ntfs/sddl.h"
-
-/* ====================================================================
- * Back-end common part
- * ==================================================================== */
-
-/* A string safe to show: control characters as \xNN; heap. */
-static char *shown(const char *s)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            sb_addf(&sb, "\\x%02x", *p);
-        else
-            sb_addc(&sb, (char)*p);
-    }
-    return sb_detach(&sb);
-}
-
-static char *winpath(const char *rel)
-{
-    char *w = xstrdup(rel);
-    for (char *p = w; *p; p++)
-        if (*p == '/')
-            *p = '\\';
-    return w;
-}
-
-int acl_backend_open(const char *location, const struct acl_backend_options *opt,
-                     struct acl_backend **out, struct diag *d)
-{
-    struct acl_backend *b;
-    int rc;
-
-    *out = NULL;
-    if (!location || !*location) {
-        diag_add(d, "empty location: expected smb://host/share[/path], an absolute path on an "
-                    "ntfs-3g mount, or script:/path/file.ps1 or .cmd");
-        return -1;
-    }
-    for (const unsigned char *p = (const unsigned char *)location; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) {
-            char *s = shown(location);
-            diag_add(d, "location '%s' contains a control character", s);
-            free(s);
-            return -1;
-        }
-    b = xcalloc(1, sizeof *b);
-    b->location = xstrdup(location);
-    if (ascii_ncasecmp(location, "smb://", 6) == 0) {
-        b->kind = ACL_BACKEND_SMB;
-        rc = acl_backend_smb_init(b, location, opt, d);
-    } else if (ascii_ncasecmp(location, "script:", 7) == 0) {
-        rc = acl_backend_script_init(b, location + 7, opt ? opt->script_root : NULL, d);
-    } else if (location[0] == '/') {
-        b->kind = ACL_BACKEND_NTFS3G;
-        rc = acl_backend_ntfs3g_init(b, location, d);
-    } else {
-        diag_add(d,
-                 "malformed location '%s': expected smb://host/share[/path], an absolute path on "
-                 "an ntfs-3g mount, or script:/path/file.ps1 or .cmd",
-                 location);
-        rc = -1;
-    }
-    if (rc != 0) {
-        free(b->location);
-        free(b);
-        return -1;
-    }
-    *out = b;
-    return 0;
-}
-
-int acl_backend_close(struct acl_backend *b, struct diag *d)
-{
-    int rc = 0;
-    if (!b)
-        return 0;
-    if (b->ops && b->ops->close)
-        rc = b->ops->close(b, d);
-    free(b->location);
-    free(b);
-    return rc;
-}
-
-enum acl_backend_kind acl_backend_kind(const struct acl_backend *b)
-{
-    return b->kind;
-}
-
-unsigned acl_backend_caps(const struct acl_backend *b)
-{
-    return b->caps;
-}
-
-const char *acl_backend_name(const struct acl_backend *b)
-{
-    switch (b->kind) {
-    case ACL_BACKEND_SMB:
-        return "SMB";
-    case ACL_BACKEND_NTFS3G:
-        return "ntfs-3g";
-    case ACL_BACKEND_SCRIPT_PS1:
-        return "PowerShell script";
-    case ACL_BACKEND_SCRIPT_CMD:
-        return "icacls script";
-    }
-    return "?";
-}
-
-void acl_backend_observe(struct acl_backend *b, acl_effect_fn fn, void *ctx)
-{
-    b->observe = fn;
-    b->observe_ctx = ctx;
-}
-
-static int announce(struct acl_backend *b, enum acl_effect what, const char *rel,
-                    const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d)
-{
-    return b->observe ? b->observe(b->observe_ctx, what, rel, old, new, d) : 0;
-}
-
-const char *acl_backend_location(const struct acl_backend *b)
-{
-    return b->location;
-}
-
-/* "REL in LOCATION (BACKEND)" for messages; heap. */
-static char *where(const struct acl_backend *b, const char *rel)
-{
-    char *w = winpath(rel);
-    char *s = xasprintf("'%s' in %s (%s)", *w ? w : "(root)", b->location, acl_backend_name(b));
-    free(w);
-    return s;
-}
-
-static bool dos_device(const char *comp, size_t n)
-{
-    static const char *names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
-    size_t base = 0;
-    while (base < n && comp[base] != '.')
-        base++;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == base && ascii_ncasecmp(comp, names[i], base) == 0)
-            return true;
-    if (base == 4 && (ascii_ncasecmp(comp, "COM", 3) == 0 || ascii_ncasecmp(comp, "LPT", 3) == 0) &&
-        comp[3] >= '1' && comp[3] <= '9')
-        return true;
-    return false;
-}
-
-int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d)
-{
-    const char *why = NULL;
-    size_t len;
-
-    *norm = NULL;
-    if (!rel) {
-        diag_add(d, "no path given");
-        return -1;
-    }
-    len = strlen(rel);
-    if (len == 0) {
-        if (allow_root) {
-            *norm = xstrdup("");
-            return 0;
-        }
-        diag_add(d, "empty path: a folder below the location's root is needed");
-        return -1;
-    }
-    if (len > 4096)
-        why = "longer than 4096 bytes";
-    else if (!utf8_valid(rel, len, NULL))
-        why = "not valid UTF-8";
-    else if ((rel[0] == '\\' || rel[0] == '/') && (rel[1] == '\\' || rel[1] == '/'))
-        why = "a UNC path (\\\\server\\share) is not relative";
-    else if (rel[0] == '\\' || rel[0] == '/')
-        why = "an absolute path is not relative";
-    else if (strchr(rel, ':'))
-        why = "':' is not allowed (drive letter or alternate data stream)";
-    if (!why)
-        for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
-            if (*p < 0x20 || *p == 0x7f) {
-                why = "control character";
-                break;
-            }
-            if (strchr("<>\"|?*", *p)) {
-                why = "one of < > \" | ? * (not allowed in Windows names)";
-                break;
-            }
-        }
-    if (!why) {
-        const char *c = rel;
-        while (!why) {
-            const char *e = c;
-            while (*e && *e != '/' && *e != '\\')
-                e++;
-            size_t n = (size_t)(e - c);
-            if (n == 0)
-                why = "empty component (doubled or trailing separator)";
-            else if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-                why = "'.' and '..' components are not allowed (they could leave the root)";
-            else if (n > 255)
-                why = "a component is longer than 255 bytes";
-            else if (c[n - 1] == ' ' || c[n - 1] == '.')
-                why = "a component ends with ' ' or '.' (Windows would drop it)";
-            else if (dos_device(c, n))
-                why = "a component is a DOS device name (CON, NUL, COM1, ...)";
-            if (!*e)
-                break;
-            c = e + 1;
-        }
-    }
-    if (why) {
-        char *s = shown(rel);
-        diag_add(d, "path '%s': %s", s, why);
-        free(s);
-        return -1;
-    }
-    char *n = xstrdup(rel);
-    for (char *p = n; *p; p++)
-        if (*p == '\\')
-            *p = '/';
-    *norm = n;
-    return 0;
-}
-
-void acl_pathlist_add(struct acl_pathlist *l, const char *path)
-{
-    if (l->count == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 8;
-        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
-    }
-    l->items[l->count++] = xstrdup(path);
-}
-
-void acl_pathlist_free(struct acl_pathlist *l)
-{
-    for (size_t i = 0; i < l->count; i++)
-        free(l->items[i]);
-    free(l->items);
-    l->items = NULL;
-    l->count = l->cap = 0;
-}
-
-void acl_dirents_free(struct acl_dirent *e, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(e[i].name);
-    free(e);
-}
-
-static bool has_descriptors(struct acl_backend *b, const char *rel, struct diag *d)
-{
-    if (b->caps & ACL_CAP_DESCRIPTORS)
-        return true;
-    char *w = where(b, rel);
-    diag_add(d, "%s: a script back end cannot read or change anything itself", w);
-    free(w);
-    return false;
-}
-
-int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
-{
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    return b->ops->exists(b, rel, is_dir, d);
-}
-
-static char *parent_of(const char *rel)
-{
-    const char *slash = strrchr(rel, '/');
-    return slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
-}
-
-int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlist *created,
-                      struct diag *d)
-{
-    bool is_dir = false;
-    int rc;
-
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    if (!*rel)
-        return 0; /* the root */
-    for (int round = 0; round < 2; round++) {
-        if (announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
-            return -1;
-        rc = b->ops->mkdir(b, rel, d);
-        if (rc != 0)
-            announce(b, ACL_EFFECT_MKDIR_EXISTED, rel, NULL, NULL, d);
-        if (rc == 0) {
-            if (created)
-                acl_pathlist_add(created, rel);
-            return 0;
-        }
-        if (rc == -EEXIST) {
-            rc = b->ops->exists(b, rel, &is_dir, d);
-            if (rc < 0)
-                return -1;
-            if (rc == 1 && is_dir)
-                return 0;
-            char *w = where(b, rel);
-            diag_add(d, "%s: exists and is not a folder", w);
-            free(w);
-            return -1;
-        }
-        if (rc != -ENOENT || round == 1)
-            break;
-        char *parent = parent_of(rel);
-        if (!*parent) {
-            free(parent);
-            char *w = where(b, rel);
-            diag_add(d, "%s: cannot create folder: the location's root does not exist", w);
-            free(w);
-            return -1;
-        }
-        rc = acl_ensure_folder(b, parent, created, d);
-        free(parent);
-        if (rc != 0)
-            return -1;
-    }
-    if (rc == -ENOENT) {
-        char *w = where(b, rel);
-        diag_add(d, "%s: cannot create folder: its parent vanished", w);
-        free(w);
-    }
-    return -1;
-}
-
-static int sd_size_ok(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd,
-                      const char *what, struct diag *d)
-{
-    uint8_t *buf;
-    size_t len;
-    int rc = ntfs_sd_encode(sd, &buf, &len);
-    if (rc == 0) {
-        free(buf);
-        if (len <= ACL_SD_MAX)
-            return 0;
-    }
-    char *w = where(b, rel);
-    if (rc == 0 || rc == NTFS_SD_ETOOBIG)
-        diag_add(d, "%s: the security descriptor %s over the 64 KiB limit", w, what);
-    else
-        diag_add(d, "%s: the security descriptor %s not encodable: %s", w, what,
-                 ntfs_sd_strerror(rc));
-    free(w);
-    return -1;
-}
-
-int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, struct diag *d)
-{
-    ntfs_sd_init(out);
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    if (b->ops->get_sd(b, rel, out, d) != 0)
-        return -1;
-    if (sd_size_ok(b, rel, out, "is", d) != 0) {
-        ntfs_sd_free(out);
-        return -1;
-    }
-    return 0;
-}
-
-int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d)
-{
-    struct ntfs_sd back;
-    char why[400];
-
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    if (sd_size_ok(b, rel, sd, "would be", d) != 0)
-        return -1;
-    if (b->ops->set_sd(b, rel, sd, d) != 0)
-        return -1;
-    if (b->ops->get_sd(b, rel, &back, d) != 0)
-        return -1;
-    bool same = acl_sd_equivalent(sd, &back, b->caps, why, sizeof why);
-    ntfs_sd_free(&back);
-    if (!same) {
-        char *w = where(b, rel);
-        diag_add(d, "%s: the descriptor read back differs from the one written: %s", w, why);
-        free(w);
-        return -1;
-    }
-    return 0;
-}
-
-int acl_list(struct acl_backend *b, const char *rel, struct acl_dirent **out, size_t *n,
-             struct diag *d)
-{
-    *out = NULL;
-    *n = 0;
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    return b->ops->list(b, rel, out, n, d);
-}
-
-int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag *d)
-{
-    if (!has_descriptors(b, rel, d))
-        return -1;
-    if (!*rel) {
-        diag_add(d, "the location's root is never removed");
-        return -1;
-    }
-    int rc = b->ops->rmdir(b, rel, d);
-    if (rc == 0)
-        return 1;
-    if (rc == -ENOTEMPTY)
-        return 0;
-    return -1;
-}
-
-/* ---- comparison ----------------------------------------------------- */
-
-struct ace_key {
-    int group; /* 0 explicit deny, 1 explicit allow, 2 inherited */
-    struct ntfs_ace ace;
-};
-
-static int sid_cmp(const struct ntfs_sid *a, const struct ntfs_sid *b)
-{
-    if (a->count != b->count)
-        return a->count < b->count ? -1 : 1;
-    int c = memcmp(a->authority, b->authority, sizeof a->authority);
-    if (c)
-        return c;
-    for (size_t i = 0; i < a->count; i++)
-        if (a->sub[i] != b->sub[i])
-            return a->sub[i] < b->sub[i] ? -1 : 1;
-    return 0;
-}
-
-static int key_cmp(const void *pa, const void *pb)
-{
-    const struct ace_key *a = pa, *b = pb;
-    if (a->group != b->group)
-        return a->group - b->group;
-    if (a->ace.type != b->ace.type)
-        return a->ace.type - b->ace.type;
-    if (a->ace.flags != b->ace.flags)
-        return a->ace.flags - b->ace.flags;
-    if (a->ace.mask != b->ace.mask)
-        return a->ace.mask < b->ace.mask ? -1 : 1;
-    return sid_cmp(&a->ace.sid, &b->ace.sid);
-}
-
-static struct ace_key *keys_of(const struct ntfs_sd *sd, size_t *n)
-{
-    size_t k = 0;
-    struct ace_key *keys = xcalloc(sd->ace_count ? sd->ace_count : 1, sizeof *keys);
-    for (size_t i = 0; i < sd->ace_count; i++) {
-        struct ace_key *x = &keys[k];
-        x->ace = sd->aces[i];
-        x->ace.mask = ntfs_map_generic_file(x->ace.mask);
-        x->group = (x->ace.flags & NTFS_ACE_ID) ? 2 : x->ace.type == NTFS_ACE_DENY ? 0 : 1;
-        k++;
-    }
-    qsort(keys, k, sizeof *keys, key_cmp);
-    /* drop exact duplicates */
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || key_cmp(&keys[u - 1], &keys[i]) != 0)
-            keys[u++] = keys[i];
-    *n = u;
-    return keys;
-}
-
-bool acl_sd_equivalent(const struct ntfs_sd *want, const struct ntfs_sd *got, unsigned caps,
-                       char *why, size_t whylen)
-{
-    char a[NTFS_SDDL_ACE_MAX], b[NTFS_SDDL_ACE_MAX];
-    char dummy[8];
-    if (!why) {
-        why = dummy;
-        whylen = sizeof dummy;
-    }
-    why[0] = '\0';
-    if (want->has_owner && got->has_owner && !ntfs_sid_equal(&want->owner, &got->owner)) {
-        snprintf(why, whylen, "owner differs");
-        return false;
-    }
-    if (want->has_group && got->has_group && !ntfs_sid_equal(&want->group, &got->group)) {
-        snprintf(why, whylen, "group differs");
-        return false;
-    }
-    if (caps & ACL_CAP_CONTROL) {
-        const uint16_t m = NTFS_SD_DACL_PROTECTED | NTFS_SD_DACL_AUTO_INHERITED;
-        if ((want->control & m) != (got->control & m)) {
-            snprintf(why, whylen, "control 0x%04x instead of 0x%04x", got->control & m,
-                     want->control & m);
-            return false;
-        }
-        if (want->has_dacl != got->has_dacl) {
-            snprintf(why, whylen, "DACL %s", got->has_dacl ? "present" : "missing");
-            return false;
-        }
-    }
-    if (caps & ACL_CAP_EXACT) {
-        size_t n = want->ace_count > got->ace_count ? want->ace_count : got->ace_count;
-        for (size_t i = 0; i < n; i++) {
-            if (i >= got->ace_count) {
-                ntfs_sddl_format_ace(&want->aces[i], a, sizeof a);
-                snprintf(why, whylen, "ACE %zu %s missing", i + 1, a);
-                return false;
-            }
-            if (i >= want->ace_count) {
-                ntfs_sddl_format_ace(&got->aces[i], b, sizeof b);
-                snprintf(why, whylen, "unexpected ACE %zu %s", i + 1, b);
-                return false;
-            }
-            const struct ntfs_ace *x = &want->aces[i], *y = &got->aces[i];
-            if (x->type != y->type || x->flags != y->flags || x->mask != y->mask ||
-                !ntfs_sid_equal(&x->sid, &y->sid)) {
-                ntfs_sddl_format_ace(x, a, sizeof a);
-                ntfs_sddl_format_ace(y, b, sizeof b);
-                snprintf(why, whylen, "ACE %zu is %s instead of %s", i + 1, b, a);
-                return false;
-            }
-        }
-        return true;
-    }
-    size_t nw, ng, i = 0, j = 0;
-    struct ace_key *kw = keys_of(want, &nw), *kg = keys_of(got, &ng);
-    bool same = true;
-    while (i < nw || j < ng) {
-        int c = i >= nw ? 1 : j >= ng ? -1 : key_cmp(&kw[i], &kg[j]);
-        if (c == 0) {
-            i++;
-            j++;
-            continue;
-        }
-        same = false;
-        if (c < 0) {
-            ntfs_sddl_format_ace(&kw[i].ace, a, sizeof a);
-            snprintf(why, whylen, "%s missing", a);
-        } else {
-            ntfs_sddl_format_ace(&kg[j].ace, b, sizeof b);
-            snprintf(why, whylen, "unexpected %s", b);
-        }
-        break;
-    }
-    free(kw);
-    free(kg);
-    return same;
-}
-
-/* ====================================================================
- * The engine
- * ==================================================================== */
 
 struct folder {
     char *rel; /* normalised ('/') */
@@ -643,7 +92,7 @@ static int check_spec(const struct acl_grant_spec *s, size_t i, char **norm, str
     else if (a->mask == 0 || (a->mask & ~NTFS_GRANT_VALID_MASK))
         why = "the access mask is zero or has bits outside file and standard rights";
     if (why) {
-        char *w = winpath(*norm);
+        char *w = acl_winpath(*norm);
         diag_add(d, "grant %zu on '%s' for %s: %s", i + 1, w, a->sid.count ? sid : "(zero SID)",
                  why);
         free(w);
@@ -749,7 +198,7 @@ static const struct ntfs_sd *eng_read(struct engine *e, const char *rel)
     }
     sd = xcalloc(1, sizeof *sd);
     if (is_virtual(e, rel)) {
-        char *parent = parent_of(rel);
+        char *parent = acl_parent_of(rel);
         const struct ntfs_sd *p = eng_read(e, parent);
         free(parent);
         if (!p || ntfs_sd_inherit(p, 1, NULL, sd) != 0) {
@@ -783,7 +232,7 @@ static int eng_list(struct engine *e, const char *rel, struct acl_dirent **out, 
         return 0;
     /* the created children of rel */
     for (size_t i = 0; i < e->created.count; i++) {
-        char *parent = parent_of(e->created.items[i]);
+        char *parent = acl_parent_of(e->created.items[i]);
         bool mine = ascii_casecmp(parent, rel) == 0;
         free(parent);
         if (!mine)
@@ -934,7 +383,7 @@ static int apply_specs(struct engine *e, struct folder *f, struct ntfs_sd *expl)
         }
         int rc = ntfs_dacl_merge_grant(expl, ace);
         if (rc < 0) {
-            char *w = where(e->b, f->rel);
+            char *w = acl_where(e->b, f->rel);
             diag_add(e->d, "%s: cannot add %s: %s", w, txt, ntfs_sd_strerror(rc));
             free(w);
             sb_free(&old);
@@ -952,7 +401,7 @@ static int apply_specs(struct engine *e, struct folder *f, struct ntfs_sd *expl)
 static int add_pending(struct engine *e, const char *rel, const struct ntfs_sd *old,
                        struct ntfs_sd *new)
 {
-    if (sd_size_ok(e->b, rel, new, "would be", e->d) != 0)
+    if (acl_sd_size_ok(e->b, rel, new, "would be", e->d) != 0)
         return -1;
     struct pending *p = xcalloc(1, sizeof *p);
     p->rel = xstrdup(rel);
@@ -1087,7 +536,7 @@ static int compute_top(struct engine *e, struct folder *f)
             goto out;
         ntfs_dacl_canonicalize(&new);
     } else {
-        char *parent_rel = parent_of(f->rel);
+        char *parent_rel = acl_parent_of(f->rel);
         const struct ntfs_sd *parent = eng_read(e, parent_rel);
         free(parent_rel);
         bool prot;
@@ -1151,7 +600,7 @@ static void rollback(struct engine *e, struct acl_pathlist *deleted_sds_rel,
             const char *rel = deleted_sds_rel->items[i];
             if (e->b->ops->mkdir(e->b, rel, e->d) != 0 ||
                 acl_write_sd(e->b, rel, &deleted_sds[i], e->d) != 0) {
-                char *w = where(e->b, rel);
+                char *w = acl_where(e->b, rel);
                 diag_add(e->d, "%s: could not re-create the folder removed before the failure", w);
                 free(w);
             }
@@ -1162,7 +611,7 @@ static void rollback(struct engine *e, struct acl_pathlist *deleted_sds_rel,
         if (!p->written)
             continue;
         if (acl_write_sd(e->b, p->rel, &p->old, e->d) != 0) {
-            char *w = where(e->b, p->rel);
+            char *w = acl_where(e->b, p->rel);
             diag_add(e->d, "%s: could not restore its previous descriptor", w);
             free(w);
         }
@@ -1170,7 +619,7 @@ static void rollback(struct engine *e, struct acl_pathlist *deleted_sds_rel,
     if (!e->dry_run)
         for (size_t i = e->created.count; i-- > 0;)
             if (acl_remove_empty_folder(e->b, e->created.items[i], e->d) != 1) {
-                char *w = where(e->b, e->created.items[i]);
+                char *w = acl_where(e->b, e->created.items[i]);
                 diag_add(e->d, "%s: could not remove the folder created before the failure", w);
                 free(w);
             }
@@ -1183,7 +632,7 @@ static void report(struct engine *e, struct changes *out, const struct acl_pathl
     if (!out)
         return;
     for (size_t i = 0; i < e->created.count; i++) {
-        char *w = winpath(e->created.items[i]);
+        char *w = acl_winpath(e->created.items[i]);
         changes_add(out, '+', "folder", w);
         free(w);
     }
@@ -1198,7 +647,7 @@ static void report(struct engine *e, struct changes *out, const struct acl_pathl
             if (f->attrs[k].new_value)
                 all_gone = false;
         }
-        char *w = winpath(f->rel);
+        char *w = acl_winpath(f->rel);
         struct change *ch = changes_add(out, all_new ? '+' : all_gone ? '-' : '~', "grant", w);
         free(w);
         for (size_t k = 0; k < f->nattrs; k++)
@@ -1206,7 +655,7 @@ static void report(struct engine *e, struct changes *out, const struct acl_pathl
     }
     if (deleted)
         for (size_t i = 0; i < deleted->count; i++) {
-            char *w = winpath(deleted->items[i]);
+            char *w = acl_winpath(deleted->items[i]);
             changes_add(out, '-', "folder", w);
             free(w);
         }
@@ -1236,7 +685,7 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
             attr_add(f, "inheritance", adding ? "inherited" : "protected",
                      adding ? "protected" : "inherited");
         if (made && out) {
-            char *w = winpath(f->rel);
+            char *w = acl_winpath(f->rel);
             struct change *ch = changes_add(out, '+', "folder", w);
             change_note(ch, "in the script: created when missing");
             free(w);
@@ -1246,7 +695,7 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
     if (e->removing && delete_folders)
         for (size_t i = e->nf; i-- > 0;)
             if (acl_script_remove_folder(b, e->f[i].rel, e->dry_run) == 1 && out) {
-                char *w = winpath(e->f[i].rel);
+                char *w = acl_winpath(e->f[i].rel);
                 struct change *ch = changes_add(out, '-', "folder", w);
                 change_note(ch, "in the script: removed when empty");
                 free(w);
@@ -1283,7 +732,7 @@ static int prepare_folders(struct engine *e)
             }
             if (rc == 1) {
                 if (!is_dir && !strmap_get(&e->virt, cur)) {
-                    char *w = where(e->b, cur);
+                    char *w = acl_where(e->b, cur);
                     diag_add(e->d, "%s: exists and is not a folder", w);
                     free(w);
                     free(cur);
@@ -1293,7 +742,7 @@ static int prepare_folders(struct engine *e)
                 break;
             }
             acl_pathlist_add(&missing, cur);
-            char *parent = parent_of(cur);
+            char *parent = acl_parent_of(cur);
             free(cur);
             cur = parent;
             if (!*cur)
@@ -1372,15 +821,15 @@ static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, s
 
     if (!dry_run && e.nw) {
         for (size_t i = 0; i < e.nw; i++)
-            if (announce(b, ACL_EFFECT_ANNOUNCE_WRITE, e.w[i]->rel, &e.w[i]->old, &e.w[i]->new,
-                         d) != 0)
+            if (acl_announce(b, ACL_EFFECT_ANNOUNCE_WRITE, e.w[i]->rel, &e.w[i]->old, &e.w[i]->new,
+                             d) != 0)
                 goto fail;
-        if (announce(b, ACL_EFFECT_SYNC, "", NULL, NULL, d) != 0)
+        if (acl_announce(b, ACL_EFFECT_SYNC, "", NULL, NULL, d) != 0)
             goto fail;
     }
     if (!dry_run)
         for (size_t i = 0; i < e.nw; i++) {
-            if (announce(b, ACL_EFFECT_WRITE, e.w[i]->rel, NULL, NULL, d) != 0)
+            if (acl_announce(b, ACL_EFFECT_WRITE, e.w[i]->rel, NULL, NULL, d) != 0)
                 goto fail;
             if (acl_write_sd(b, e.w[i]->rel, &e.w[i]->new, d) != 0) {
                 /* may have been partly applied */
@@ -1418,7 +867,7 @@ static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, s
             struct ntfs_sd keep;
             if (acl_read_sd(b, rel, &keep, d) != 0)
                 goto fail;
-            if (announce(b, ACL_EFFECT_RMDIR, rel, &keep, NULL, d) != 0) {
+            if (acl_announce(b, ACL_EFFECT_RMDIR, rel, &keep, NULL, d) != 0) {
                 ntfs_sd_free(&keep);
                 goto fail;
             }

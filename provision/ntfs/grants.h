@@ -11,7 +11,8 @@
  * the explicit ACEs of the specs (plus explicit ACEs already there) stay.
  * The intended use is the site root, with explicit grants for
  * Administrators and SYSTEM (F, OI CI) and the site's identity, so that
- * the share root's "Everyone: Read" (REFERENCE.md section 6) stops there.
+ * an "Everyone: Read" inherited from the share root (the default of a
+ * Samba AD DC's shares) stops there (MS-DTYP 2.4.6: SE_DACL_PROTECTED).
  * Back ends without ACL_CAP_CONTROL (SMB through libsmbclient) cannot store
  * the PROTECTED bit: the folder then holds exactly its explicit ACEs (which
  * the server enforces) but is not marked protected; this engine recognises

@@ -38,7 +38,8 @@
 #define NTFS_SD_RM_CONTROL_VALID     0x4000
 #define NTFS_SD_SELF_RELATIVE        0x8000
 
-/* icacls simple rights (REFERENCE.md section 3). */
+/* icacls simple rights (the icacls command reference; masks as MS-DTYP
+ * 2.4.3 ACCESS_MASK). */
 #define NTFS_RIGHTS_F  0x001F01FFu
 #define NTFS_RIGHTS_M  0x001301BFu
 #define NTFS_RIGHTS_RX 0x001200A9u

@@ -117,17 +117,6 @@ static size_t field_end(const char *s, size_t pos)
     return pos;
 }
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_rights(struct parser *p, size_t pos, size_t len, uint32_t *out)
 {
     const char *t = p->s + pos;
@@ -139,7 +128,7 @@ static int parse_rights(struct parser *p, size_t pos, size_t len, uint32_t *out)
         if (len == 2)
             return fail(p, pos, "missing hex digits after 0x");
         for (size_t i = 2; i < len; i++) {
-            int d = hexdigit(t[i]);
+            int d = ntfs_hex_digit(t[i]);
             if (d < 0)
                 return fail(p, pos + i, "bad hex digit '%c' in access mask", t[i]);
             v = (v << 4) | (uint64_t)d;

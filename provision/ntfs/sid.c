@@ -27,7 +27,7 @@ static uint64_t get_authority(const struct ntfs_sid *sid)
     return v;
 }
 
-static int hexval(char c)
+int ntfs_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -63,10 +63,10 @@ static int read_hex(const char **p, uint64_t max, uint64_t *out)
     const char *s = *p + 2;
     uint64_t v = 0;
     int n = 0;
-    if (hexval(*s) < 0)
+    if (ntfs_hex_digit(*s) < 0)
         return -1;
-    while (hexval(*s) >= 0) {
-        v = (v << 4) | (uint64_t)hexval(*s);
+    while (ntfs_hex_digit(*s) >= 0) {
+        v = (v << 4) | (uint64_t)ntfs_hex_digit(*s);
         if (++n > 12 || v > max)
             return -1;
         s++;
@@ -199,7 +199,8 @@ int ntfs_sid_equal(const struct ntfs_sid *a, const struct ntfs_sid *b)
     return 1;
 }
 
-/* REFERENCE.md section 2, plus the aliases Windows itself shows. */
+/* Well-known SIDs (MS-DTYP 2.4.2.4), plus the aliases Windows itself
+ * shows. */
 static const struct {
     const char *name;
     const char *sid;

@@ -27,6 +27,7 @@ lab_test_begin() {
   work=$(mktemp -d "/tmp/test_$suite.XXXXXX")
   chmod 755 "$work" # smbd serves the lab's shares as the users' uids (lab.sh checks)
   lab=$work/lab
+  export PROVISION_STATE_DIR=$work/state # journals and audit log of this test only
   trap lab_test_finish EXIT
   [ -x "$P" ] || { bad "build first: $P"; summary; }
   if ! "$LAB" start "$lab" >"$work/start.log" 2>&1; then

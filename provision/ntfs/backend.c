@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What every back end shares (backend.h): opening a location through the
+ * registered back ends (acl_backend_types), the accessors, the observer,
+ * and the generic operations built on the back-end primitives. Knows no
+ * back end itself: each one comes in through its struct acl_backend_type. */
+#include "provision/ntfs/backend.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/ntfs/acl_internal.h"
+
+/* "expected A, B, or C" from the registered back ends' syntaxes; heap. */
+static char *expected_locations(void)
+{
+    struct strbuf sb;
+    size_t n = 0;
+    while (acl_backend_types[n])
+        n++;
+    sb_init(&sb);
+    sb_adds(&sb, "expected ");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sb_adds(&sb, n == 2 ? " or " : i + 1 == n ? ", or " : ", ");
+        sb_adds(&sb, acl_backend_types[i]->syntax);
+    }
+    return sb_detach(&sb);
+}
+
+int acl_backend_open(const char *location, const struct acl_backend_options *opt,
+                     struct acl_backend **out, struct diag *d)
+{
+    const struct acl_backend_type *type = NULL;
+    struct acl_backend *b;
+
+    *out = NULL;
+    if (!location || !*location) {
+        char *exp = expected_locations();
+        diag_add(d, "empty location: %s", exp);
+        free(exp);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)location; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            char *s = acl_shown(location);
+            diag_add(d, "location '%s' contains a control character", s);
+            free(s);
+            return -1;
+        }
+    for (size_t i = 0; acl_backend_types[i] && !type; i++)
+        if (acl_backend_types[i]->match(location))
+            type = acl_backend_types[i];
+    if (!type) {
+        char *exp = expected_locations();
+        diag_add(d, "malformed location '%s': %s", location, exp);
+        free(exp);
+        return -1;
+    }
+    b = xcalloc(1, sizeof *b);
+    b->location = xstrdup(location);
+    if (type->init(b, location, opt, d) != 0) {
+        free(b->location);
+        free(b);
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+int acl_backend_close(struct acl_backend *b, struct diag *d)
+{
+    int rc = 0;
+    if (!b)
+        return 0;
+    if (b->ops && b->ops->close)
+        rc = b->ops->close(b, d);
+    free(b->location);
+    free(b);
+    return rc;
+}
+
+enum acl_backend_kind acl_backend_kind(const struct acl_backend *b)
+{
+    return b->kind;
+}
+
+unsigned acl_backend_caps(const struct acl_backend *b)
+{
+    return b->caps;
+}
+
+const char *acl_backend_name(const struct acl_backend *b)
+{
+    switch (b->kind) {
+    case ACL_BACKEND_SMB:
+        return "SMB";
+    case ACL_BACKEND_NTFS3G:
+        return "ntfs-3g";
+    case ACL_BACKEND_SCRIPT_PS1:
+        return "PowerShell script";
+    case ACL_BACKEND_SCRIPT_CMD:
+        return "icacls script";
+    }
+    return "?";
+}
+
+void acl_backend_observe(struct acl_backend *b, acl_effect_fn fn, void *ctx)
+{
+    b->observe = fn;
+    b->observe_ctx = ctx;
+}
+
+int acl_announce(struct acl_backend *b, enum acl_effect what, const char *rel,
+                 const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d)
+{
+    return b->observe ? b->observe(b->observe_ctx, what, rel, old, new, d) : 0;
+}
+
+const char *acl_backend_location(const struct acl_backend *b)
+{
+    return b->location;
+}
+
+char *acl_where(const struct acl_backend *b, const char *rel)
+{
+    char *w = acl_winpath(rel);
+    char *s = xasprintf("'%s' in %s (%s)", *w ? w : "(root)", b->location, acl_backend_name(b));
+    free(w);
+    return s;
+}
+
+static bool has_descriptors(struct acl_backend *b, const char *rel, struct diag *d)
+{
+    if (b->caps & ACL_CAP_DESCRIPTORS)
+        return true;
+    char *w = acl_where(b, rel);
+    diag_add(d, "%s: a script back end cannot read or change anything itself", w);
+    free(w);
+    return false;
+}
+
+int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
+{
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    return b->ops->exists(b, rel, is_dir, d);
+}
+
+int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlist *created,
+                      struct diag *d)
+{
+    bool is_dir = false;
+    int rc;
+
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (!*rel)
+        return 0; /* the root */
+    for (int round = 0; round < 2; round++) {
+        if (acl_announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
+            return -1;
+        rc = b->ops->mkdir(b, rel, d);
+        if (rc != 0)
+            acl_announce(b, ACL_EFFECT_MKDIR_EXISTED, rel, NULL, NULL, d);
+        if (rc == 0) {
+            if (created)
+                acl_pathlist_add(created, rel);
+            return 0;
+        }
+        if (rc == -EEXIST) {
+            rc = b->ops->exists(b, rel, &is_dir, d);
+            if (rc < 0)
+                return -1;
+            if (rc == 1 && is_dir)
+                return 0;
+            char *w = acl_where(b, rel);
+            diag_add(d, "%s: exists and is not a folder", w);
+            free(w);
+            return -1;
+        }
+        if (rc != -ENOENT || round == 1)
+            break;
+        char *parent = acl_parent_of(rel);
+        if (!*parent) {
+            free(parent);
+            char *w = acl_where(b, rel);
+            diag_add(d, "%s: cannot create folder: the location's root does not exist", w);
+            free(w);
+            return -1;
+        }
+        rc = acl_ensure_folder(b, parent, created, d);
+        free(parent);
+        if (rc != 0)
+            return -1;
+    }
+    if (rc == -ENOENT) {
+        char *w = acl_where(b, rel);
+        diag_add(d, "%s: cannot create folder: its parent vanished", w);
+        free(w);
+    }
+    return -1;
+}
+
+int acl_sd_size_ok(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd,
+                   const char *what, struct diag *d)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = ntfs_sd_encode(sd, &buf, &len);
+    if (rc == 0) {
+        free(buf);
+        if (len <= ACL_SD_MAX)
+            return 0;
+    }
+    char *w = acl_where(b, rel);
+    if (rc == 0 || rc == NTFS_SD_ETOOBIG)
+        diag_add(d, "%s: the security descriptor %s over the 64 KiB limit", w, what);
+    else
+        diag_add(d, "%s: the security descriptor %s not encodable: %s", w, what,
+                 ntfs_sd_strerror(rc));
+    free(w);
+    return -1;
+}
+
+int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, struct diag *d)
+{
+    ntfs_sd_init(out);
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (b->ops->get_sd(b, rel, out, d) != 0)
+        return -1;
+    if (acl_sd_size_ok(b, rel, out, "is", d) != 0) {
+        ntfs_sd_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d)
+{
+    struct ntfs_sd back;
+    char why[400];
+
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (acl_sd_size_ok(b, rel, sd, "would be", d) != 0)
+        return -1;
+    if (b->ops->set_sd(b, rel, sd, d) != 0)
+        return -1;
+    if (b->ops->get_sd(b, rel, &back, d) != 0)
+        return -1;
+    bool same = acl_sd_equivalent(sd, &back, b->caps, why, sizeof why);
+    ntfs_sd_free(&back);
+    if (!same) {
+        char *w = acl_where(b, rel);
+        diag_add(d, "%s: the descriptor read back differs from the one written: %s", w, why);
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+int acl_list(struct acl_backend *b, const char *rel, struct acl_dirent **out, size_t *n,
+             struct diag *d)
+{
+    *out = NULL;
+    *n = 0;
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    return b->ops->list(b, rel, out, n, d);
+}
+
+int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag *d)
+{
+    if (!has_descriptors(b, rel, d))
+        return -1;
+    if (!*rel) {
+        diag_add(d, "the location's root is never removed");
+        return -1;
+    }
+    int rc = b->ops->rmdir(b, rel, d);
+    if (rc == 0)
+        return 1;
+    if (rc == -ENOTEMPTY)
+        return 0;
+    return -1;
+}

@@ -1,0 +1,1249 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* ldap/directory.h in memory: see fake_directory.h. The messages are the
+ * real module's (directory_connection.c, directory_accounts.c), built with
+ * the same helpers (ldap/errors.h, ldap/account.h, ldap/escape.h). */
+#include "tests/unit/fake/fake_directory.h"
+
+#include "ldap/account.h"
+#include "ldap/errors.h"
+#include "ldap/escape.h"
+#include "ldap/password.h"
+#include "provision/util.h"
+
+#include <errno.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FIND_CHUNK 64
+#define FIRST_RID  1100
+
+#define DM_BIND     "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data %s, v4563"
+#define DM_ACCESS   "00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0"
+#define DM_POLICY   "0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria!"
+#define DM_EXISTS   "00000524: UpdErr: DSID-031A11E2, problem 6005 (ENTRY_EXISTS), data 0"
+#define DM_SAM_USED "00002071: UpdErr: DSID-031A11E2, problem 6005 (ENTRY_EXISTS), data 0"
+
+/* ------------------------------------------------------------------ server */
+
+enum kind { K_USER, K_GROUP, K_COMPUTER };
+
+struct obj {
+    enum kind kind;
+    char *sam, *dn, *sid, *guid, *upn, *description, *display, *marker, *password;
+    bool disabled;
+    char **members; /* groups: member DNs */
+    size_t n_members;
+};
+
+struct planned {
+    enum fake_dir_op op;
+    int rc;
+    char *dm;
+};
+
+struct account_failure {
+    enum fake_dir_op op;
+    char *sam;
+};
+
+static struct {
+    struct obj *o;
+    size_t n;
+    unsigned next_rid, next_guid;
+    unsigned ops[FAKE_OP_COUNT], calls[FAKE_FN_COUNT];
+    struct planned *plan;
+    size_t n_plan;
+    struct account_failure *acct_fail;
+    size_t n_acct_fail;
+    bool strict_ous;
+    char **ous;
+    size_t n_ous;
+    unsigned drop_generation;
+    int open_handles;
+} S = {.next_rid = FIRST_RID};
+
+/* A handle. */
+struct dir {
+    char *server, *who, *base, *upn_suffix;
+    bool create_ou, adopt_unmarked, broken;
+    char **group_names, **group_dns;
+    size_t n_groups;
+    bool groups_ready;
+    unsigned generation;
+    char security[96];
+    char *warning;
+};
+
+static void obj_free(struct obj *o)
+{
+    free(o->sam);
+    free(o->dn);
+    free(o->sid);
+    free(o->guid);
+    free(o->upn);
+    free(o->description);
+    free(o->display);
+    free(o->marker);
+    free_secret(o->password);
+    for (size_t i = 0; i < o->n_members; i++)
+        free(o->members[i]);
+    free(o->members);
+    memset(o, 0, sizeof *o);
+}
+
+void fake_dir_reset(void)
+{
+    for (size_t i = 0; i < S.n; i++)
+        obj_free(&S.o[i]);
+    free(S.o);
+    for (size_t i = 0; i < S.n_plan; i++)
+        free(S.plan[i].dm);
+    free(S.plan);
+    for (size_t i = 0; i < S.n_acct_fail; i++)
+        free(S.acct_fail[i].sam);
+    free(S.acct_fail);
+    for (size_t i = 0; i < S.n_ous; i++)
+        free(S.ous[i]);
+    free(S.ous);
+    int open_handles = S.open_handles;
+    unsigned generation = S.drop_generation;
+    memset(&S, 0, sizeof S);
+    S.next_rid = FIRST_RID;
+    S.open_handles = open_handles;
+    S.drop_generation = generation;
+}
+
+static struct obj *by_sam(const char *sam)
+{
+    for (size_t i = 0; sam && i < S.n; i++)
+        if (ascii_casecmp(S.o[i].sam, sam) == 0)
+            return &S.o[i];
+    return NULL;
+}
+
+static size_t count_sam(const char *sam)
+{
+    size_t k = 0;
+    for (size_t i = 0; sam && i < S.n; i++)
+        k += ascii_casecmp(S.o[i].sam, sam) == 0;
+    return k;
+}
+
+static struct obj *by_dn(const char *dn)
+{
+    for (size_t i = 0; dn && i < S.n; i++)
+        if (ascii_casecmp(S.o[i].dn, dn) == 0)
+            return &S.o[i];
+    return NULL;
+}
+
+static const char *kind_name(enum kind k)
+{
+    return k == K_USER ? "user" : k == K_GROUP ? "group" : "computer";
+}
+
+/* True when dn ends with the RDNs of base (ASCII case-insensitively). */
+static bool under_base(const char *dn, const char *base)
+{
+    size_t n = strlen(dn), b = strlen(base);
+    if (n < b || ascii_casecmp(dn + n - b, base) != 0)
+        return false;
+    return n == b || dn[n - b - 1] == ',';
+}
+
+/* A DN relative to base (or already absolute under it), absolute. */
+static char *absolute(const char *dn, const char *base)
+{
+    return under_base(dn, base) ? xstrdup(dn) : xasprintf("%s,%s", dn, base);
+}
+
+/* Only the shape the real parser would refuse outright: every RDN is
+ * TYPE=VALUE with a non-empty type. */
+static bool dn_valid(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (const char *p = s; *p;) {
+        const char *comma = p;
+        while (*comma && !(*comma == ',' && comma[-1] != '\\'))
+            comma++;
+        const char *eq = memchr(p, '=', (size_t)(comma - p));
+        if (!eq || eq == p)
+            return false;
+        p = *comma ? comma + 1 : comma;
+    }
+    return true;
+}
+
+static struct obj *new_obj(enum kind kind, const char *sam, const char *dn)
+{
+    S.o = xrealloc(S.o, (S.n + 1) * sizeof *S.o);
+    struct obj *o = &S.o[S.n++];
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->sam = xstrdup(sam);
+    o->dn = xstrdup(dn);
+    o->sid = xasprintf("S-1-5-21-1-2-3-%u", S.next_rid++);
+    unsigned g = ++S.next_guid;
+    o->guid = xasprintf("%08x-f00d-4ace-8000-%012x", g, g * 7919u);
+    return o;
+}
+
+static void del_obj(struct obj *o)
+{
+    for (size_t i = 0; i < S.n; i++) /* out of every group */
+        for (size_t m = 0; m < S.o[i].n_members;)
+            if (ascii_casecmp(S.o[i].members[m], o->dn) == 0) {
+                free(S.o[i].members[m]);
+                S.o[i].members[m] = S.o[i].members[--S.o[i].n_members];
+            } else {
+                m++;
+            }
+    obj_free(o);
+    *o = S.o[--S.n];
+}
+
+static char *user_dn(const char *sam, const char *ou_abs)
+{
+    char *cn = dir_escape_dn_value(sam, strlen(sam));
+    char *dn = xasprintf("CN=%s,%s", cn ? cn : sam, ou_abs);
+    free(cn);
+    return dn;
+}
+
+static void must_be_new(const char *sam)
+{
+    if (by_sam(sam)) {
+        fprintf(stderr, "fake_directory: %s is seeded twice\n", sam);
+        abort();
+    }
+}
+
+const char *fake_dir_add_user(const char *sam, const char *ou, const char *site,
+                              const char *password)
+{
+    must_be_new(sam);
+    char *ou_abs = absolute(ou ? ou : "OU=Sites", FAKE_DIR_DEFAULT_BASE);
+    char *dn = user_dn(sam, ou_abs);
+    struct obj *o = new_obj(K_USER, sam, dn);
+    free(dn);
+    free(ou_abs);
+    o->upn = xasprintf("%s@lab.test", sam);
+    o->display = xstrdup(sam);
+    o->marker = site ? dir_marker_value(site) : NULL;
+    o->password = password ? xstrdup(password) : NULL;
+    return o->dn;
+}
+
+const char *fake_dir_add_marked(const char *sam, const char *site)
+{
+    return fake_dir_add_user(sam, NULL, site ? site : "", "Old-Pass-123");
+}
+
+const char *fake_dir_add_unmarked(const char *sam)
+{
+    return fake_dir_add_user(sam, NULL, NULL, "Old-Pass-123");
+}
+
+const char *fake_dir_add_group(const char *sam)
+{
+    must_be_new(sam);
+    char *dn = user_dn(sam, "CN=Users," FAKE_DIR_DEFAULT_BASE);
+    struct obj *o = new_obj(K_GROUP, sam, dn);
+    free(dn);
+    return o->dn;
+}
+
+const char *fake_dir_add_computer(const char *sam)
+{
+    must_be_new(sam);
+    char *dn = user_dn(sam, "CN=Computers," FAKE_DIR_DEFAULT_BASE);
+    struct obj *o = new_obj(K_COMPUTER, sam, dn);
+    free(dn);
+    return o->dn;
+}
+
+const char *fake_dir_add_duplicate(const char *sam)
+{
+    char *dn = user_dn(sam, "OU=Elsewhere," FAKE_DIR_DEFAULT_BASE);
+    struct obj *o = new_obj(K_USER, sam, dn);
+    free(dn);
+    o->marker = dir_marker_value(NULL);
+    return o->dn;
+}
+
+void fake_dir_disable(const char *sam)
+{
+    struct obj *o = by_sam(sam);
+    if (o)
+        o->disabled = true;
+}
+
+void fake_dir_strict_ous(bool on)
+{
+    S.strict_ous = on;
+}
+
+static bool ou_known(const char *abs)
+{
+    if (ascii_casecmp(abs, FAKE_DIR_DEFAULT_BASE) == 0)
+        return true;
+    for (size_t i = 0; i < S.n_ous; i++)
+        if (ascii_casecmp(S.ous[i], abs) == 0)
+            return true;
+    return false;
+}
+
+void fake_dir_add_ou(const char *ou)
+{
+    char *abs = absolute(ou, FAKE_DIR_DEFAULT_BASE);
+    if (ou_known(abs)) {
+        free(abs);
+        return;
+    }
+    S.ous = xrealloc(S.ous, (S.n_ous + 1) * sizeof *S.ous);
+    S.ous[S.n_ous++] = abs;
+}
+
+bool fake_dir_ou_exists(const char *ou)
+{
+    char *abs = absolute(ou, FAKE_DIR_DEFAULT_BASE);
+    bool r = !S.strict_ous || ou_known(abs);
+    free(abs);
+    return r;
+}
+
+static const char *default_rc_dm(enum fake_dir_op op, int *rc)
+{
+    switch (op) {
+    case FAKE_OP_BIND:
+        *rc = LDAP_INVALID_CREDENTIALS;
+        return NULL; /* built with data 52e */
+    case FAKE_OP_SEARCH:
+        *rc = LDAP_BUSY;
+        return NULL;
+    case FAKE_OP_PASSWORD:
+        *rc = LDAP_CONSTRAINT_VIOLATION;
+        return DM_POLICY;
+    case FAKE_OP_ADD:
+    case FAKE_OP_GROUP:
+    case FAKE_OP_DELETE:
+    case FAKE_OP_COUNT:
+        break;
+    }
+    *rc = LDAP_INSUFFICIENT_ACCESS;
+    return DM_ACCESS;
+}
+
+void fake_dir_fail_next_with(enum fake_dir_op op, unsigned n, int rc, const char *diagnostic)
+{
+    for (unsigned i = 0; i < n; i++) {
+        S.plan = xrealloc(S.plan, (S.n_plan + 1) * sizeof *S.plan);
+        char *dm = NULL;
+        if (diagnostic)
+            dm = xstrdup(diagnostic);
+        else if (op == FAKE_OP_BIND && rc == LDAP_INVALID_CREDENTIALS)
+            dm = xasprintf(DM_BIND, "52e");
+        S.plan[S.n_plan++] = (struct planned){op, rc, dm};
+    }
+}
+
+void fake_dir_fail_next(enum fake_dir_op op, unsigned n)
+{
+    int rc;
+    const char *dm = default_rc_dm(op, &rc);
+    fake_dir_fail_next_with(op, n, rc, dm);
+}
+
+void fake_dir_fail_account(enum fake_dir_op op, const char *sam)
+{
+    S.acct_fail = xrealloc(S.acct_fail, (S.n_acct_fail + 1) * sizeof *S.acct_fail);
+    S.acct_fail[S.n_acct_fail++] = (struct account_failure){op, xstrdup(sam)};
+}
+
+void fake_dir_drop_connections(void)
+{
+    S.drop_generation++;
+}
+
+unsigned fake_dir_ops(enum fake_dir_op op)
+{
+    return op < FAKE_OP_COUNT ? S.ops[op] : 0;
+}
+
+unsigned fake_dir_calls(enum fake_dir_fn fn)
+{
+    return fn < FAKE_FN_COUNT ? S.calls[fn] : 0;
+}
+
+int fake_dir_open_handles(void)
+{
+    return S.open_handles;
+}
+
+bool fake_dir_exists(const char *sam)
+{
+    return by_sam(sam) != NULL;
+}
+
+#define GETTER(name, field)                                                                        \
+    const char *fake_dir_##name(const char *sam)                                                   \
+    {                                                                                              \
+        const struct obj *o = by_sam(sam);                                                         \
+        return o ? o->field : NULL;                                                                \
+    }
+GETTER(password, password)
+GETTER(dn, dn)
+GETTER(sid, sid)
+GETTER(upn, upn)
+GETTER(description, description)
+GETTER(marker, marker)
+
+bool fake_dir_is_member(const char *sam, const char *group_sam)
+{
+    const struct obj *u = by_sam(sam), *g = by_sam(group_sam);
+    if (!u || !g || g->kind != K_GROUP)
+        return false;
+    for (size_t i = 0; i < g->n_members; i++)
+        if (ascii_casecmp(g->members[i], u->dn) == 0)
+            return true;
+    return false;
+}
+
+size_t fake_dir_count(void)
+{
+    return S.n;
+}
+
+/* ------------------------------------------------------------------ operations */
+
+/* Sends one operation of kind op about sam: counts it and says whether it
+ * fails (1, with *rc and *dm to free) or not (0). */
+static int send_op(struct dir *dir, enum fake_dir_op op, const char *sam, int *rc, char **dm)
+{
+    S.ops[op]++;
+    *dm = NULL;
+    for (size_t i = 0; sam && i < S.n_acct_fail; i++)
+        if (S.acct_fail[i].op == op && ascii_casecmp(S.acct_fail[i].sam, sam) == 0) {
+            const char *d = default_rc_dm(op, rc);
+            *dm = op == FAKE_OP_BIND ? xasprintf(DM_BIND, "52e") : d ? xstrdup(d) : NULL;
+            return 1;
+        }
+    for (size_t i = 0; i < S.n_plan; i++)
+        if (S.plan[i].op == op) {
+            *rc = S.plan[i].rc;
+            *dm = S.plan[i].dm;
+            memmove(&S.plan[i], &S.plan[i + 1], (S.n_plan - i - 1) * sizeof *S.plan);
+            S.n_plan--;
+            if (dir && (*rc == LDAP_SERVER_DOWN || *rc == LDAP_TIMEOUT || *rc == LDAP_CONNECT_ERROR))
+                dir->broken = true;
+            return 1;
+        }
+    return 0;
+}
+
+static void report(struct dir *dir, struct diag *d, enum dir_op op, int rc, const char *dm,
+                   const char *object)
+{
+    char *t = dir_error_text(op, rc, dm, object, dir->server);
+    diag_add(d, "%s", t);
+    free(t);
+}
+
+static int alive(struct dir *dir, struct diag *d, enum dir_op op, const char *object)
+{
+    if (!dir) {
+        diag_add(d, "ldap: no directory connection");
+        return -1;
+    }
+    if (dir->generation != S.drop_generation)
+        dir->broken = true;
+    if (dir->broken) {
+        char *t = dir_error_text(op, LDAP_SERVER_DOWN, NULL, object, dir->server);
+        diag_add(d, "%s (%s)", t, "the connection was lost earlier; open a new one");
+        free(t);
+        return -1;
+    }
+    return 0;
+}
+
+static void fill(const struct dir *dir, const struct obj *o, struct dir_account *a)
+{
+    memset(a, 0, sizeof *a);
+    a->dn = xstrdup(o->dn);
+    a->sam = xstrdup(o->sam);
+    a->sid = xstrdup(o->sid);
+    a->guid = xstrdup(o->guid);
+    a->upn = o->upn ? xstrdup(o->upn) : NULL;
+    a->description = o->description ? xstrdup(o->description) : NULL;
+    a->managed = dir_marker_parse(o->marker, &a->managed_site);
+    a->adopted = !a->managed && dir && dir->adopt_unmarked;
+}
+
+static bool same_site(const char *a, const char *b)
+{
+    if (!a || !*a || !b || !*b)
+        return (!a || !*a) && (!b || !*b);
+    return ascii_casecmp(a, b) == 0;
+}
+
+/* AD's password policy as the lab DC has it: complexity, 7 characters. */
+static bool policy_ok(const char *pw, const char *sam, const char *display)
+{
+    return pw && strlen(pw) >= 7 && password_ad_complex(pw, sam, display);
+}
+
+/* ------------------------------------------------------------------ connection */
+
+/* Server name from the URI as the real module makes it, or NULL with a
+ * message. */
+static char *server_of(const char *uri, bool *ldaps, struct diag *d)
+{
+    LDAPURLDesc *lud = NULL;
+    if (!uri || ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS) {
+        diag_add(d, "ldap: '%s' is not an LDAP URI (want ldaps://host[:port] or ldap://host)",
+                 uri ? uri : "");
+        return NULL;
+    }
+    *ldaps = ascii_casecmp(lud->lud_scheme, "ldaps") == 0;
+    bool plain = ascii_casecmp(lud->lud_scheme, "ldap") == 0;
+    bool bad = (!*ldaps && !plain) || !lud->lud_host || !*lud->lud_host ||
+               (lud->lud_dn && *lud->lud_dn) || lud->lud_attrs || lud->lud_filter ||
+               strchr(uri, ' ') != NULL;
+    char *server = NULL;
+    if (!bad) {
+        int defport = *ldaps ? 636 : 389;
+        server = lud->lud_port && lud->lud_port != defport
+                     ? xasprintf("%s:%d", lud->lud_host, lud->lud_port)
+                     : xstrdup(lud->lud_host);
+    }
+    ldap_free_urldesc(lud);
+    if (bad)
+        diag_add(d,
+                 "ldap: URI '%s' is not supported: want exactly one ldaps://host[:port] or "
+                 "ldap://host[:port] (StartTLS), without DN or other parts",
+                 uri);
+    return server;
+}
+
+static void handle_free(struct dir *dir)
+{
+    if (!dir)
+        return;
+    free(dir->server);
+    free(dir->who);
+    free(dir->base);
+    free(dir->upn_suffix);
+    for (size_t i = 0; i < dir->n_groups; i++) {
+        free(dir->group_names[i]);
+        if (dir->group_dns)
+            free(dir->group_dns[i]);
+    }
+    free(dir->group_names);
+    free(dir->group_dns);
+    free(dir->warning);
+    free(dir);
+}
+
+/* The checks of dir_new and conn_setup. NULL with a message. */
+static struct dir *handle_new(const struct dir_config *cfg, struct diag *d)
+{
+    if (!cfg->base_dn || !dn_valid(cfg->base_dn)) {
+        diag_add(d, "ldap: base_dn '%s' is not a valid DN (e.g. DC=example,DC=com)",
+                 cfg->base_dn ? cfg->base_dn : "");
+        return NULL;
+    }
+    struct dir *dir = xcalloc(1, sizeof *dir);
+    dir->base = xstrdup(cfg->base_dn);
+    dir->upn_suffix = cfg->upn_suffix ? xstrdup(cfg->upn_suffix) : NULL;
+    dir->create_ou = cfg->create_ou;
+    dir->adopt_unmarked = cfg->adopt_unmarked;
+    dir->generation = S.drop_generation;
+    return dir;
+}
+
+static int connect_checks(const struct dir_config *cfg, struct dir *dir, struct diag *d)
+{
+    bool ldaps = false;
+    dir->server = server_of(cfg->uri, &ldaps, d);
+    if (!dir->server)
+        return -1;
+    bool seal = cfg->sasl_gssapi && cfg->gssapi_seal;
+    if (cfg->gssapi_seal && !cfg->sasl_gssapi) {
+        diag_add(d, "ldap: gssapi_seal needs sasl_gssapi");
+        return -1;
+    }
+    if (seal && ldaps) {
+        diag_add(d, "ldap: gssapi_seal replaces TLS and needs an ldap:// URI, not %s", cfg->uri);
+        return -1;
+    }
+    if (cfg->ca_file && !seal && access(cfg->ca_file, R_OK) != 0) {
+        diag_add(d, "ldap: cannot read CA file %s: %s", cfg->ca_file, strerror(errno));
+        return -1;
+    }
+    if (seal) {
+        snprintf(dir->security, sizeof dir->security, "SASL GSSAPI sealing (SSF 256)");
+    } else {
+        snprintf(dir->security, sizeof dir->security, "%s, certificate %s",
+                 ldaps ? "LDAPS (TLS)" : "StartTLS",
+                 cfg->tls_insecure ? "NOT verified (tls_insecure)" : "verified");
+        if (cfg->tls_insecure)
+            dir->warning = xasprintf("ldap: certificate checks are OFF for %s (tls_insecure): the "
+                                     "connection is encrypted but the server is not authenticated",
+                                     dir->server);
+    }
+    return 0;
+}
+
+static int check_base(struct dir *dir, struct diag *d)
+{
+    if (ascii_casecmp(dir->base, FAKE_DIR_DEFAULT_BASE) == 0)
+        return 0;
+    diag_add(d, "ldap: base_dn %s does not exist on %s (or the bind account cannot see it)",
+             dir->base, dir->server);
+    return -1;
+}
+
+int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
+{
+    S.calls[FAKE_FN_OPEN]++;
+    *out = NULL;
+    struct dir *dir = handle_new(cfg, d);
+    if (!dir)
+        return -1;
+    int r = -1;
+    char *pw = NULL;
+    if (cfg->sasl_gssapi && (cfg->bind_dn || cfg->password_file || cfg->password_env)) {
+        diag_add(d, "ldap: sasl_gssapi uses the Kerberos ticket: leave bind_dn and the "
+                    "password settings empty");
+        goto done;
+    }
+    if (!cfg->sasl_gssapi && (!cfg->bind_dn || !*cfg->bind_dn)) {
+        diag_add(d, "ldap: no bind_dn (or sasl_gssapi) given");
+        goto done;
+    }
+    if (!cfg->sasl_gssapi && !!cfg->password_file == !!cfg->password_env) {
+        diag_add(d, "ldap: give exactly one of password_file and password_env for %s",
+                 cfg->bind_dn);
+        goto done;
+    }
+    for (size_t i = 0; i < cfg->n_groups; i++)
+        if (!cfg->groups[i] || !*cfg->groups[i]) {
+            diag_add(d, "ldap: group %zu is empty", i + 1);
+            goto done;
+        }
+    if (!cfg->sasl_gssapi) {
+        if (cfg->password_file) {
+            size_t len;
+            if (read_file(cfg->password_file, &pw, &len) < 0) {
+                diag_add(d, "ldap: cannot open password file %s: %s", cfg->password_file,
+                         strerror(errno));
+                pw = NULL;
+            } else if (!len) {
+                diag_add(d, "ldap: password file %s is empty or holds a NUL byte",
+                         cfg->password_file);
+                free(pw);
+                pw = NULL;
+            }
+        } else {
+            const char *e = getenv(cfg->password_env);
+            if (!e || !*e)
+                diag_add(d, "ldap: environment variable %s (password for %s) is not set",
+                         cfg->password_env, cfg->bind_dn);
+            else
+                pw = xstrdup(e);
+        }
+        if (!pw)
+            goto done;
+    }
+    if (connect_checks(cfg, dir, d) < 0)
+        goto done;
+    dir->who = xstrdup(cfg->sasl_gssapi ? "the Kerberos ticket" : cfg->bind_dn);
+    int rc;
+    char *dm;
+    if (send_op(dir, FAKE_OP_BIND, NULL, &rc, &dm)) {
+        report(dir, d, DIR_OP_BIND, rc,
+               dm, cfg->sasl_gssapi ? "the Kerberos ticket (SASL GSSAPI)" : cfg->bind_dn);
+        free(dm);
+        goto done;
+    }
+    if (check_base(dir, d) < 0)
+        goto done;
+    dir->n_groups = cfg->n_groups;
+    dir->group_names = xcalloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *dir->group_names);
+    for (size_t i = 0; i < cfg->n_groups; i++)
+        dir->group_names[i] = xstrdup(cfg->groups[i]);
+    r = 0;
+done:
+    free_secret(pw);
+    if (r < 0) {
+        handle_free(dir);
+    } else {
+        S.open_handles++;
+        *out = dir;
+    }
+    return r;
+}
+
+void dir_close(struct dir *dir)
+{
+    S.calls[FAKE_FN_CLOSE]++;
+    if (!dir)
+        return;
+    S.open_handles--;
+    handle_free(dir);
+}
+
+const char *dir_security(const struct dir *dir)
+{
+    return dir ? dir->security : "";
+}
+
+const char *dir_warning(const struct dir *dir)
+{
+    return dir ? dir->warning : NULL;
+}
+
+int dir_check_password(const struct dir_config *cfg, const char *upn, const char *password,
+                       struct diag *d)
+{
+    S.calls[FAKE_FN_CHECK_PASSWORD]++;
+    struct dir_config c = *cfg;
+    c.sasl_gssapi = false;
+    c.gssapi_seal = false;
+    struct dir *dir = handle_new(&c, d);
+    if (!dir)
+        return -1;
+    int r = -1;
+    if (connect_checks(&c, dir, d) < 0)
+        goto done;
+    if (!upn || !*upn) {
+        diag_add(d, "ldap: no bind DN or UPN given for %s", dir->server);
+        goto done;
+    }
+    if (!password || !*password) {
+        diag_add(d, "ldap: empty password for %s on %s: refusing (it would bind anonymously)", upn,
+                 dir->server);
+        goto done;
+    }
+    int rc;
+    char *dm;
+    if (send_op(dir, FAKE_OP_BIND, NULL, &rc, &dm)) {
+        report(dir, d, DIR_OP_CHECK_PASSWORD, rc, dm, upn);
+        free(dm);
+        r = rc == LDAP_INVALID_CREDENTIALS ? 0 : -1;
+        goto done;
+    }
+    const struct obj *o = NULL;
+    for (size_t i = 0; i < S.n && !o; i++)
+        if (S.o[i].kind == K_USER && ((S.o[i].upn && ascii_casecmp(S.o[i].upn, upn) == 0) ||
+                                      ascii_casecmp(S.o[i].dn, upn) == 0))
+            o = &S.o[i];
+    const char *data = NULL;
+    if (!o || !o->password || strcmp(o->password, password) != 0)
+        data = "52e";
+    else if (o->disabled)
+        data = "533";
+    if (data) {
+        char *text = xasprintf(DM_BIND, data);
+        report(dir, d, DIR_OP_CHECK_PASSWORD, LDAP_INVALID_CREDENTIALS, text, upn);
+        free(text);
+        r = 0;
+        goto done;
+    }
+    r = check_base(dir, d) < 0 ? -1 : 1;
+done:
+    handle_free(dir);
+    return r;
+}
+
+/* ------------------------------------------------------------------ find */
+
+void dir_account_free(struct dir_account *a)
+{
+    if (!a)
+        return;
+    free(a->dn);
+    free(a->sam);
+    free(a->sid);
+    free(a->guid);
+    free(a->upn);
+    free(a->description);
+    free(a->managed_site);
+    memset(a, 0, sizeof *a);
+}
+
+int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, struct diag *d)
+{
+    S.calls[FAKE_FN_FIND]++;
+    memset(out, 0, sizeof *out);
+    const char *why = dir_sam_problem(sam);
+    if (why) {
+        diag_add(d, "ldap: account name '%s' %s (sAMAccountName rules); not looked up",
+                 sam ? sam : "", why);
+        return -1;
+    }
+    char *object = xasprintf("account %s", sam);
+    int r = -1;
+    int rc;
+    char *dm;
+    if (alive(dir, d, DIR_OP_SEARCH, object) < 0)
+        goto done;
+    if (send_op(dir, FAKE_OP_SEARCH, sam, &rc, &dm)) {
+        report(dir, d, DIR_OP_SEARCH, rc, dm, object);
+        free(dm);
+        goto done;
+    }
+    size_t count = count_sam(sam);
+    const struct obj *o = by_sam(sam);
+    if (!o) {
+        r = 0;
+    } else if (count > 1) {
+        diag_add(d, "ldap: %d objects named %s under %s on %s", (int)count, sam, dir->base,
+                 dir->server);
+    } else if (o->kind != K_USER) {
+        diag_add(d, "ldap: the name %s belongs to a %s (%s) on %s, not to a user account", sam,
+                 kind_name(o->kind), o->dn, dir->server);
+    } else {
+        fill(dir, o, out);
+        r = 1;
+    }
+done:
+    free(object);
+    return r;
+}
+
+int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct dir_account *out,
+                      int *found, struct diag *d)
+{
+    S.calls[FAKE_FN_FIND_MANY]++;
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        found[i] = -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *why = dir_sam_problem(sams[i]);
+        if (why) {
+            diag_add(d, "ldap: account name '%s' %s (sAMAccountName rules); not looked up",
+                     sams[i] ? sams[i] : "", why);
+            return -1;
+        }
+    }
+    if (alive(dir, d, DIR_OP_SEARCH, "accounts") < 0)
+        return -1;
+    int r = 0;
+    for (size_t from = 0; from < n && r == 0; from += FIND_CHUNK) {
+        size_t to = from + FIND_CHUNK < n ? from + FIND_CHUNK : n;
+        int rc;
+        char *dm;
+        if (send_op(dir, FAKE_OP_SEARCH, NULL, &rc, &dm)) {
+            char *object = xasprintf("%zu accounts from %s", to - from, sams[from]);
+            report(dir, d, DIR_OP_SEARCH, rc, dm, object);
+            free(object);
+            free(dm);
+            r = -1;
+            break;
+        }
+        for (size_t i = from; i < to; i++) {
+            found[i] = 0;
+            for (size_t k = 0; k < S.n; k++) {
+                const struct obj *o = &S.o[k];
+                if (ascii_casecmp(o->sam, sams[i]) != 0)
+                    continue;
+                if (found[i] == 1 || o->kind != K_USER) {
+                    diag_add(d, "ldap: the name %s %s (%s) on %s", sams[i],
+                             found[i] == 1 ? "belongs to several objects"
+                                           : "does not belong to a user account",
+                             o->dn, dir->server);
+                    found[i] = -1;
+                    r = -1;
+                } else if (found[i] == 0) {
+                    fill(dir, o, &out[i]);
+                    found[i] = 1;
+                }
+            }
+        }
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------ create */
+
+/* Resolves the configured groups once per handle. 0 or -1 reported. */
+static int resolve_groups(struct dir *dir, struct diag *d)
+{
+    if (dir->groups_ready)
+        return 0;
+    char **dns = xcalloc(dir->n_groups ? dir->n_groups : 1, sizeof *dns);
+    int r = 0;
+    for (size_t i = 0; i < dir->n_groups && r == 0; i++) {
+        const char *g = dir->group_names[i];
+        const struct obj *o = NULL;
+        if (strchr(g, '=')) {
+            if (!dn_valid(g)) {
+                diag_add(d,
+                         "ldap: group '%s' is not a valid DN (RFC 4514, e.g. OU=Sites,OU=Hosting)",
+                         g);
+                r = -1;
+                break;
+            }
+            char *abs = absolute(g, dir->base);
+            o = by_dn(abs);
+            if (!o)
+                diag_add(d, "ldap: group %s does not exist on %s", abs, dir->server);
+            free(abs);
+        } else {
+            o = by_sam(g);
+            if (o && o->kind != K_GROUP)
+                o = NULL;
+            if (!o)
+                diag_add(d, "ldap: group %s not found under %s on %s", g, dir->base, dir->server);
+        }
+        if (o)
+            dns[i] = xstrdup(o->dn);
+        else
+            r = -1;
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < dir->n_groups; i++)
+            free(dns[i]);
+        free(dns);
+        return -1;
+    }
+    dir->group_dns = dns;
+    dir->groups_ready = true;
+    return 0;
+}
+
+/* Makes sure the OU (absolute) exists, creating the missing levels below
+ * the base with create_ou. 0 or -1 reported. */
+static int ensure_ou(struct dir *dir, const char *ou, struct diag *d)
+{
+    if (!S.strict_ous || ou_known(ou))
+        return 0;
+    if (!dir->create_ou) {
+        diag_add(d,
+                 "ldap: OU %s does not exist on %s: create it, or set create_ou to let "
+                 "provision create the missing OUs",
+                 ou, dir->server);
+        return -1;
+    }
+    /* From just below the base down to the OU itself. */
+    size_t len = strlen(ou) - strlen(dir->base);
+    for (size_t k = len; k-- > 0;) {
+        if (k > 0 && ou[k - 1] != ',')
+            continue;
+        const char *sub = ou + k;
+        if (ou_known(sub))
+            continue;
+        if (ascii_ncasecmp(sub, "OU=", 3) != 0) {
+            diag_add(d, "ldap: %s does not exist on %s and is not an OU, so it is not created",
+                     sub, dir->server);
+            return -1;
+        }
+        fake_dir_add_ou(sub);
+    }
+    return 0;
+}
+
+/* Adds dn to the group at group_dn. */
+static void add_member(const char *group_dn, const char *dn)
+{
+    struct obj *g = by_dn(group_dn);
+    if (!g)
+        return;
+    g->members = xrealloc(g->members, (g->n_members + 1) * sizeof *g->members);
+    g->members[g->n_members++] = xstrdup(dn);
+}
+
+/* The add said "exists": the real module's judge_existing. */
+static int judge_existing(struct dir *dir, struct dir_create_item *item, const char *label,
+                          struct diag *d)
+{
+    const struct dir_account_spec *s = item->spec;
+    const struct obj *o = by_sam(s->sam);
+    if (!o) {
+        report(dir, d, DIR_OP_CREATE, LDAP_ALREADY_EXISTS, DM_EXISTS, label);
+        return -1;
+    }
+    if (o->kind != K_USER) {
+        diag_add(d, "ldap: cannot create account %s on %s: the name is taken by a %s (%s)", s->sam,
+                 dir->server, kind_name(o->kind), o->dn);
+        return -1;
+    }
+    struct dir_account a;
+    fill(NULL, o, &a);
+    int result = -1;
+    if (a.managed && same_site(a.managed_site, s->site)) {
+        result = 0;
+    } else if (a.managed) {
+        diag_add(d,
+                 "ldap: account %s (%s) on %s is managed by provision for site %s, not for "
+                 "%s: refusing to take it over",
+                 s->sam, o->dn, dir->server, a.managed_site ? a.managed_site : "(none)",
+                 s->site ? s->site : "(none)");
+    } else if (dir->adopt_unmarked) {
+        a.adopted = true;
+        result = 0;
+    } else {
+        diag_add(d,
+                 "ldap: account %s already exists on %s (%s) and was not created by provision "
+                 "(no " DIR_MARKER_ATTR " marker): refusing to use it; set adopt_unmarked to use "
+                 "it as it is, or choose another name",
+                 s->sam, dir->server, o->dn);
+    }
+    if (result == 0)
+        item->account = a;
+    else
+        dir_account_free(&a);
+    return result;
+}
+
+/* One item of dir_create_accounts: 1, 0 or -1 (reported). */
+static int create_one(struct dir *dir, struct dir_create_item *item, struct diag *d)
+{
+    const struct dir_account_spec *s = item->spec;
+    const char *why = s ? dir_sam_problem(s->sam) : "is missing";
+    if (why) {
+        diag_add(d,
+                 "ldap: cannot create account '%s': the name %s (sAMAccountName rules); "
+                 "nothing was sent",
+                 s && s->sam ? s->sam : "", why);
+        return -1;
+    }
+    if (!s->ou || !*s->ou) {
+        diag_add(d, "ldap: cannot create account %s: no OU given", s->sam);
+        return -1;
+    }
+    if ((s->display_name && !utf8_valid(s->display_name, strlen(s->display_name), NULL)) ||
+        (s->description && !utf8_valid(s->description, strlen(s->description), NULL)) ||
+        (s->site && !utf8_valid(s->site, strlen(s->site), NULL))) {
+        diag_add(d,
+                 "ldap: cannot create account %s: display name, description or site is not "
+                 "valid UTF-8",
+                 s->sam);
+        return -1;
+    }
+    if (!dn_valid(s->ou)) {
+        diag_add(d, "ldap: OU '%s' is not a valid DN (RFC 4514, e.g. OU=Sites,OU=Hosting)", s->ou);
+        return -1;
+    }
+    char *ou = absolute(s->ou, dir->base);
+    if (ensure_ou(dir, ou, d) < 0) {
+        free(ou);
+        return -1;
+    }
+    char *dn = user_dn(s->sam, ou);
+    free(ou);
+    char *label = xasprintf("%s (%s)", s->sam, dn);
+    const char *display = s->display_name && *s->display_name ? s->display_name : s->sam;
+    int result = -1, rc;
+    char *dm;
+    if (!item->password || !*item->password ||
+        !utf8_valid(item->password, strlen(item->password), NULL)) {
+        diag_add(d, "ldap: cannot create account %s: the password is empty or not valid UTF-8",
+                 label);
+    } else if (send_op(dir, FAKE_OP_ADD, s->sam, &rc, &dm)) {
+        char *t = dir_error_text(DIR_OP_CREATE, rc, dm, label, dir->server);
+        if (dir->broken)
+            diag_add(d, "%s (the account may or may not have been created: run again to check)",
+                     t);
+        else
+            diag_add(d, "%s", t);
+        free(t);
+        free(dm);
+    } else if (by_sam(s->sam) || by_dn(dn)) {
+        result = judge_existing(dir, item, label, d);
+    } else if (!policy_ok(item->password, s->sam, display)) {
+        report(dir, d, DIR_OP_CREATE, LDAP_CONSTRAINT_VIOLATION, DM_POLICY, label);
+    } else {
+        struct obj *o = new_obj(K_USER, s->sam, dn);
+        o->upn = dir->upn_suffix && *dir->upn_suffix ? xasprintf("%s@%s", s->sam, dir->upn_suffix)
+                                                     : NULL;
+        o->display = xstrdup(display);
+        o->description = s->description && *s->description ? xstrdup(s->description) : NULL;
+        o->marker = dir_marker_value(s->site);
+        o->password = xstrdup(item->password);
+        result = 1;
+        for (size_t g = 0; g < dir->n_groups && result == 1; g++) {
+            if (!send_op(dir, FAKE_OP_GROUP, s->sam, &rc, &dm)) {
+                add_member(dir->group_dns[g], dn);
+                continue;
+            }
+            char *obj = xasprintf("account %s to group %s", s->sam, dir->group_dns[g]);
+            char *err = dir_error_text(DIR_OP_GROUP, rc, dm, obj, dir->server);
+            free(obj);
+            free(dm);
+            if (!send_op(dir, FAKE_OP_DELETE, s->sam, &rc, &dm)) {
+                del_obj(by_dn(dn));
+                diag_add(d, "%s; the new account %s was deleted again", err, dn);
+            } else {
+                char *t = dir_error_text(DIR_OP_DELETE, rc, dm, dn, dir->server);
+                diag_add(d,
+                         "%s; and the new account could not be deleted again (%s): delete %s by "
+                         "hand",
+                         err, t, dn);
+                free(t);
+                free(dm);
+            }
+            free(err);
+            result = -1;
+        }
+        if (result == 1) {
+            o = by_dn(dn); /* S.o may have moved */
+            fill(NULL, o, &item->account);
+        }
+    }
+    free(label);
+    free(dn);
+    return result;
+}
+
+size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
+{
+    S.calls[FAKE_FN_CREATE_MANY]++;
+    for (size_t i = 0; i < n; i++) {
+        items[i].result = -1;
+        memset(&items[i].account, 0, sizeof items[i].account);
+    }
+    if (n == 0)
+        return 0;
+    char *what = n == 1 && items[0].spec && items[0].spec->sam ? xasprintf("%s", items[0].spec->sam)
+                                                               : xasprintf("(%zu accounts)", n);
+    int ok = alive(dir, d, DIR_OP_CREATE, what);
+    free(what);
+    if (ok < 0)
+        return n;
+    size_t next = 0;
+    if (resolve_groups(dir, d) < 0) {
+        diag_add(d, "ldap: no account was created (the groups for new accounts are wrong)");
+        next = n;
+    }
+    for (; next < n && !dir->broken; next++)
+        items[next].result = create_one(dir, &items[next], d);
+    if (next < n && dir->broken)
+        diag_add(d, "ldap: %zu account(s) not attempted: the connection to %s was lost", n - next,
+                 dir->server);
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++)
+        failed += items[i].result < 0;
+    return failed;
+}
+
+int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, const char *password,
+                       struct dir_account *out, struct diag *d)
+{
+    S.calls[FAKE_FN_CREATE]++;
+    struct dir_create_item item = {.spec = spec, .password = password};
+    S.calls[FAKE_FN_CREATE_MANY]--; /* counted as the single call only */
+    dir_create_accounts(dir, &item, 1, d);
+    *out = item.account;
+    return item.result;
+}
+
+/* ------------------------------------------------------------------ password, delete */
+
+int dir_set_password(struct dir *dir, const char *dn, const char *password, struct diag *d)
+{
+    S.calls[FAKE_FN_SET_PASSWORD]++;
+    if (alive(dir, d, DIR_OP_PASSWORD, dn) < 0)
+        return -1;
+    if (!dn_valid(dn)) {
+        diag_add(d, "ldap: cannot set a password: '%s' is not a valid DN", dn ? dn : "");
+        return -1;
+    }
+    if (!password || !*password || !utf8_valid(password, strlen(password), NULL)) {
+        diag_add(d,
+                 "ldap: cannot set the password of %s: the password is empty or not valid "
+                 "UTF-8",
+                 dn);
+        return -1;
+    }
+    struct obj *o = by_dn(dn);
+    if (!o) {
+        diag_add(d, "ldap: cannot set the password of %s on %s: no such account", dn, dir->server);
+        return -1;
+    }
+    if (o->kind != K_USER) {
+        diag_add(d, "ldap: %s on %s is a %s, not a user account", dn, dir->server,
+                 kind_name(o->kind));
+        return -1;
+    }
+    if (!dir_marker_parse(o->marker, NULL) && !dir->adopt_unmarked) {
+        diag_add(d,
+                 "ldap: refusing to set the password of %s on %s: the account was not created "
+                 "by provision (no " DIR_MARKER_ATTR " marker) and adopt_unmarked is off",
+                 dn, dir->server);
+        return -1;
+    }
+    int rc;
+    char *dm;
+    if (send_op(dir, FAKE_OP_PASSWORD, o->sam, &rc, &dm)) {
+        report(dir, d, DIR_OP_PASSWORD, rc, dm, dn);
+        free(dm);
+        return -1;
+    }
+    if (!policy_ok(password, o->sam, o->display)) {
+        report(dir, d, DIR_OP_PASSWORD, LDAP_CONSTRAINT_VIOLATION, DM_POLICY, dn);
+        return -1;
+    }
+    free_secret(o->password);
+    o->password = xstrdup(password);
+    return 0;
+}
+
+int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct diag *d)
+{
+    S.calls[FAKE_FN_DELETE]++;
+    if (!acct || !acct->dn || !acct->guid) {
+        diag_add(d, "ldap: cannot delete an account without its DN and GUID (find it first)");
+        return -1;
+    }
+    if (alive(dir, d, DIR_OP_DELETE, acct->dn) < 0)
+        return -1;
+    unsigned char guid[16];
+    if (dir_guid_from_string(acct->guid, guid) < 0) {
+        diag_add(d, "ldap: cannot delete %s: malformed GUID '%s'", acct->dn, acct->guid);
+        return -1;
+    }
+    struct obj *o = by_dn(acct->dn);
+    if (!o)
+        return 0;
+    if (ascii_casecmp(o->guid, acct->guid) != 0) {
+        diag_add(d,
+                 "ldap: refusing to delete %s on %s: it is no longer the account that was "
+                 "found (GUID %s, now %s)",
+                 acct->dn, dir->server, acct->guid, o->guid);
+        return -1;
+    }
+    if (o->kind != K_USER) {
+        diag_add(d, "ldap: %s on %s is a %s, not a user account", acct->dn, dir->server,
+                 kind_name(o->kind));
+        return -1;
+    }
+    char *site = NULL;
+    bool managed = dir_marker_parse(o->marker, &site);
+    int r = -1;
+    int rc;
+    char *dm;
+    if (!managed) {
+        diag_add(d,
+                 "ldap: refusing to delete %s on %s: it was not created by provision (no "
+                 "" DIR_MARKER_ATTR " marker)",
+                 acct->dn, dir->server);
+    } else if (acct->managed_site && !same_site(acct->managed_site, site)) {
+        diag_add(d, "ldap: refusing to delete %s on %s: its marker now names site %s, not %s",
+                 acct->dn, dir->server, site ? site : "(none)", acct->managed_site);
+    } else if (send_op(dir, FAKE_OP_DELETE, o->sam, &rc, &dm)) {
+        report(dir, d, DIR_OP_DELETE, rc, dm, acct->dn);
+        free(dm);
+    } else {
+        del_obj(o);
+        r = 1;
+    }
+    free(site);
+    return r;
+}
