@@ -63,48 +63,17 @@ void sha256_hex(const void *data, size_t len, char out[65])
     free(h);
 }
 
-static void add_escaped(struct strbuf *sb, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '\t')
-            sb_adds(sb, "\\t");
-        else if (*s == '\n')
-            sb_adds(sb, "\\n");
-        else if (*s == '\\')
-            sb_adds(sb, "\\\\");
-        else
-            sb_addc(sb, *s);
-    }
-}
-
-static char *unescape(const char *s, size_t n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n) {
-            char c = s[++i];
-            sb_addc(&sb, c == 't' ? '\t' : c == 'n' ? '\n' : c);
-        } else {
-            sb_addc(&sb, s[i]);
-        }
-    }
-    if (!sb.buf)
-        sb_adds(&sb, "");
-    return sb_detach(&sb);
-}
-
 static void format_record(struct strbuf *sb, const char *type, const char *site, va_list ap)
 {
     sb_adds(sb, type);
     sb_addc(sb, '\t');
-    add_escaped(sb, site && *site ? site : "-");
+    sb_add_field(sb, site && *site ? site : "-");
     for (const char *k; (k = va_arg(ap, const char *));) {
         const char *v = va_arg(ap, const char *);
         sb_addc(sb, '\t');
         sb_adds(sb, k);
         sb_addc(sb, '=');
-        add_escaped(sb, v ? v : "");
+        sb_add_field(sb, v ? v : "");
     }
     sb_addc(sb, '\n');
 }
@@ -430,7 +399,7 @@ static int parse_record(const char *line, size_t len, struct journal_record *r)
         if (field == 0) {
             r->type = xstrndup(s, n);
         } else if (field == 1) {
-            r->site = unescape(s, n);
+            r->site = field_unescape(s, n);
         } else {
             const char *eq = memchr(s, '=', n);
             if (!eq) {
@@ -440,7 +409,7 @@ static int parse_record(const char *line, size_t len, struct journal_record *r)
             r->keys = xrealloc(r->keys, (r->n + 1) * sizeof *r->keys);
             r->values = xrealloc(r->values, (r->n + 1) * sizeof *r->values);
             r->keys[r->n] = xstrndup(s, (size_t)(eq - s));
-            r->values[r->n++] = unescape(eq + 1, n - (size_t)(eq - s) - 1);
+            r->values[r->n++] = field_unescape(eq + 1, n - (size_t)(eq - s) - 1);
         }
         field++;
         start = i + 1;

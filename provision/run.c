@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/run.h"
+#include "provision/run_internal.h"
 
 #include "provision/access.h"
 #include "provision/accounts.h"
@@ -10,6 +11,7 @@
 #include "provision/iis/configfile.h"
 #include "provision/journal.h"
 #include "provision/ntfs/sddl.h"
+#include "provision/planfile.h"
 #include "provision/ntfs/sid.h"
 #include "provision/recover.h"
 #include "provision/report.h"
@@ -19,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum mode { MODE_VALIDATE, MODE_PLAN, MODE_APPLY, MODE_DESTROY };
 
 struct session {
     const struct options *o;
@@ -32,6 +32,10 @@ struct session {
     size_t n_models;
     struct report rep;
     char *state_dir; /* apply, destroy */
+    /* plan: record what the plan relies on and its changes (saved plans);
+     * quiet: print nothing (apply --plan's check) */
+    struct planfile *capture;
+    bool quiet;
 };
 
 static void session_free(struct session *s)
@@ -105,7 +109,10 @@ static int finish(struct session *s)
     size_t failed = 0, done = 0;
     for (size_t i = 0; i < s->rep.n_sites; i++)
         s->rep.sites[i].status == SITE_FAILED ? failed++ : done++;
-    report_print(&s->rep, stdout);
+    if (s->quiet)
+        report_errors(&s->rep, stderr);
+    else
+        report_print(&s->rep, stdout);
     if (s->rep.errors.count && !failed)
         return EXIT_FAILED;
     if (!failed)
@@ -155,6 +162,7 @@ static void progress(const struct session *s, size_t done, size_t total)
  * effects belong to. */
 struct effect_ctx {
     struct journal *journal;
+    struct planfile *deps; /* plan: the descriptors read */
     const char *site;
     bool stop_on_interrupt; /* apply: a SIGINT undoes the current site */
 };
@@ -212,6 +220,15 @@ static int journal_effect(void *arg, enum acl_effect what, const char *rel,
             return -1;
         }
         journal_audit(e->journal, e->site, "write-descriptor", rel, "started");
+        return 0;
+    case ACL_EFFECT_READ:
+        if (e->deps && old) {
+            char hash[65];
+            o = sd_hex(old);
+            sha256_hex(o, strlen(o), hash);
+            planfile_dep(e->deps, "descriptor", rel, hash);
+            free(o);
+        }
         return 0;
     case ACL_EFFECT_RMDIR:
         if (fault_point("rmdir", d) < 0)
@@ -484,6 +501,79 @@ static void close_journal(struct session *s, struct systems *sys, bool recover_n
     free(path);
 }
 
+/* A saved plan's content: what the plan relied on (the config objects of
+ * its sites and the defaults, the accounts looked up; the descriptors read
+ * were recorded as the engine read them) and the changes it shows. */
+static void capture_dep_object(struct planfile *p, const struct apphost *ah, const char *kind,
+                               const char *name)
+{
+    const char *bytes;
+    size_t len;
+    char hash[65] = "absent";
+    if (apphost_object_bytes(ah, kind, name, &bytes, &len))
+        sha256_hex(bytes, len, hash);
+    char *key = xasprintf("config %s", kind);
+    planfile_dep(p, key, name, hash);
+    free(key);
+}
+
+static void capture_plan(struct session *s, const struct apphost *ah,
+                         const struct account_step *steps, char **lists, int n_lists)
+{
+    struct planfile *p = s->capture;
+    char hash[65];
+    p->conf_path = realpath(s->o->conf_path, NULL);
+    if (!p->conf_path)
+        p->conf_path = xstrdup(s->o->conf_path);
+    p->conf_hash = xstrdup(file_sha256(p->conf_path, hash, &s->rep.errors) == 0 ? hash : "");
+    for (int i = 0; i < n_lists; i++) {
+        char *abs = realpath(lists[i], NULL);
+        if (file_sha256(abs ? abs : lists[i], hash, &s->rep.errors) == 0)
+            planfile_list(p, abs ? abs : lists[i], hash);
+        free(abs);
+    }
+    static const char *const defaults[] = {"site", "application", "pool"};
+    for (size_t i = 0; i < 3; i++)
+        capture_dep_object(p, ah, "defaults", defaults[i]);
+    for (size_t i = 0; i < s->n_models; i++) {
+        const struct site_model *m = &s->models[i];
+        capture_dep_object(p, ah, "site", m->site.name);
+        capture_dep_object(p, ah, "pool", m->pool.name);
+        capture_dep_object(p, ah, "location", m->site.name);
+        if (m->identity == IDENTITY_ACCOUNT && m->account_name) {
+            const struct dir_account *a = &steps[i].account;
+            char *v = a->dn ? xasprintf("%s|%s|%s", a->dn, a->sid ? a->sid : "",
+                                        a->managed_site ? a->managed_site : "")
+                            : xstrdup("absent");
+            planfile_dep(p, "account", m->account_name, v);
+            free(v);
+        }
+    }
+    planfile_sort(p);
+    for (size_t i = 0; i < s->rep.n_sites; i++) {
+        const struct site_report *sr = &s->rep.sites[i];
+        for (size_t c = 0; c < sr->changes.count; c++) {
+            const struct change *ch = &sr->changes.items[c];
+            struct strbuf sb;
+            sb_init(&sb);
+            sb_addf(&sb, "%s: %c %s %s", sr->name, ch->op, ch->kind, ch->object);
+            for (size_t a = 0; a < ch->n_attrs; a++) {
+                const struct change_attr *at = &ch->attrs[a];
+                if (at->secret)
+                    sb_addf(&sb, "; %s (secret)", at->name);
+                else
+                    sb_addf(&sb, "; %s: %s -> %s", at->name,
+                            at->old_value ? at->old_value : "(unset)",
+                            at->new_value ? at->new_value : "(unset)");
+            }
+            planfile_change(p, sb.buf);
+            sb_free(&sb);
+        }
+        if (sr->status == SITE_FAILED)
+            planfile_change(p, sr->name); /* a plan with a failed site is not applied */
+    }
+}
+
 /* Sites that did not finish because of a signal count as failed. */
 static void note_interrupt(struct session *s)
 {
@@ -491,10 +581,11 @@ static void note_interrupt(struct session *s)
         diag_add(&s->rep.errors, "interrupted by a signal: the sites not done were undone");
 }
 
-static int run_sites(const struct options *o, int n, char **lists, enum mode mode)
+int run_sites(const struct options *o, int n, char **lists, enum mode mode,
+              struct planfile *capture, bool quiet)
 {
     static const char *const names[] = {"validate", "plan", "apply", "destroy"};
-    struct session s = {.o = o};
+    struct session s = {.o = o, .capture = capture, .quiet = quiet};
     report_init(&s.rep, names[mode], o->json, o->verbosity);
     s.rep.dry_run = mode == MODE_VALIDATE || mode == MODE_PLAN;
     if (load_input(&s, n, lists) < 0) {
@@ -597,6 +688,9 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         sys.effects.stop_on_interrupt = mode == MODE_APPLY;
         if (sys.folders)
             folders_observe(sys.folders, journal_effect, &sys.effects);
+    } else if (capture && sys.folders) {
+        sys.effects.deps = capture;
+        folders_observe(sys.folders, journal_effect, &sys.effects);
     }
     struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
 
@@ -628,6 +722,8 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
         progress(&s, i + 1, s.n_models);
     }
     free(failed);
+    if (capture)
+        capture_plan(&s, ah, steps, lists, n);
     journal_commit(sys.journal, &s.rep.errors);
     /* destroy: a signal before the write stops everything (nothing was done). */
     bool stop = mode == MODE_DESTROY && interrupted();
@@ -697,22 +793,12 @@ static int run_sites(const struct options *o, int n, char **lists, enum mode mod
 
 int run_validate(const struct options *o, int n, char **lists)
 {
-    return run_sites(o, n, lists, MODE_VALIDATE);
-}
-
-int run_plan(const struct options *o, int n, char **lists)
-{
-    return run_sites(o, n, lists, MODE_PLAN);
-}
-
-int run_apply(const struct options *o, int n, char **lists)
-{
-    return run_sites(o, n, lists, MODE_APPLY);
+    return run_sites(o, n, lists, MODE_VALIDATE, NULL, false);
 }
 
 int run_destroy(const struct options *o, int n, char **lists)
 {
-    return run_sites(o, n, lists, MODE_DESTROY);
+    return run_sites(o, n, lists, MODE_DESTROY, NULL, false);
 }
 
 struct list_state {

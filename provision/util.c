@@ -423,3 +423,33 @@ int hex_digit_value(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+void sb_add_field(struct strbuf *sb, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\t')
+            sb_adds(sb, "\\t");
+        else if (*s == '\n')
+            sb_adds(sb, "\\n");
+        else if (*s == '\\')
+            sb_adds(sb, "\\\\");
+        else
+            sb_addc(sb, *s);
+    }
+}
+
+char *field_unescape(const char *s, size_t n)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_grow(&sb, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            char c = s[++i];
+            sb_addc(&sb, c == 't' ? '\t' : c == 'n' ? '\n' : c);
+        } else {
+            sb_addc(&sb, s[i]);
+        }
+    }
+    return sb_detach(&sb);
+}

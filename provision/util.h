@@ -33,6 +33,10 @@ void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *sb_detach(struct strbuf *sb); /* caller frees; sb is empty afterwards */
 void sb_free(struct strbuf *sb);
+/* A field of a TAB-separated record (journal, saved plan): TAB, LF and
+ * backslash written as \t \n \\; field_unescape reads n bytes back. */
+void sb_add_field(struct strbuf *sb, const char *s);
+char *field_unescape(const char *s, size_t n);
 /* Wipes then frees: for buffers that held a secret. */
 void sb_free_secret(struct strbuf *sb);
 

@@ -607,6 +607,35 @@ char *apphost_pool_plain_password(const struct apphost *ah, const char *pool, co
     return password;
 }
 
+bool apphost_object_bytes(const struct apphost *ah, const char *kind, const char *name,
+                          const char **p, size_t *len)
+{
+    int32_t elem = -1;
+    if (!strcmp(kind, "site")) {
+        const struct site_state *ss = strmap_get(&ah->sites, name);
+        elem = ss ? ss->elem : -1;
+    } else if (!strcmp(kind, "pool")) {
+        const struct pool_state *ps = strmap_get(&ah->pools, name);
+        elem = ps ? ps->elem : -1;
+    } else if (!strcmp(kind, "location")) {
+        elem = ah_location_of(ah, name);
+    } else if (!strcmp(kind, "defaults")) {
+        elem = !strcmp(name, "site")          ? ah->site_defaults_el
+               : !strcmp(name, "application") ? ah->app_defaults_el
+               : !strcmp(name, "pool")        ? ah->pool_defaults_el
+                                              : -1;
+    }
+    if (elem < 0) {
+        *p = NULL;
+        *len = 0;
+        return false;
+    }
+    const struct xml_elem *e = &ah->doc.elems[elem];
+    *p = ah->doc.text + e->start;
+    *len = e->end - e->start;
+    return true;
+}
+
 /* ---- listing -------------------------------------------------------- */
 
 static char *global_anonymous_user(const struct apphost *ah)

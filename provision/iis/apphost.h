@@ -83,6 +83,13 @@ bool apphost_pool_has_password(const struct apphost *ah, const char *pool, const
 char *apphost_pool_plain_password(const struct apphost *ah, const char *pool,
                                   const char *user_name);
 
+/* The bytes of one object as the file was loaded: kind "site", "pool" or
+ * "location" with its name, or "defaults" with "site", "application" or
+ * "pool". False when the file has none. For saved plans: what a plan
+ * relies on. */
+bool apphost_object_bytes(const struct apphost *ah, const char *kind, const char *name,
+                          const char **p, size_t *len);
+
 /* True once something is queued. */
 bool apphost_dirty(const struct apphost *ah);
 /* The original bytes (as loaded). */

@@ -234,6 +234,10 @@ int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, str
         ntfs_sd_free(out);
         return -1;
     }
+    if (acl_announce(b, ACL_EFFECT_READ, rel, out, NULL, d) != 0) {
+        ntfs_sd_free(out);
+        return -1;
+    }
     return 0;
 }
 

@@ -105,7 +105,10 @@ void acl_dirents_free(struct acl_dirent *e, size_t n);
  *   ACL_EFFECT_SYNC           after those announcements (one group commit);
  *   ACL_EFFECT_WRITE          just before each write (rel);
  *   ACL_EFFECT_RMDIR          before each folder removal (rel, old: its
- *                             descriptor).
+ *                             descriptor);
+ *   ACL_EFFECT_READ           after a descriptor was read (rel, old: what
+ *                             was read), also in dry runs: what a saved plan
+ *                             relies on.
  * A non-zero return cancels the effect and fails the call (the engine then
  * undoes it as after any failure); the observer puts the reason in d.
  * The undo itself is not announced. */
@@ -116,6 +119,7 @@ enum acl_effect {
     ACL_EFFECT_SYNC,
     ACL_EFFECT_WRITE,
     ACL_EFFECT_RMDIR,
+    ACL_EFFECT_READ,
 };
 typedef int (*acl_effect_fn)(void *ctx, enum acl_effect what, const char *rel,
                              const struct ntfs_sd *old, const struct ntfs_sd *new, struct diag *d);

@@ -305,6 +305,55 @@ out=$("$P" -c provision.ini plan -o "$work/out.plan" sites.ini); rc=$?
 [ $rc -eq 0 ] && same_as_original && grep -q "+ site shop.example.com" <<<"$out" \
   && ok "plan -o FILE SITES... is accepted" || bad "plan -o (rc $rc): $out"
 
+# --- saved plans --------------------------------------------------------
+# apply --plan executes the plan when nothing it relies on changed: the same
+# bytes as a plain apply.
+setup
+"$P" -c provision.ini apply sites.ini >/dev/null && cp applicationHost.config "$work/direct.config"
+cp original.config applicationHost.config
+out=$("$P" -c provision.ini plan -o s.plan sites.ini); rc=$?
+[ $rc -eq 0 ] && same_as_original && grep -q "plan saved to s.plan" <<<"$out" && [ "$(stat -c %a s.plan)" = 600 ] \
+  && ! grep -qi "password=" s.plan && ok "plan -o writes a 0600 plan file and changes nothing" || bad "plan -o (rc $rc): $out"
+[ "$(stat -c %a "$PROVISION_STATE_DIR/plan.key")" = 600 ] && ok "the plan key is 0600 in the state folder" \
+  || bad "plan key mode: $(stat -c %a "$PROVISION_STATE_DIR/plan.key")"
+out=$("$P" -c provision.ini apply --plan s.plan); rc=$?
+[ $rc -eq 0 ] && cmp -s applicationHost.config "$work/direct.config" \
+  && ok "apply --plan gives the bytes a plain apply gives" || bad "apply --plan (rc $rc): $out"
+cp applicationHost.config original.config # from here on, "unchanged" means this
+expect_fail "a saved plan applies once (its objects exist now)" 1 "changed since the plan: config site shop.example.com (it exists now)" -- apply --plan s.plan
+
+# A change to an object the plan touches is refused, naming it.
+setup
+"$P" -c provision.ini plan -o s.plan sites.ini >/dev/null
+sed -i 's|<add name="DefaultAppPool"|<add name="shop.example.com" /><add name="DefaultAppPool"|' applicationHost.config
+cp applicationHost.config original.config
+expect_fail "saved plan: a pool it creates appeared meanwhile" 1 "changed since the plan: config pool shop.example.com (it exists now)" -- apply --plan s.plan
+# A change elsewhere in the file is merged: it stays, and the plan applies.
+setup
+"$P" -c provision.ini plan -o s.plan sites.ini >/dev/null
+sed -i 's|<site name="Default Web Site" id="1"|<site name="Default Web Site" id="1" serverAutoStart="false"|' applicationHost.config
+grep -q 'serverAutoStart="false"' applicationHost.config || bad "test set-up: the other change was not made"
+out=$("$P" -c provision.ini apply --plan s.plan 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q 'serverAutoStart="false"' applicationHost.config && grep -q '<site name="shop.example.com"' applicationHost.config \
+  && ok "saved plan: a change elsewhere in the config is kept and the plan applies" || bad "merge (rc $rc): $out"
+# The defaults every new site relies on count as part of the plan.
+setup
+"$P" -c provision.ini plan -o s.plan sites.ini >/dev/null
+sed -i 's|<applicationPoolDefaults|<applicationPoolDefaults queueLength="2000"|' applicationHost.config
+cp applicationHost.config original.config
+expect_fail "saved plan: the pool defaults changed" 1 "changed since the plan: config defaults pool" -- apply --plan s.plan
+# An edited plan, a plan signed with another state folder, a changed site list.
+setup
+"$P" -c provision.ini plan -o s.plan sites.ini >/dev/null
+sed 's|shop.example.com|evil.example.com|' s.plan > edited.plan
+expect_fail "saved plan: an edited plan is refused" 1 "signature does not match" -- apply --plan edited.plan
+PROVISION_STATE_DIR=$work/other-state "$P" -c provision.ini plan -o other.plan sites.ini >/dev/null
+expect_fail "saved plan: a plan from another state folder is refused" 1 "signature does not match" -- apply --plan other.plan
+printf '\n; edited\n' >> sites.ini
+expect_fail "saved plan: a changed site list is refused" 1 "changed since the plan: the site list" -- apply --plan s.plan
+printf 'x' >> s.plan
+expect_fail "saved plan: bytes after the signature are refused" 1 "signature does not match" -- apply --plan s.plan
+
 cd /
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
