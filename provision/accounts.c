@@ -355,16 +355,12 @@ int accounts_remove(struct account_run *run, struct account_step *step, struct d
 
 int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d)
 {
-    const char *sam = name;
-    const char *slash = strchr(name, '\\');
-    char *copy = NULL;
-    if (slash)
-        sam = slash + 1;
-    else if (strchr(name, '@'))
-        sam = copy = xstrndup(name, (size_t)(strchr(name, '@') - name));
+    size_t n;
+    const char *part = ntfs_principal_account(name, &n);
+    char *sam = xstrndup(part, n);
     struct dir_account a = {0};
     int rc = dir_find_account(run->dir, sam, &a, d);
-    free(copy);
+    free(sam);
     if (rc == 0)
         diag_add(d, "sid: no user '%s' in the directory", name);
     if (rc == 1)

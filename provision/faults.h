@@ -10,7 +10,8 @@
  *   POINT   account (each site's account, before the adds), accounts (the
  *           batch of adds, after the journal has them), mkdir, sd (each
  *           descriptor write), site (a site's IIS edits), config (before
- *           the replace), committed (after it), rotate (a password set
+ *           the replace), swap (over smb://, between its two renames,
+ *           when no applicationHost.config exists), committed (after it), rotate (a password set
  *           after the write), delete (destroy's grants and account after
  *           the write), rmdir, recover (between two recovery actions)
  *   N       the Nth time that point is reached (1 = the first)

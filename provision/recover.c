@@ -6,8 +6,10 @@
 #include "provision/folders.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
+#include "provision/iis/xmldoc.h"
 #include "provision/ntfs/grants.h"
 #include "provision/ntfs/sddl.h"
+#include "provision/smb/smb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +63,81 @@ static struct acl_backend *need_folders(struct recovery *r)
     return r->folders ? folders_backend(r->folders) : NULL;
 }
 
+/* Over smb:// the replace renames the original to a backup and then the
+ * temp file into place (smb.h, smb_replace_file): a run killed between the
+ * two leaves no applicationHost.config. The file is put back: the backup
+ * of the dead run (its pid is in the name) holding the old bytes, else its
+ * temp file holding the new ones. The dead run's temp files (they can hold
+ * plain passwords) are removed either way. Notes say what was done. */
+static void repair_smb_config(struct recovery *r, const char *old_hash, const char *new_hash)
+{
+    const char *url = r->c->iis_config;
+    const char *pid = journal_get(r->f->begin, "pid");
+    const char *slash = strrchr(url, '/');
+    if (strncmp(url, "smb://", 6) != 0 || !pid || !slash)
+        return;
+    struct smb_options so = {.auth_file = r->c->iis_auth_file, .kerberos = r->c->iis_kerberos};
+    struct smb_session *smb;
+    if (smb_session_open(&so, &smb, r->d) < 0)
+        return;
+    char *dir = xstrndup(url, (size_t)(slash - url));
+    const char *name = slash + 1;
+    char *bak_prefix = xasprintf("%s.provision-bak-", name);
+    char *tmp_prefix = xasprintf(".%s.provision-tmp-%s-", name, pid);
+    char *pid_part = xasprintf("-%s-", pid);
+    struct smb_dirent *ents = NULL;
+    size_t n = 0;
+    bool present = smb_stat(smb, url, NULL, NULL) == 1;
+    if (smb_list(smb, dir, &ents, &n, r->d) == 0) {
+        for (int pass = 0; pass < 2 && !present; pass++) {
+            /* pass 0: a backup with the old bytes; pass 1: a temp file with the new */
+            for (size_t i = 0; i < n && !present; i++) {
+                const char *e = ents[i].name;
+                bool ours = pass == 0 ? !strncmp(e, bak_prefix, strlen(bak_prefix)) &&
+                                            strstr(e + strlen(bak_prefix), pid_part)
+                                      : !strncmp(e, tmp_prefix, strlen(tmp_prefix));
+                if (!ours)
+                    continue;
+                char *from = xasprintf("%s/%s", dir, e), *data = NULL, hash[65];
+                size_t len;
+                if (smb_read_file(smb, from, XMLDOC_MAX_BYTES, &data, &len, NULL) == 0) {
+                    sha256_hex(data, len, hash);
+                    wipe(data, len);
+                    free(data);
+                    if (!strcmp(hash, pass == 0 ? old_hash : new_hash) &&
+                        smb_rename(smb, from, url, r->d) == 0) {
+                        present = true;
+                        diag_add(r->notes,
+                                 "%s was missing (the run died while replacing it): "
+                                 "%s was put back",
+                                 url, from);
+                    }
+                }
+                free(from);
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!strncmp(ents[i].name, tmp_prefix, strlen(tmp_prefix))) {
+                char *tmp = xasprintf("%s/%s", dir, ents[i].name);
+                if (smb_unlink(smb, tmp, NULL) == 0)
+                    diag_add(r->notes, "removed %s, left by the dead run", tmp);
+                free(tmp);
+            }
+        smb_dirents_free(ents, n);
+    }
+    free(dir);
+    free(bak_prefix);
+    free(tmp_prefix);
+    free(pid_part);
+    smb_session_close(smb);
+}
+
 /* Reads the config as it is now; sets *hash. -1 when it cannot be read. */
 static int read_config(struct recovery *r, char hash[65])
 {
     struct configfile cf;
     struct smb_options so = {.auth_file = r->c->iis_auth_file, .kerberos = r->c->iis_kerberos};
-    if (configfile_open(&cf, r->c->iis_config, &so, false, r->d) < 0)
+    if (configfile_open(&cf, r->c->iis_config, &so, NULL, r->d) < 0)
         return -1;
     size_t len;
     char *text = configfile_take(&cf, &len);
@@ -325,6 +396,9 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
     /* The current file: to tell whether the write happened, and for the
      * passwords it holds. */
     char hash[65] = "";
+    if (replace && !committed)
+        repair_smb_config(&r, journal_get(replace, "old") ? journal_get(replace, "old") : "",
+                          journal_get(replace, "new") ? journal_get(replace, "new") : "");
     if ((replace || is_apply) && read_config(&r, hash) < 0) {
         diag_add(d, "journal %s: the configuration cannot be read; recovery waits for it", f->path);
         goto out;

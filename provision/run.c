@@ -574,6 +574,15 @@ static void capture_plan(struct session *s, const struct apphost *ah,
     }
 }
 
+/* For the crash tests: over smb:// the moment between the two renames of
+ * the replace (no applicationHost.config at all) is a crash point too. */
+static void replace_step(int step, void *arg)
+{
+    (void)arg;
+    if (step == 3)
+        fault_point("swap", NULL);
+}
+
 /* Sites that did not finish because of a signal count as failed. */
 static void note_interrupt(struct session *s)
 {
@@ -625,7 +634,8 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     struct configfile cf;
     struct smb_options iis_smb = {.auth_file = s.conf.iis_auth_file,
                                   .kerberos = s.conf.iis_kerberos};
-    if (configfile_open(&cf, s.conf.iis_config, &iis_smb, mode != MODE_PLAN, &s.rep.errors) < 0) {
+    if (configfile_open(&cf, s.conf.iis_config, &iis_smb, changes ? s.state_dir : NULL,
+                        &s.rep.errors) < 0) {
         int rc = finish(&s);
         session_free(&s);
         return rc;
@@ -737,6 +747,8 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         sha256_hex(orig, orig_len, old_hash);
         sha256_hex(out, out_len, new_hash);
         journal_add(sys.journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
+        if (cf.smb)
+            smb_set_replace_hook(cf.smb, replace_step, NULL);
         if (journal_commit(sys.journal, &s.rep.errors) < 0 ||
             fault_point("config", &s.rep.errors) < 0 ||
             configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
@@ -855,7 +867,7 @@ int run_list(const struct options *o)
     struct configfile cf;
     struct apphost *ah = NULL;
     struct smb_options iis_smb = {.auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos};
-    if (configfile_open(&cf, c.iis_config, &iis_smb, false, &d) == 0) {
+    if (configfile_open(&cf, c.iis_config, &iis_smb, NULL, &d) == 0) {
         size_t len;
         char *text = configfile_take(&cf, &len);
         ah = apphost_load(text, len, c.iis_config, &d);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/site.h"
 
+#include "ldap/account.h"
 #include "provision/iis/names.h"
 #include "provision/ini.h"
 
@@ -317,9 +318,10 @@ static void build_account(struct builder *b, struct site_model *m)
 {
     char *where = NULL;
     m->account_name = get(b, "account", "name", "IUSR_${id}", &where);
-    const char *why = m->account_name ? ad_check_sam_account_name(m->account_name) : NULL;
+    const char *why = m->account_name ? dir_sam_problem(m->account_name) : NULL;
     if (why) {
-        char *msg = xasprintf("'%s': %s (IUSR_ leaves 15 characters for the identifier)",
+        char *msg = xasprintf("'%s': the account name (sAMAccountName) %s (IUSR_ leaves 15 "
+                              "characters for the identifier)",
                               m->account_name, why);
         fail(b, where, "account", "name", msg);
         free(msg);
@@ -495,6 +497,26 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
+/* A grant to DOMAIN\name, name@upn or name: the directory looks the name
+ * up as a sAMAccountName, so it follows the same rules as the sites' own
+ * accounts. True (and a message) when it does not. */
+static bool grant_account_problem(struct builder *b, const char *where, const char *key,
+                                  const char *item, const struct ntfs_grant *g)
+{
+    size_t n;
+    const char *name = ntfs_principal_account(g->principal, &n);
+    char *sam = xstrndup(name, n);
+    const char *why = dir_sam_problem(sam);
+    if (why) {
+        char *msg = xasprintf("'%s': the account name '%s' %s (sAMAccountName rules)", item, sam,
+                              why);
+        fail(b, where, "grants", key, msg);
+        free(msg);
+    }
+    free(sam);
+    return why != NULL;
+}
+
 static void build_folders_and_grants(struct builder *b, struct site_model *m)
 {
     size_t n_names;
@@ -534,6 +556,8 @@ static void build_folders_and_grants(struct builder *b, struct site_model *m)
                 free(msg);
                 continue;
             }
+            if (g.kind == NTFS_PRINCIPAL_NAME && grant_account_problem(b, where, key, item, &g))
+                continue;
             m->grants = xrealloc(m->grants, (m->n_grants + 1) * sizeof *m->grants);
             m->grants[m->n_grants].folder = xstrdup(key);
             m->grants[m->n_grants++].grant = g;

@@ -26,24 +26,28 @@ static bool is_smb(const char *path)
     return !strncmp(path, "smb://", 6);
 }
 
-/* A machine-wide lock name for a remote file. */
-static char *smb_lock_path(const char *url)
+/* The run lock of a target: LOCK_DIR/config-HASH.lock, HASH from the URL
+ * of an smb:// file or the resolved path of a local one. */
+static char *lock_path_of(const char *lock_dir, const char *path)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = url; *p; p++)
+    char *real = is_smb(path) ? NULL : realpath(path, NULL);
+    const char *target = real ? real : path;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = target; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return xasprintf("/run/lock/provision-%016llx.lock", (unsigned long long)h);
+    free(real);
+    return xasprintf("%s/config-%016llx.lock", lock_dir, (unsigned long long)h);
 }
 
 int configfile_open(struct configfile *cf, const char *path, const struct smb_options *smb_opts,
-                    bool lock, struct diag *d)
+                    const char *lock_dir, struct diag *d)
 {
     memset(cf, 0, sizeof *cf);
     cf->lock_fd = -1;
     cf->path = xstrdup(path);
-    if (lock) {
-        char *lock_path = is_smb(path) ? smb_lock_path(path) : xasprintf("%s.lock", path);
-        cf->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_dir) {
+        char *lock_path = lock_path_of(lock_dir, path);
+        cf->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (cf->lock_fd < 0) {
             diag_add(d, "%s: cannot create the lock file: %s", lock_path, strerror(errno));
             free(lock_path);

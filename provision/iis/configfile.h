@@ -26,13 +26,14 @@ struct configfile {
 };
 
 /* Reads path: a local file, or smb://HOST/SHARE/PATH through libsmbclient
- * with smb_opts' credentials. With lock, first takes an exclusive lock
- * (held until configfile_close), failing at once if another run holds it:
- * PATH.lock next to a local file; for smb:// a lock under /run/lock, which
- * only covers runs on this machine (the changed-meanwhile check covers the
- * rest). */
+ * with smb_opts' credentials. With lock_dir (the state folder), first takes
+ * an exclusive lock for the run there (held until configfile_close),
+ * failing at once if another run holds it: one lock per target, named from
+ * the resolved path of a local file or the URL of an smb:// one. It covers
+ * the runs of this machine that share the state folder; other writers are
+ * caught by configfile_replace's changed-meanwhile check. */
 int configfile_open(struct configfile *cf, const char *path, const struct smb_options *smb_opts,
-                    bool lock, struct diag *d);
+                    const char *lock_dir, struct diag *d);
 /* Hands the bytes read to the caller (who frees them). */
 char *configfile_take(struct configfile *cf, size_t *len);
 /* Replaces the file with data, after checking that it still holds `expected`

@@ -217,27 +217,6 @@ void iis_binding_key(const char *protocol, const char *info, char *buf, unsigned
         *p = (char)tolower((unsigned char)*p);
 }
 
-const char *ad_check_sam_account_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0)
-        return "an account name cannot be empty";
-    if (n > 20)
-        return "an account name (sAMAccountName) is at most 20 characters";
-    if (has_control(name))
-        return "an account name cannot contain control characters";
-    if (strpbrk(name, "\"/\\[]:;|=,+*?<>@"))
-        return "an account name cannot contain any of \" / \\ [ ] : ; | = , + * ? < > @";
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p >= 0x80)
-            return "an account name must be ASCII";
-    if (strspn(name, ". ") == n)
-        return "an account name cannot consist only of dots and spaces";
-    if (name[n - 1] == '.')
-        return "an account name cannot end with a dot";
-    return NULL;
-}
-
 long iis_parse_timespan(const char *s)
 {
     long days = 0, h, m, sec;

@@ -28,11 +28,6 @@ const char *iis_check_binding_information(const char *protocol, const char *info
  * host folded to lower case. Writes into buf (>= 320 bytes). */
 void iis_binding_key(const char *protocol, const char *info, char *buf, unsigned len);
 
-/* Active Directory sAMAccountName rules: at most 20 characters, none of
- * " / \ [ ] : ; | = , + * ? < > @, no control characters, not only dots or
- * spaces (REFERENCE.md §5). */
-const char *ad_check_sam_account_name(const char *name);
-
 /* Timespan hh:mm:ss (optionally d.hh:mm:ss) as IIS writes it; returns seconds
  * or -1. */
 long iis_parse_timespan(const char *s);

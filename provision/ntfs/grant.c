@@ -34,8 +34,10 @@ static const struct {
 
 #define N_FLAGS (sizeof grant_flags / sizeof grant_flags[0])
 
-/* Characters AD forbids in sAMAccountName (Active Directory schema,
- * SAM-Account-Name attribute), '\' and '@' handled separately. */
+/* Characters refused in the domain of DOMAIN\name and in a UPN suffix
+ * ('\' and '@' are handled separately). The account name itself is not
+ * checked here: the caller applies the sAMAccountName rules to it
+ * (dir_sam_problem, ldap/account.h), which this module does not link. */
 static const char name_forbidden[] = "\"/[]:;|=,+*?<>";
 /* Characters IIS forbids in pool names (its schema's applicationPoolName
  * validation of applicationPools/add/@name). */
@@ -74,9 +76,8 @@ static int find_flag(const char *s, size_t n)
     return -1;
 }
 
-/* Checks one part of an account name [s, s+n). */
-static int check_name_part(const char *s, size_t n, const char *what, int allow_at, char *err,
-                           size_t errlen)
+/* Checks the domain or UPN suffix [s, s+n) of a principal. */
+static int check_name_part(const char *s, size_t n, const char *what, char *err, size_t errlen)
 {
     if (n == 0)
         return fail(err, errlen, "missing %s in principal", what);
@@ -84,7 +85,7 @@ static int check_name_part(const char *s, size_t n, const char *what, int allow_
         return fail(err, errlen, "%s '%.*s' starts or ends with a blank", what,
                     (int)(n > SHOW ? SHOW : n), s);
     for (size_t i = 0; i < n; i++) {
-        if (strchr(name_forbidden, s[i]) || (!allow_at && s[i] == '@'))
+        if (strchr(name_forbidden, s[i]) || s[i] == '@')
             return fail(err, errlen, "character '%c' is not allowed in %s '%.*s'", s[i], what,
                         (int)(n > SHOW ? SHOW : n), s);
     }
@@ -138,27 +139,30 @@ static int classify_principal(struct ntfs_grant *g, char *err, size_t errlen)
         size_t dn = (size_t)(bs - p);
         if (strchr(bs + 1, '\\'))
             return fail(err, errlen, "more than one '\\' in principal '%.*s'", SHOW, p);
-        if (check_name_part(p, dn, "domain", 0, err, errlen) < 0 ||
-            check_name_part(bs + 1, n - dn - 1, "account name", 0, err, errlen) < 0)
+        if (check_name_part(p, dn, "domain", err, errlen) < 0)
             return -1;
-        if (p[n - 1] == '.')
-            return fail(err, errlen, "account name must not end with '.'");
+        if (dn + 1 == n)
+            return fail(err, errlen, "missing account name in principal");
         return 0;
     }
     if (at) {
         size_t ln = (size_t)(at - p);
         if (strchr(at + 1, '@'))
             return fail(err, errlen, "more than one '@' in principal '%.*s'", SHOW, p);
-        if (check_name_part(p, ln, "account name", 0, err, errlen) < 0 ||
-            check_name_part(at + 1, n - ln - 1, "UPN suffix", 0, err, errlen) < 0)
-            return -1;
-        return 0;
+        if (ln == 0)
+            return fail(err, errlen, "missing account name in principal");
+        return check_name_part(at + 1, n - ln - 1, "UPN suffix", err, errlen);
     }
-    if (check_name_part(p, n, "account name", 0, err, errlen) < 0)
-        return -1;
-    if (p[n - 1] == '.')
-        return fail(err, errlen, "account name must not end with '.'");
     return 0;
+}
+
+const char *ntfs_principal_account(const char *principal, size_t *len)
+{
+    const char *bs = strchr(principal, '\\');
+    const char *name = bs ? bs + 1 : principal;
+    const char *at = bs ? NULL : strchr(principal, '@');
+    *len = at ? (size_t)(at - name) : strlen(name);
+    return name;
 }
 
 static int parse_mask(const char *s, size_t n, uint32_t *out, char *err, size_t errlen)

@@ -43,15 +43,24 @@ struct ntfs_grant {
  * - PRINCIPAL: "pool" / "anonymous" (any case); a SID "S-1-..." (icacls'
  *   "*S-1-..." too), a well-known name (sid.h) or "IIS AppPool\NAME" -> kind
  *   SID; otherwise "DOMAIN\name", "name@upn.suffix" or "name" -> kind NAME.
- *   At most 256 bytes, valid UTF-8, no control characters, none of
- *   " / [ ] : ; | = , + * ? < > in a name (pool names: also \ @ &); one
- *   '\' or one '@' at most; an account name must not end with '.'.
+ *   At most 256 bytes, valid UTF-8, no control characters; one '\' or
+ *   one '@' at most; none of " / [ ] : ; | = , + * ? < > @ in a domain or
+ *   UPN suffix (pool names: none of \ / " | < > : * ? ] [ + = ; , @ &).
+ *   The account name of a NAME is only split off (ntfs_principal_account):
+ *   the caller checks it against the sAMAccountName rules.
  * - FLAGS: (OI) (CI) (NP) (IO), any case, each at most once; (IO) and (NP)
  *   need (OI) or (CI).
  * - RIGHTS: F, M, RX, R, W (any case, also written "(M)" as icacls prints
  *   it) or a non-zero 0x mask within NTFS_GRANT_VALID_MASK. icacls lists
  *   such as "(R,W)" are not supported: use a 0x mask. */
 int ntfs_grant_parse(const char *text, struct ntfs_grant *out, char *err, size_t errlen);
+
+/* The account name of a principal of kind NAME: after the '\' of
+ * DOMAIN\name, before the '@' of name@upn.suffix, else all of it. Returns
+ * a pointer into principal and its length in *len (not NUL-terminated). The
+ * directory looks this name up as a sAMAccountName, so callers check it with
+ * dir_sam_problem (ldap/account.h). */
+const char *ntfs_principal_account(const char *principal, size_t *len);
 
 /* Formats back to canonical text, e.g. "pool:(OI)(CI)M", "deny S-1-1-0:(OI)W",
  * masks not matching a simple right as 0x... Kind SID is written as the SID string, NAME as

@@ -191,7 +191,7 @@ expect_fail "forbidden characters in a site name" 2 "t.ini:1: [site bad/name]: a
 printf '[site t.example.com]\ntemplate = standard\npool.name = a;b\n' > t.ini
 expect_fail "forbidden characters in a pool name" 2 "t.ini:3: pool.name" -- apply t.ini
 printf '[site t.example.com]\ntemplate = ad-identity\nid = much-too-long-id\n' > t.ini
-expect_fail "overlong account name" 2 "'IUSR_much-too-long-id': an account name (sAMAccountName) is at most 20 characters" -- apply t.ini
+expect_fail "overlong account name" 2 "'IUSR_much-too-long-id': the account name (sAMAccountName) is longer than 20 characters" -- apply t.ini
 printf '[site t.example.com]\ntemplate = standard\n[site T.example.com]\ntemplate = standard\n' > t.ini
 expect_fail "duplicate sites in one list" 2 "t.ini:3: site 'T.example.com' is listed twice (also at t.ini:1)" -- apply t.ini
 printf '[site t.example.com]\ntemplate = standard\n' > t1.ini
@@ -233,8 +233,12 @@ expect_fail "a deny on the content for IUSR" 2 "IUSR is denied Read on" -- valid
 printf '[site t.example.com]\ntemplate = standard\ngrants.wwwroot = pool:(CI)RX\n' > t.ini
 expect_fail "pool identity cannot read its root" 2 "IIS AppPool\\t.example.com gets no Read on the files of" -- apply t.ini
 
-# Someone holds the lock: refuse, change nothing.
-( flock -x 9; sleep 3 ) 9>applicationHost.config.lock &
+# Someone holds the lock (in the state folder, one per target): refuse,
+# change nothing.
+lockfile=$(ls "$PROVISION_STATE_DIR"/config-*.lock | head -1)
+[ -f "$lockfile" ] && [ ! -e applicationHost.config.lock ] && ok "the run lock is in the state folder" \
+  || bad "run lock: $lockfile"
+( flock -x 9; sleep 3 ) 9>"$lockfile" &
 sleep 0.5
 expect_fail "another run holds the lock" 1 "another provision run is changing this file" -- apply sites.ini
 wait

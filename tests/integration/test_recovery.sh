@@ -50,6 +50,20 @@ for point in accounts:1:0 mkdir:4:0 sd:5:0 site:3:0 config:1:0 committed:1:1; do
   reset_all "after $where"
 done
 
+# Killed between the two renames of the smb:// replace: no
+# applicationHost.config at all; recovery puts the old one back and removes
+# the dead run's temp file (it holds the new file, passwords included).
+HOOK=crash:swap:1 prov apply "$work/sites.ini" >"$work/out" 2>&1; rc=$?
+cfgdir=$(dirname "$CFG")
+[ $rc -eq 137 ] && [ ! -e "$CFG" ] && ok "killed mid-replace: no applicationHost.config left" \
+  || bad "swap kill (rc $rc): config present: $([ -e "$CFG" ] && echo yes)"
+out=$(HOOK= prov recover 2>&1); rc=$?
+[ $rc -eq 0 ] && rec_config_pristine && grep -q "was put back" <<<"$out" \
+  && [ -z "$(ls -A "$cfgdir" | grep 'provision-tmp')" ] \
+  && ok "recover put the original config back and removed the temp file" || bad "swap recovery (rc $rc): $out; $(ls -A "$cfgdir")"
+expect "killed mid-replace" 0 "$N"
+reset_all "after the swap kill"
+
 # The next apply recovers by itself (no recover command), then does its work.
 HOOK=crash:sd:3 prov apply "$work/sites.ini" >/dev/null 2>&1
 out=$(HOOK= prov apply "$work/sites.ini" 2>&1); rc=$?

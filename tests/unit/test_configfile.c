@@ -69,7 +69,7 @@ static void replace_and_backups(void **state)
     const char *versions[] = {"one", "two", "three", "four", "five"};
     for (int i = 0; i < 4; i++) {
         struct configfile cf;
-        assert_int_equal(configfile_open(&cf, path, NULL, true, &d), 0);
+        assert_int_equal(configfile_open(&cf, path, NULL, dir, &d), 0);
         assert_int_equal(cf.len, strlen(versions[i]));
         char *bak = NULL;
         assert_int_equal(configfile_replace(&cf, versions[i], strlen(versions[i]), versions[i + 1],
@@ -98,7 +98,7 @@ static void refuses_when_changed_on_disk(void **state)
     struct diag d;
     diag_init(&d);
     struct configfile cf;
-    assert_int_equal(configfile_open(&cf, path, NULL, true, &d), 0);
+    assert_int_equal(configfile_open(&cf, path, NULL, dir, &d), 0);
     size_t len;
     char *read_bytes = configfile_take(&cf, &len);
     write_text(path, "someone else"); /* e.g. IIS Manager saved meanwhile */
@@ -120,11 +120,11 @@ static void lock_is_exclusive(void **state)
     struct diag d;
     diag_init(&d);
     struct configfile a, b;
-    assert_int_equal(configfile_open(&a, path, NULL, true, &d), 0);
-    assert_int_equal(configfile_open(&b, path, NULL, true, &d), -1);
+    assert_int_equal(configfile_open(&a, path, NULL, dir, &d), 0);
+    assert_int_equal(configfile_open(&b, path, NULL, dir, &d), -1);
     assert_non_null(strstr(d.msgs[0], "another provision run"));
     configfile_close(&a);
-    assert_int_equal(configfile_open(&b, path, NULL, true, &d), 0);
+    assert_int_equal(configfile_open(&b, path, NULL, dir, &d), 0);
     configfile_close(&b);
     diag_free(&d);
 }
