@@ -147,6 +147,31 @@ for delay in 0.8 1.6; do
   reset_all "after the kill at ${delay}s"
 done
 
+# Saved plans against the real directory and share: a plan made, then an
+# account or a descriptor it relies on changed by someone else: apply
+# --plan refuses, naming it, and changes nothing.
+HOOK= prov plan -o "$work/a.plan" "$work/sites.ini" >/dev/null 2>&1 || bad "plan -o on the lab"
+in_lab samba-tool user create IUSR_r2 --random-password -H "ldap://$LAB_HOST" -U Administrator \
+  --password="$(cat "$LAB_ADMIN_PASSWORD_FILE")" >/dev/null 2>&1 || bad "test set-up: samba-tool user create IUSR_r2"
+cp "$CFG" "$work/before.config"
+out=$(HOOK= prov apply --plan "$work/a.plan" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "changed since the plan: account IUSR_r2 (it exists now)" <<<"$out" && cmp -s "$CFG" "$work/before.config" \
+  && [ ! -d "$LAB_SITES_PATH/r1.example.com" ] && ok "apply --plan refuses: an account it relies on appeared" \
+  || bad "apply --plan with a changed account (rc $rc): $out"
+in_lab samba-tool user delete IUSR_r2 -H "ldap://$LAB_HOST" -U Administrator \
+  --password="$(cat "$LAB_ADMIN_PASSWORD_FILE")" >/dev/null 2>&1 || bad "test set-up: samba-tool user delete"
+HOOK= prov apply "$work/sites.ini" >/dev/null 2>&1 || bad "apply before the descriptor case"
+HOOK= prov plan -o "$work/b.plan" "$work/sites.ini" >/dev/null 2>&1 || bad "plan -o (no change)"
+in_lab smbcacls -A "$LAB_SMB_AUTHFILE" "$LAB_SMB_SITES" r3.example.com/data -a 'ACL:S-1-1-0:ALLOWED/0x0/READ' >/dev/null 2>&1 \
+  || bad "test set-up: smbcacls -a on r3 data"
+out=$(HOOK= prov apply --plan "$work/b.plan" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "changed since the plan: descriptor r3.example.com/data" <<<"$out" \
+  && ok "apply --plan refuses: a descriptor it read changed" || bad "apply --plan with a changed descriptor (rc $rc): $out"
+HOOK= prov plan -o "$work/c.plan" "$work/sites.ini" >/dev/null 2>&1
+out=$(HOOK= prov apply --plan "$work/c.plan" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "a fresh plan of the same state applies" || bad "apply --plan (rc $rc): $out"
+reset_all "after saved plans"
+
 [ -s "$STATE/audit.log" ] && python3 -c '
 import json, sys
 secrets = [l.rstrip("\n").split("\t")[2] for l in open(sys.argv[2]) if l.count("\t") == 2]
