@@ -22,7 +22,7 @@ static void pool_identity(const struct site_model *m, struct identity *id, char 
 {
     memset(id, 0, sizeof *id);
     id->is_pool = true;
-    id->is_anonymous = !strcmp(m->anonymous, "pool");
+    id->is_anonymous = m->anonymous == ANONYMOUS_POOL;
     const char *sid = NULL;
     switch (m->identity) {
     case IDENTITY_APPPOOL:
@@ -30,13 +30,13 @@ static void pool_identity(const struct site_model *m, struct identity *id, char 
         snprintf(label, n, "IIS AppPool\\%s", m->pool.name);
         break;
     case IDENTITY_NETWORKSERVICE:
-        sid = "S-1-5-20", snprintf(label, n, "NETWORK SERVICE");
+        sid = NTFS_SID_NETWORK_SERVICE, snprintf(label, n, "NETWORK SERVICE");
         break;
     case IDENTITY_LOCALSERVICE:
-        sid = "S-1-5-19", snprintf(label, n, "LOCAL SERVICE");
+        sid = NTFS_SID_LOCAL_SERVICE, snprintf(label, n, "LOCAL SERVICE");
         break;
     case IDENTITY_LOCALSYSTEM:
-        sid = "S-1-5-18", snprintf(label, n, "SYSTEM");
+        sid = NTFS_SID_LOCAL_SYSTEM, snprintf(label, n, "SYSTEM");
         break;
     case IDENTITY_ACCOUNT:
         id->name = m->pool.user_name;
@@ -52,7 +52,7 @@ static void pool_identity(const struct site_model *m, struct identity *id, char 
 static bool grant_names(const struct ntfs_grant *g, const struct identity *id)
 {
     struct ntfs_sid everyone;
-    ntfs_sid_parse("S-1-1-0", &everyone);
+    ntfs_sid_parse(NTFS_SID_EVERYONE, &everyone);
     switch (g->kind) {
     case NTFS_PRINCIPAL_POOL:
         return id->is_pool;
@@ -126,17 +126,17 @@ static int can_read_files(const struct site_model *m, const struct identity *id,
 
 int access_check_site(const struct site_model *m, struct diag *d)
 {
-    if (!m->site.physical_path || !m->pool.name || !m->anonymous)
+    if (!m->site.physical_path || !m->pool.name)
         return 0;
     char pool_label[300];
     struct identity pool, anon;
     pool_identity(m, &pool, pool_label, sizeof pool_label);
-    if (!strcmp(m->anonymous, "pool")) {
+    if (m->anonymous == ANONYMOUS_POOL) {
         anon = pool;
     } else {
         memset(&anon, 0, sizeof anon);
         anon.is_anonymous = true;
-        anon.has_sid = ntfs_sid_parse("S-1-5-17", &anon.sid) == 0;
+        anon.has_sid = ntfs_sid_parse(NTFS_SID_IUSR, &anon.sid) == 0;
         anon.label = "IUSR";
     }
     bool managed = false;

@@ -166,9 +166,11 @@ int accounts_prepare(struct account_run *run, const struct site_model *m, bool p
                      m->origin, m->name, m->account_name, a->dn);
             return -1;
         }
-        if (a->managed && a->managed_site && !ascii_equal_ci(a->managed_site, m->name)) {
-            diag_add(d, "%s: site '%s': account %s belongs to site '%s' (%s)", m->origin, m->name,
-                     m->account_name, a->managed_site, a->dn);
+        if (a->managed && (!a->managed_site || !ascii_equal_ci(a->managed_site, m->name))) {
+            diag_add(d, "%s: site '%s': account %s belongs to %s%s%s (%s)", m->origin, m->name,
+                     m->account_name,
+                     a->managed_site ? "site '" : "no site (its marker names none)",
+                     a->managed_site ? a->managed_site : "", a->managed_site ? "'" : "", a->dn);
             return -1;
         }
         if (!rotate && pool_has_password) {
@@ -239,7 +241,8 @@ static bool names_account(const char *msg, const char *sam)
     for (const char *p = strstr(msg, sam); p; p = strstr(p + 1, sam)) {
         char after = p[n];
         bool word_end = !after || !(isalnum((unsigned char)after) || after == '_' || after == '-');
-        bool word_start = p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        bool word_start =
+            p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '-');
         if (word_start && word_end)
             return true;
     }
@@ -334,9 +337,10 @@ int accounts_prepare_removal(struct account_run *run, const struct site_model *m
         step->action = ACCOUNT_KEEP;
         return 0; /* not ours: destroy never deletes it */
     }
-    if (a->managed_site && !ascii_equal_ci(a->managed_site, m->name)) {
-        diag_add(d, "%s: site '%s': account %s belongs to site '%s'; it is kept", m->origin,
-                 m->name, m->account_name, a->managed_site);
+    if (!a->managed_site || !ascii_equal_ci(a->managed_site, m->name)) {
+        diag_add(d, "%s: site '%s': account %s belongs to %s%s%s; it is kept", m->origin, m->name,
+                 m->account_name, a->managed_site ? "site '" : "no site (its marker names none)",
+                 a->managed_site ? a->managed_site : "", a->managed_site ? "'" : "");
         step->action = ACCOUNT_KEEP;
         return 0;
     }
@@ -399,7 +403,7 @@ int accounts_save_secret_lines(const struct conf *c, const char *const *sams,
     if (!path)
         return 0;
     struct strbuf out;
-    sb_init(&out);
+    sb_init_secret(&out); /* it holds every password of the file */
     char *old = NULL;
     size_t old_len = 0;
     struct stat st;
@@ -424,7 +428,7 @@ int accounts_save_secret_lines(const struct conf *c, const char *const *sams,
         bool replaced = false;
         for (size_t i = 0; i < n; i++) {
             size_t sl = strlen(sams[i]);
-            if (len > sl && line[sl] == '\t' && !strncmp(line, sams[i], sl))
+            if (len > sl && line[sl] == '\t' && !ascii_ncasecmp(line, sams[i], sl))
                 replaced = true;
         }
         if (!replaced)
@@ -436,20 +440,8 @@ int accounts_save_secret_lines(const struct conf *c, const char *const *sams,
         wipe(old, old_len);
         free(old);
     }
-    char *tmp = xasprintf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mkstemp makes it 0600 */
-    int rc = -1;
-    if (fd >= 0) {
-        bool ok = write(fd, out.buf ? out.buf : "", out.len) == (ssize_t)out.len && fsync(fd) == 0;
-        ok = close(fd) == 0 && ok;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
-    }
-    if (rc < 0)
-        diag_add(d, "%s: cannot write the secrets file: %s", path, strerror(errno));
-    free(tmp);
+    /* Owner-only from the moment the temporary file exists. */
+    int rc = atomic_replace(path, out.buf ? out.buf : "", out.len, 0600, "the secrets file", d);
     sb_free_secret(&out);
     return rc;
 }

@@ -169,7 +169,7 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
     struct ini_file f;
     size_t errors = d->count;
     if (ini_load(path, &f, d) < 0) {
-        ini_free(&f);
+        conf_free(c);
         return -1;
     }
     for (size_t i = 0; i < f.n_sections; i++) {
@@ -303,7 +303,11 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
     free(c->templates_dir);
     c->templates_dir = dir;
     ini_free(&f);
-    return d->count > errors ? -1 : 0;
+    if (d->count > errors) {
+        conf_free(c);
+        return -1;
+    }
+    return 0;
 }
 
 void conf_free(struct conf *c)

@@ -38,8 +38,10 @@ struct conf {
 };
 
 /* Loads path; relative paths inside are taken from the file's folder.
- * Returns 0, or -1 with messages naming file, line and key. */
+ * Returns 0, or -1 with messages naming file, line and key; on failure
+ * nothing is left allocated and *c is zeroed (conf_free on it is harmless). */
 int conf_load(const char *path, struct conf *c, struct diag *d);
+/* Frees and zeroes *c; safe on a zeroed struct, and so twice. */
 void conf_free(struct conf *c);
 
 /* Resolves a path written in the conf file relative to its folder. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/folders.h"
 
+#include "provision/accounts.h"
 #include "provision/ntfs/grants.h"
 #include "provision/ntfs/sid.h"
 
@@ -118,13 +119,13 @@ static int pool_sid(const struct site_model *m, const char *account_sid, struct 
         }
         return 0;
     case IDENTITY_NETWORKSERVICE:
-        wk = "S-1-5-20";
+        wk = NTFS_SID_NETWORK_SERVICE;
         break;
     case IDENTITY_LOCALSERVICE:
-        wk = "S-1-5-19";
+        wk = NTFS_SID_LOCAL_SERVICE;
         break;
     case IDENTITY_LOCALSYSTEM:
-        wk = "S-1-5-18";
+        wk = NTFS_SID_LOCAL_SYSTEM;
         break;
     case IDENTITY_ACCOUNT:
         if (!account_sid)
@@ -150,7 +151,8 @@ static ssize_t build_specs(const struct folder_run *run, const struct site_model
     *pending = false;
     const struct folder_spec *iso = m->isolate ? folder_named(m, m->isolate) : NULL;
     if (iso && with_isolation) {
-        static const char *const admins[] = {"S-1-5-32-544", "S-1-5-18"};
+        static const char *const admins[] = {NTFS_SID_BUILTIN_ADMINISTRATORS,
+                                             NTFS_SID_LOCAL_SYSTEM};
         for (int k = 0; k < 2; k++) {
             rel[n] = xstrdup(below_root(run->conf->content_root, iso->path));
             specs[n].folder_rel = rel[n];
@@ -166,13 +168,13 @@ static ssize_t build_specs(const struct folder_run *run, const struct site_model
         const struct ntfs_grant *g = &m->grants[i].grant;
         const struct folder_spec *f = folder_named(m, m->grants[i].folder);
         struct acl_grant_spec *s = &specs[n];
-        bool anonymous_is_pool = !strcmp(m->anonymous, "pool");
+        bool anonymous_is_pool = m->anonymous == ANONYMOUS_POOL;
         int r = 0;
         if (g->kind == NTFS_PRINCIPAL_POOL ||
             (g->kind == NTFS_PRINCIPAL_ANONYMOUS && anonymous_is_pool)) {
             r = pool_sid(m, account_sid, &s->ace.sid, d);
         } else if (g->kind == NTFS_PRINCIPAL_ANONYMOUS) {
-            ntfs_sid_parse("S-1-5-17", &s->ace.sid); /* IUSR */
+            ntfs_sid_parse(NTFS_SID_IUSR, &s->ace.sid);
         } else if (g->kind == NTFS_PRINCIPAL_SID) {
             s->ace.sid = g->sid;
         } else {
@@ -302,7 +304,7 @@ int folders_apply_site(struct folder_run *run, const struct site_model *m, const
         for (size_t i = 0; i < m->n_grants; i++) {
             const struct ntfs_grant *g = &m->grants[i].grant;
             if (g->kind != NTFS_PRINCIPAL_POOL &&
-                !(g->kind == NTFS_PRINCIPAL_ANONYMOUS && !strcmp(m->anonymous, "pool")))
+                !(g->kind == NTFS_PRINCIPAL_ANONYMOUS && m->anonymous == ANONYMOUS_POOL))
                 continue;
             char text[NTFS_GRANT_STRING_MAX];
             ntfs_grant_format(g, text, sizeof text);

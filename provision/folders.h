@@ -8,13 +8,13 @@
 #ifndef PROVISION_FOLDERS_H
 #define PROVISION_FOLDERS_H
 
-#include "provision/accounts.h"
 #include "provision/change.h"
 #include "provision/conf.h"
 #include "provision/ntfs/backend.h"
 #include "provision/site.h"
 
 struct folder_run;
+struct account_run; /* provision/accounts.h: resolves DOMAIN\name principals */
 
 /* Opens the [content] location's back end; NULL with messages. Only called
  * when the configuration has a location. */

@@ -102,15 +102,17 @@ int ini_load_text(const char *name, const char *text, size_t len, struct ini_fil
     out->path = xstrdup(name);
     struct reader r = {text, text, text + len, 0, name, d, out, 0};
     int rc = ini_parse_stream(read_line, &r, on_value, &r);
-    if (r.failed)
-        return -1;
-    if (rc > 0) {
+    if (r.failed) {
+        rc = -1;
+    } else if (rc > 0) {
         diag_add(d, "%s:%d: not an INI line (expected [section], key = value, or a ; comment)",
                  name, rc);
-        return -1;
+        rc = -1;
+    } else if (rc < 0) {
+        diag_add(d, "%s: cannot be parsed", name);
     }
     if (rc < 0) {
-        diag_add(d, "%s: cannot be parsed", name);
+        ini_free(out);
         return -1;
     }
     return 0;

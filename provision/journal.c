@@ -106,15 +106,6 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* ---- the state folder -------------------------------------------------- */
 
 /* Makes dir exist as a private folder of ours, or says why it cannot be. */
@@ -198,7 +189,7 @@ int journal_commit(struct journal *j, struct diag *d)
     if (!j || !j->pending.len)
         return 0;
     int rc = write_all(j->fd, j->pending.buf, j->pending.len) == 0 && fsync(j->fd) == 0 ? 0 : -1;
-    if (rc < 0)
+    if (rc < 0 && d)
         diag_add(d, "journal %s: cannot write: %s; the step it announces was not started", j->path,
                  strerror(errno));
     j->pending.len = 0;
@@ -222,11 +213,18 @@ struct journal *journal_begin(const char *state_dir, const char *command,
     j->path = xasprintf("%s/journals/%s.journal", state_dir, j->run_id);
     j->audit_fd = -1;
     sb_init(&j->pending);
-    j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* Written under a name scans ignore, then renamed: a journal is never
+     * seen without its begin record, nor locked by a scan before its
+     * writer holds it. */
+    char *fresh = xasprintf("%s.new", j->path);
+    j->fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->fd < 0 || flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
-        diag_add(d, "journal %s: cannot create: %s; nothing was changed", j->path, strerror(errno));
-        if (j->fd >= 0)
+        diag_add(d, "journal %s: cannot create: %s; nothing was changed", fresh, strerror(errno));
+        if (j->fd >= 0) {
             close(j->fd);
+            unlink(fresh);
+        }
+        free(fresh);
         sb_free(&j->pending);
         free(j->state_dir);
         free(j->run_id);
@@ -241,15 +239,21 @@ struct journal *journal_begin(const char *state_dir, const char *command,
                 "config", t->config, "content", t->content ? t->content : "", "directory",
                 t->directory ? t->directory : "", "remove_folders", remove_folders ? "1" : "0",
                 NULL);
-    if (journal_commit(j, d) < 0) {
-        unlink(j->path);
+    size_t mark = d ? d->count : 0;
+    if (journal_commit(j, d) < 0 || rename(fresh, j->path) < 0) {
+        if (d && d->count == mark)
+            diag_add(d, "journal %s: cannot create: %s; nothing was changed", j->path,
+                     strerror(errno));
+        unlink(fresh);
+        free(fresh);
         close(j->fd);
         j->fd = -1;
         journal_finish(j);
         return NULL;
     }
+    free(fresh);
     char *dir = xasprintf("%s/journals", state_dir);
-    fsync_dir(dir);
+    sync_folder(dir);
     free(dir);
     return j;
 }
@@ -434,7 +438,7 @@ static int load_journal(struct journal_file *f, const char *data, size_t len, st
             char want[64];
             int wl = snprintf(want, sizeof want, JOURNAL_MAGIC "\t%d", JOURNAL_VERSION);
             if (n != (size_t)wl || memcmp(data + pos, want, n) != 0) {
-                diag_add(d, "journal %s: not a version %d journal of provision", f->path,
+                diag_add(d, "journal %s:1: not a version %d journal of provision", f->path,
                          JOURNAL_VERSION);
                 return -1;
             }
@@ -506,6 +510,18 @@ int journal_scan(const char *state_dir, struct journal_file **out, size_t *n, si
     int rc = 0;
     for (struct dirent *de; (de = readdir(dh));) {
         size_t l = strlen(de->d_name);
+        if (l > 12 && !strcmp(de->d_name + l - 12, ".journal.new")) {
+            /* A run that died before its journal had a begin record had
+             * changed nothing: its unfinished file goes. */
+            char *path = xasprintf("%s/%s", dir, de->d_name);
+            int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                unlink(path);
+            if (fd >= 0)
+                close(fd);
+            free(path);
+            continue;
+        }
         if (l < 9 || strcmp(de->d_name + l - 8, ".journal") != 0)
             continue;
         struct journal_file f;
@@ -564,7 +580,7 @@ int journal_file_append(struct journal_file *f, const char *type, const char *si
     format_record(&sb, type, site, ap);
     va_end(ap);
     int rc = write_all(f->fd, sb.buf, sb.len) == 0 && fsync(f->fd) == 0 ? 0 : -1;
-    if (rc < 0)
+    if (rc < 0 && d)
         diag_add(d, "journal %s: cannot write: %s", f->path, strerror(errno));
     sb_free(&sb);
     return rc;
@@ -576,7 +592,7 @@ void journal_file_remove(struct journal_file *f)
     char *slash = strrchr(f->path, '/');
     if (slash) {
         *slash = 0;
-        fsync_dir(f->path);
+        sync_folder(f->path);
         *slash = '/';
     }
     journal_file_free(f);

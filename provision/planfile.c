@@ -180,23 +180,9 @@ int planfile_write(const struct planfile *p, const char *path, const char *state
     char *body = body_text(p);
     char *mac = mac_of(key, body, strlen(body));
     wipe(key, sizeof key);
-    char *tmp = xasprintf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp), rc = -1;
-    if (fd >= 0) {
-        size_t bl = strlen(body);
-        char *tail = xasprintf("hmac\t%s\n", mac);
-        bool ok = write(fd, body, bl) == (ssize_t)bl &&
-                  write(fd, tail, strlen(tail)) == (ssize_t)strlen(tail) && fsync(fd) == 0;
-        ok = close(fd) == 0 && ok;
-        free(tail);
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
-    }
-    if (rc < 0)
-        diag_add(d, "%s: cannot write the plan: %s", path, strerror(errno));
-    free(tmp);
+    char *text = xasprintf("%shmac\t%s\n", body, mac);
+    int rc = atomic_replace(path, text, strlen(text), 0600, "the plan", d);
+    free(text);
     free(body);
     free(mac);
     return rc;

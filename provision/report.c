@@ -25,12 +25,31 @@ struct site_report *report_site(struct report *r, const char *name)
     return s;
 }
 
+void report_step(struct site_report *s, const char *kind, const char *action, const char *object)
+{
+    s->steps = xrealloc(s->steps, (s->n_steps + 1) * sizeof *s->steps);
+    s->steps[s->n_steps++] = (struct site_step){xstrdup(kind), xstrdup(action),
+                                                xstrdup(object ? object : ""), "pending"};
+}
+
+void report_steps_state(struct site_report *s, const char *state)
+{
+    for (size_t i = 0; i < s->n_steps; i++)
+        s->steps[i].state = state;
+}
+
 void report_free(struct report *r)
 {
     for (size_t i = 0; i < r->n_sites; i++) {
         free(r->sites[i].name);
         changes_free(&r->sites[i].changes);
         diag_free(&r->sites[i].errors);
+        for (size_t k = 0; k < r->sites[i].n_steps; k++) {
+            free(r->sites[i].steps[k].kind);
+            free(r->sites[i].steps[k].action);
+            free(r->sites[i].steps[k].object);
+        }
+        free(r->sites[i].steps);
     }
     free(r->sites);
     diag_free(&r->errors);
@@ -76,7 +95,8 @@ static const char *status_name(enum site_status s)
     return s == SITE_FAILED ? "failed" : s == SITE_CHANGED ? "changed" : "unchanged";
 }
 
-static void json_errors(FILE *out, const struct diag *d)
+/* Notes are plain strings. */
+static void json_strings(FILE *out, const struct diag *d)
 {
     fputc('[', out);
     for (size_t i = 0; i < d->count; i++) {
@@ -87,10 +107,27 @@ static void json_errors(FILE *out, const struct diag *d)
     fputc(']', out);
 }
 
+/* Errors carry their class and object (util.h's error model). */
+static void json_errors(FILE *out, const struct diag *d)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < d->count; i++) {
+        if (i)
+            fputc(',', out);
+        fprintf(out,
+                "{\"class\":\"%s\",\"object\":", diag_class_name((enum diag_class)d->classes[i]));
+        json_string(out, d->objects[i]);
+        fprintf(out, ",\"message\":");
+        json_string(out, d->msgs[i]);
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
 static void print_json(const struct report *r, FILE *out)
 {
     size_t counts[3] = {0};
-    fprintf(out, "{\"command\":");
+    fprintf(out, "{\"version\":%d,\"command\":", REPORT_JSON_VERSION);
     json_string(out, r->command);
     fprintf(out, ",\"dry_run\":%s,\"sites\":[", r->dry_run ? "true" : "false");
     for (size_t i = 0; i < r->n_sites; i++) {
@@ -135,6 +172,17 @@ static void print_json(const struct report *r, FILE *out)
             }
             fprintf(out, "]}");
         }
+        fprintf(out, "],\"steps\":[");
+        for (size_t k = 0; k < s->n_steps; k++) {
+            const struct site_step *st = &s->steps[k];
+            fprintf(out, "%s{\"kind\":", k ? "," : "");
+            json_string(out, st->kind);
+            fprintf(out, ",\"action\":");
+            json_string(out, st->action);
+            fprintf(out, ",\"object\":");
+            json_string(out, st->object);
+            fprintf(out, ",\"state\":\"%s\"}", st->state);
+        }
         fprintf(out, "],\"errors\":");
         json_errors(out, &s->errors);
         fputc('}', out);
@@ -144,7 +192,7 @@ static void print_json(const struct report *r, FILE *out)
             counts[1], counts[2]);
     json_errors(out, &r->errors);
     fprintf(out, ",\"notes\":");
-    json_errors(out, &r->notes);
+    json_strings(out, &r->notes);
     fprintf(out, "}\n");
 }
 

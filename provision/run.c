@@ -57,6 +57,7 @@ static int load_input(struct session *s, int n, char **lists)
 {
     struct diag *d = &s->rep.errors;
     if (conf_load(s->o->conf_path, &s->conf, d) < 0) {
+        diag_classify(d, 0, DIAG_CONFIG, s->o->conf_path);
         conf_free(&s->conf);
         return -1;
     }
@@ -101,6 +102,7 @@ static int load_input(struct session *s, int n, char **lists)
     }
     strmap_free(&names);
     strmap_free(&accounts);
+    diag_classify(d, 0, DIAG_INPUT, NULL);
     return rc;
 }
 
@@ -113,6 +115,12 @@ static int finish(struct session *s)
         report_errors(&s->rep, stderr);
     else
         report_print(&s->rep, stdout);
+    /* The exit status from the worst class of the run's own errors: bad
+     * input or configuration (nothing was changed) is 2; a system that
+     * failed is 1, or 3 when other sites were done. */
+    enum diag_class worst = diag_worst(&s->rep.errors);
+    if (worst == DIAG_INPUT || worst == DIAG_CONFIG)
+        return EXIT_USAGE;
     if (s->rep.errors.count && !failed)
         return EXIT_FAILED;
     if (!failed)
@@ -241,6 +249,14 @@ static int journal_effect(void *arg, enum acl_effect what, const char *rel,
     return 0;
 }
 
+/* Classifies the messages a call added (util.h's error model) and passes
+ * its result on. */
+static int classified(int rc, struct diag *d, size_t mark, enum diag_class c, const char *object)
+{
+    diag_classify(d, mark, c, object);
+    return rc;
+}
+
 /* apply/plan of one site, in the order that leaves nothing half-made: every
  * IIS rule is checked first (nothing queued), then the account is looked up
  * and decided (prepare_site); the accounts of all sites are then made
@@ -252,28 +268,49 @@ static int prepare_site(struct session *s, struct apphost *ah, struct systems *s
                         struct site_model *m, struct account_step *step, struct site_report *sr,
                         bool dry_run)
 {
-    if (apphost_check_site(ah, &m->pool, &m->site, &sr->errors) < 0)
-        return -1;
+    struct diag *e = &sr->errors;
+    size_t mark = e->count;
+    if (apphost_check_site(ah, &m->pool, &m->site, e) < 0)
+        return classified(-1, e, mark, DIAG_IIS, m->name);
     if (m->identity != IDENTITY_ACCOUNT)
         return 0;
     if (!s->conf.plain_passwords) {
-        diag_add(&sr->errors,
+        diag_add(e,
                  "%s: site '%s': its pool runs as %s, whose password can only be stored "
                  "unencrypted in applicationHost.config (IIS encrypts with the host's own "
                  "keys); set [iis] plain_passwords = accept to allow it",
                  m->origin, m->name, m->pool.user_name);
-        return -1;
+        return classified(-1, e, mark, DIAG_CONFIG, m->name);
     }
     if (!sys->accts) {
-        diag_add(&sr->errors,
-                 "%s: site '%s': the directory is not available (see above); "
+        diag_add(e,
+                 "%s: site '%s': the directory is not available (see the error above); "
                  "nothing was done for this site",
                  m->origin, m->name);
-        return -1;
+        return classified(-1, e, mark, DIAG_DIRECTORY, m->name);
     }
     bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
-    return accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run, step,
-                            &sr->changes, &sr->errors);
+    int rc = classified(accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run,
+                                         step, &sr->changes, e),
+                        e, mark, DIAG_DIRECTORY, m->name);
+    if (rc == 0 && step->action != ACCOUNT_KEEP)
+        report_step(sr, "account", step->action == ACCOUNT_CREATE ? "create" : "rotate",
+                    m->account_name);
+    return rc;
+}
+
+/* A site that failed after it changed something: its account goes now;
+ * the journal marks it, so that the run's end (or a recovery) restores its
+ * descriptors from their before bytes too. */
+static void undo_site(struct systems *sys, struct site_model *m, struct account_step *step,
+                      struct site_report *sr)
+{
+    size_t mark = sr->errors.count;
+    if (sys->accts && step->done)
+        accounts_undo(sys->accts, step, &sr->errors);
+    diag_classify(&sr->errors, mark, DIAG_DIRECTORY, m->name);
+    journal_add(sys->journal, "site-failed", m->name, NULL);
+    journal_audit(sys->journal, m->name, "site", m->name, "undone");
 }
 
 static int complete_site(struct apphost *ah, struct systems *sys, struct site_model *m,
@@ -282,32 +319,37 @@ static int complete_site(struct apphost *ah, struct systems *sys, struct site_mo
     struct iis_pool_spec pool = m->pool;
     pool.password = step->password; /* NULL: keep the stored one */
     sys->effects.site = m->name;
-    bool stop = !dry_run && interrupted();
-    if (stop)
-        diag_add(&sr->errors,
+    struct diag *e = &sr->errors;
+    size_t mark = e->count;
+    int rc = 0;
+    if (!dry_run && interrupted()) {
+        diag_add(e,
                  "site '%s': interrupted (SIGINT/SIGTERM) before its folders and "
                  "configuration; its account is undone",
                  m->name);
-    if (stop || apphost_check_site(ah, &pool, &m->site, &sr->errors) < 0 ||
-        (sys->folders && m->n_folders &&
-         folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run, &sr->changes,
-                            &sr->errors) < 0) ||
-        (!dry_run && fault_point("site", &sr->errors) < 0)) {
-        if (sys->accts && step->done)
-            accounts_undo(sys->accts, step, &sr->errors);
-        journal_add(sys->journal, "site-failed", m->name, NULL);
-        journal_audit(sys->journal, m->name, "site", m->name, "undone");
-        return -1;
+        rc = classified(-1, e, mark, DIAG_INTERNAL, m->name);
     }
-    if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, &sr->errors) < 0) {
+    if (rc == 0)
+        rc = classified(apphost_check_site(ah, &pool, &m->site, e), e, mark, DIAG_IIS, m->name);
+    if (rc == 0 && sys->folders && m->n_folders)
+        report_step(sr, "folders", "apply", m->name);
+    if (rc == 0 && sys->folders && m->n_folders)
+        rc = classified(folders_apply_site(sys->folders, m, step->account.sid, sys->accts, dry_run,
+                                           &sr->changes, e),
+                        e, mark, DIAG_CONTENT, m->name);
+    if (rc == 0 && !dry_run)
+        rc = classified(fault_point("site", e), e, mark, DIAG_INTERNAL, m->name);
+    if (rc == 0 && apphost_ensure_site(ah, &pool, &m->site, &sr->changes, e) < 0) {
         /* Cannot happen right after apphost_check_site; say so, not hide it. */
-        diag_add(&sr->errors,
-                 "site '%s': internal error: the configuration refused a site it "
-                 "had accepted; its account and grants were kept",
+        diag_add(e, "site '%s': internal error: the configuration refused a site it had accepted",
                  m->name);
-        return -1;
+        rc = classified(-1, e, mark, DIAG_INTERNAL, m->name);
     }
-    return 0;
+    if (rc == 0)
+        report_step(sr, "iis", "apply", m->site.name);
+    if (rc < 0 && !dry_run)
+        undo_site(sys, m, step, sr);
+    return rc;
 }
 
 /* destroy of one site: the account is looked up first (read only), the IIS
@@ -324,10 +366,22 @@ static int destroy_site(struct apphost *ah, struct systems *sys, struct site_mod
                      m->origin, m->name);
             return -1;
         }
+        size_t mark = sr->errors.count;
         if (accounts_prepare_removal(sys->accts, m, step, &sr->changes, &sr->errors) < 0)
-            return -1;
+            return classified(-1, &sr->errors, mark, DIAG_DIRECTORY, m->name);
     }
-    return apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors);
+    size_t mark = sr->errors.count;
+    int rc =
+        classified(apphost_remove_site(ah, m->site.name, m->pool.name, &sr->changes, &sr->errors),
+                   &sr->errors, mark, DIAG_IIS, m->name);
+    if (rc == 0 && sr->changes.count) {
+        report_step(sr, "iis", "remove", m->site.name);
+        if (sys->folders && m->n_folders)
+            report_step(sr, "folders", "remove", m->name);
+        if (step->action == ACCOUNT_CREATE)
+            report_step(sr, "account", "delete", m->account_name);
+    }
+    return rc;
 }
 
 /* apply: the accounts of all sites are created together, after the
@@ -370,7 +424,11 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
                               : "its account could not be started");
             }
     } else if (any) {
+        size_t mark = d->count;
         accounts_execute_all(sys->accts, models, ptrs, errs, failed, s->n_models);
+        diag_classify(d, mark, DIAG_DIRECTORY, NULL);
+        for (size_t i = 0; i < s->n_models; i++)
+            diag_classify(errs[i], 0, DIAG_DIRECTORY, models[i]->name);
         for (size_t i = 0; i < s->n_models; i++)
             if (ptrs[i] && steps[i].action == ACCOUNT_CREATE)
                 journal_audit(sys->journal, models[i]->name, "create-account",
@@ -430,14 +488,19 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
         if (sr->status != SITE_CHANGED)
             continue;
         if (mode == MODE_DESTROY) {
+            size_t mark = sr->errors.count;
             bool ok =
                 !(sys->folders && m->n_folders &&
                   folders_remove_site(sys->folders, m, step->account.sid, sys->accts,
                                       s->o->remove_folders, false, &sr->changes, &sr->errors) < 0);
+            diag_classify(&sr->errors, mark, DIAG_CONTENT, m->name);
             ok = ok && fault_point("delete", &sr->errors) == 0;
+            diag_classify(&sr->errors, mark, DIAG_INTERNAL, m->name);
             ok = ok && !(sys->accts && accounts_remove(sys->accts, step, &sr->errors) < 0);
+            diag_classify(&sr->errors, mark, DIAG_DIRECTORY, m->name);
             if (!ok) {
                 sr->status = SITE_FAILED;
+                report_steps_state(sr, "failed");
                 diag_add(&sr->errors,
                          "site '%s': removed from the configuration; provision "
                          "recover finishes removing its grants and account",
@@ -450,9 +513,13 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
             continue;
         }
         if (step->action == ACCOUNT_ROTATE) {
-            if (fault_point("rotate", &sr->errors) < 0 ||
+            size_t mark = sr->errors.count;
+            if (classified(fault_point("rotate", &sr->errors), &sr->errors, mark, DIAG_INTERNAL,
+                           m->name) < 0 ||
                 accounts_execute(sys->accts, m, step, &sr->errors) < 0) {
                 sr->status = SITE_FAILED;
+                diag_classify(&sr->errors, mark, DIAG_DIRECTORY, m->name);
+                report_steps_state(sr, "failed");
                 diag_add(&sr->errors,
                          "site '%s': the configuration holds the new password of %s but the "
                          "directory did not take it; provision recover sets it",
@@ -469,8 +536,10 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
             done[n_done++] = step;
         }
     }
+    size_t mark = s->rep.errors.count;
     if (n_done)
         accounts_save_secrets(&s->conf, models, done, n_done, &s->rep.errors);
+    diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, s->conf.dir.secrets_file);
     journal_commit(sys->journal, &s->rep.errors);
     free(models);
     free(done);
@@ -495,7 +564,9 @@ static void close_journal(struct session *s, struct systems *sys, bool recover_n
     sys->journal = NULL;
     struct journal_file f;
     if (journal_load(path, &f, &s->rep.errors) == 0) {
+        size_t mark = s->rep.errors.count;
         recover_journal(&f, &s->conf, s->state_dir, &s->rep.notes, &s->rep.errors);
+        diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, path);
         journal_file_free(&f);
     }
     free(path);
@@ -586,8 +657,11 @@ static void replace_step(int step, void *arg)
 /* Sites that did not finish because of a signal count as failed. */
 static void note_interrupt(struct session *s)
 {
-    if (interrupted())
+    if (interrupted()) {
+        size_t mark = s->rep.errors.count;
         diag_add(&s->rep.errors, "interrupted by a signal: the sites not done were undone");
+        diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, "signal");
+    }
 }
 
 int run_sites(const struct options *o, int n, char **lists, enum mode mode,
@@ -607,9 +681,12 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
      * runs on the same targets left; the others only say it. */
     if (changes) {
         interrupt_install();
+        size_t mark = s.rep.errors.count;
         s.state_dir = state_dir_open(s.conf.state_dir, &s.rep.errors);
+        diag_classify(&s.rep.errors, mark, DIAG_INTERNAL, "state folder");
         if (!s.state_dir ||
-            recover_pending(&s.conf, s.state_dir, true, &s.rep.notes, &s.rep.errors) < 0) {
+            classified(recover_pending(&s.conf, s.state_dir, true, &s.rep.notes, &s.rep.errors),
+                       &s.rep.errors, mark, DIAG_INTERNAL, "recovery") < 0) {
             diag_add(&s.rep.errors, "nothing was changed by this %s", names[mode]);
             int rc = finish(&s);
             session_free(&s);
@@ -634,8 +711,10 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     struct configfile cf;
     struct smb_options iis_smb = {.auth_file = s.conf.iis_auth_file,
                                   .kerberos = s.conf.iis_kerberos};
-    if (configfile_open(&cf, s.conf.iis_config, &iis_smb, changes ? s.state_dir : NULL,
-                        &s.rep.errors) < 0) {
+    size_t mark = s.rep.errors.count;
+    if (classified(configfile_open(&cf, s.conf.iis_config, &iis_smb, changes ? s.state_dir : NULL,
+                                   &s.rep.errors),
+                   &s.rep.errors, mark, DIAG_IIS, s.conf.iis_config) < 0) {
         int rc = finish(&s);
         session_free(&s);
         return rc;
@@ -643,6 +722,7 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     size_t len;
     char *text = configfile_take(&cf, &len);
     struct apphost *ah = apphost_load(text, len, s.conf.iis_config, &s.rep.errors);
+    diag_classify(&s.rep.errors, mark, DIAG_IIS, s.conf.iis_config);
     if (!ah) {
         configfile_close(&cf);
         int rc = input_failed(&s);
@@ -661,10 +741,12 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     }
     if (need_dir) /* without [directory] this says what is missing */
         sys.accts = accounts_open(&s.conf, &s.rep.errors, &s.rep.notes);
+    diag_classify(&s.rep.errors, mark, DIAG_DIRECTORY, s.conf.dir.uri);
     /* A plan does not open a script location: closing it writes the script. */
     bool script = s.conf.content_location && !strncmp(s.conf.content_location, "script:", 7);
     if (need_folders && s.conf.content_location && !(script && mode == MODE_PLAN)) {
         sys.folders = folders_open(&s.conf, &s.rep.errors);
+        diag_classify(&s.rep.errors, mark, DIAG_CONTENT, s.conf.content_location);
         if (!sys.folders) {
             /* Nothing can be done safely without it. */
             apphost_free(ah);
@@ -685,6 +767,7 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         char buf[1024];
         recover_targets(&s.conf, &t, buf, sizeof buf);
         sys.journal = journal_begin(s.state_dir, names[mode], &t, o->remove_folders, &s.rep.errors);
+        diag_classify(&s.rep.errors, mark, DIAG_INTERNAL, "journal");
         if (!sys.journal) {
             folders_close(sys.folders, &s.rep.errors);
             accounts_close(sys.accts);
@@ -751,8 +834,9 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
             smb_set_replace_hook(cf.smb, replace_step, NULL);
         if (journal_commit(sys.journal, &s.rep.errors) < 0 ||
             fault_point("config", &s.rep.errors) < 0 ||
-            configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups, &backup,
-                               &s.rep.errors) < 0) {
+            classified(configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups,
+                                          &backup, &s.rep.errors),
+                       &s.rep.errors, mark, DIAG_IIS, s.conf.iis_config) < 0) {
             written = false;
         } else {
             journal_add(sys.journal, "config-committed", "-", NULL);
@@ -785,7 +869,10 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     for (size_t i = 0; i < s.n_models; i++)
         account_step_free(&steps[i]);
     free(steps);
-    if (folders_close(sys.folders, &s.rep.errors) < 0)
+    mark = s.rep.errors.count;
+    int closed = folders_close(sys.folders, &s.rep.errors);
+    diag_classify(&s.rep.errors, mark, DIAG_CONTENT, s.conf.content_location);
+    if (closed < 0)
         for (size_t i = 0; i < s.rep.n_sites; i++)
             if (s.rep.sites[i].status == SITE_CHANGED)
                 s.rep.sites[i].status = SITE_FAILED;
@@ -796,6 +883,14 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         journal_abandon(sys.journal);
     else
         close_journal(&s, &sys, recover_now);
+    for (size_t i = 0; i < s.rep.n_sites; i++) {
+        struct site_report *sr = &s.rep.sites[i];
+        bool for_recovery = sr->n_steps && !strcmp(sr->steps[0].state, "failed");
+        if (!for_recovery)
+            report_steps_state(sr, mode == MODE_PLAN           ? "pending"
+                                   : sr->status != SITE_FAILED ? "done"
+                                                               : "undone");
+    }
     apphost_free(ah);
     configfile_close(&cf);
     int rc = finish(&s);
@@ -881,7 +976,7 @@ int run_list(const struct options *o)
     } else {
         struct list_state st = {o, 0};
         if (o->json)
-            printf("{\"sites\":[");
+            printf("{\"version\":%d,\"sites\":[", REPORT_JSON_VERSION);
         apphost_list(ah, list_one, &st);
         if (o->json)
             printf("]}\n");
@@ -904,7 +999,7 @@ int run_sid(const struct options *o, int n, char **names)
     diag_init(&d);
     diag_init(&warnings);
     if (o->json)
-        printf("{\"sids\":[");
+        printf("{\"version\":%d,\"sids\":[", REPORT_JSON_VERSION);
     for (int i = 0; i < n; i++) {
         struct ntfs_sid sid;
         char text[NTFS_SID_STRING_MAX];

@@ -27,14 +27,28 @@ static struct site_entry *find_entry(struct site_list *list, const char *name)
     return NULL;
 }
 
+static void entry_free(struct site_entry *e)
+{
+    free(e->name);
+    free(e->file);
+    free(e->template_name);
+    vars_free(&e->vars);
+    for (size_t k = 0; k < e->n_ovr; k++) {
+        free(e->ovr_keys[k]);
+        free(e->ovr_values[k]);
+    }
+    free(e->ovr_keys);
+    free(e->ovr_values);
+    free(e->ovr_lines);
+    memset(e, 0, sizeof *e);
+}
+
 int site_list_load(struct site_list *list, const char *path, struct diag *d)
 {
     struct ini_file f;
     size_t errors = d->count;
-    if (ini_load(path, &f, d) < 0) {
-        ini_free(&f);
+    if (ini_load(path, &f, d) < 0)
         return -1;
-    }
     size_t first_new = list->count;
     for (size_t i = 0; i < f.n_sections; i++) {
         const char *s = f.sections[i].name;
@@ -107,25 +121,23 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
             diag_add(d, "%s:%u: [site %s]: 'template' is required", path, list->items[j].line,
                      list->items[j].name);
     ini_free(&f);
-    return d->count > errors ? -1 : 0;
+    if (d->count > errors) {
+        /* The list goes back to what it was: this file's entries go. */
+        while (list->count > first_new)
+            entry_free(&list->items[--list->count]);
+        if (!list->count) {
+            free(list->items);
+            list->items = NULL;
+        }
+        return -1;
+    }
+    return 0;
 }
 
 void site_list_free(struct site_list *list)
 {
-    for (size_t i = 0; i < list->count; i++) {
-        struct site_entry *e = &list->items[i];
-        free(e->name);
-        free(e->file);
-        free(e->template_name);
-        vars_free(&e->vars);
-        for (size_t k = 0; k < e->n_ovr; k++) {
-            free(e->ovr_keys[k]);
-            free(e->ovr_values[k]);
-        }
-        free(e->ovr_keys);
-        free(e->ovr_values);
-        free(e->ovr_lines);
-    }
+    for (size_t i = 0; i < list->count; i++)
+        entry_free(&list->items[i]);
     free(list->items);
     memset(list, 0, sizeof *list);
 }
@@ -394,8 +406,9 @@ static void build_site(struct builder *b, struct site_model *m)
     static const char *const anon[] = {"pool", "iusr", NULL};
     if (v && !pick(v, anon))
         fail(b, where, "site", "anonymous", "must be pool (the pool identity) or iusr");
-    m->anonymous = v;
-    m->site.anonymous_user = v && !strcmp(v, "iusr") ? "IUSR" : "";
+    m->anonymous = v && !strcmp(v, "iusr") ? ANONYMOUS_IUSR : ANONYMOUS_POOL;
+    m->site.anonymous_user = m->anonymous == ANONYMOUS_IUSR ? "IUSR" : "";
+    free(v);
     free(where);
 
     m->isolate = get(b, "site", "isolate", NULL, NULL);
@@ -508,8 +521,8 @@ static bool grant_account_problem(struct builder *b, const char *where, const ch
     char *sam = xstrndup(name, n);
     const char *why = dir_sam_problem(sam);
     if (why) {
-        char *msg = xasprintf("'%s': the account name '%s' %s (sAMAccountName rules)", item, sam,
-                              why);
+        char *msg =
+            xasprintf("'%s': the account name '%s' %s (sAMAccountName rules)", item, sam, why);
         fail(b, where, "grants", key, msg);
         free(msg);
     }
@@ -625,7 +638,6 @@ void site_model_free(struct site_model *m)
     free(m->name);
     free(m->origin);
     free(m->template_name);
-    free(m->anonymous);
     free(m->isolate);
     free(m->account_name);
     free(m->account_ou);

@@ -34,8 +34,10 @@ struct site_list {
 };
 
 /* Reads site lists, appending to list. Duplicate site names (across all the
- * lists, case-insensitively) are errors naming both places. */
+ * lists, case-insensitively) are errors naming both places. On error (-1)
+ * the list is left as it was before the call. */
 int site_list_load(struct site_list *list, const char *path, struct diag *d);
+/* Frees and zeroes the list; safe on a zeroed one. */
 void site_list_free(struct site_list *list);
 
 enum pool_identity_mode {
@@ -44,6 +46,12 @@ enum pool_identity_mode {
     IDENTITY_LOCALSERVICE,
     IDENTITY_LOCALSYSTEM,
     IDENTITY_ACCOUNT, /* the site's own AD account, IUSR_<id> */
+};
+
+/* Who serves anonymous requests (site.anonymous). */
+enum anonymous_mode {
+    ANONYMOUS_POOL, /* "pool": the pool identity (anonymousAuthentication userName="") */
+    ANONYMOUS_IUSR, /* "iusr": IUSR */
 };
 
 struct folder_spec {
@@ -61,8 +69,8 @@ struct site_model {
     char *origin; /* "file:line" of its [site] section */
     char *template_name;
     enum pool_identity_mode identity;
-    char *anonymous; /* "pool" or "iusr" */
-    char *isolate;   /* a [folders] name: protected; Administrators, SYSTEM and its grants */
+    enum anonymous_mode anonymous;
+    char *isolate; /* a [folders] name: protected; Administrators, SYSTEM and its grants */
     char *account_name, *account_ou, *account_description; /* IDENTITY_ACCOUNT */
     struct iis_pool_spec pool;                             /* strings owned by the model */
     struct iis_site_spec site;

@@ -113,6 +113,7 @@ void template_set_free(struct template_set *ts)
     strmap_free(&ts->loaded);
     strmap_free(&ts->failed);
     free(ts->dir);
+    memset(ts, 0, sizeof *ts);
 }
 
 const struct tvalue *template_value(const struct template *t, const char *section, const char *key)
@@ -194,7 +195,6 @@ static const struct template *load(struct template_set *ts, const char *name, co
             free(d->msgs[--d->count]);
             diag_add(d, "%s: template '%s' not found (looked for %s)", from, name, path);
         }
-        ini_free(&f);
         free(path);
         return NULL;
     }

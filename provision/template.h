@@ -33,6 +33,7 @@ struct template_set {
 };
 
 void template_set_init(struct template_set *ts, const char *dir);
+/* Frees and zeroes *ts; safe on a zeroed one. */
 void template_set_free(struct template_set *ts);
 /* Loads (once) and resolves template `name`. NULL with messages on error;
  * `from` names who asked (file:line) for the "not found" message. */

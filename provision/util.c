@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void out_of_memory(void)
@@ -84,6 +87,13 @@ void sb_init(struct strbuf *sb)
 {
     sb->buf = NULL;
     sb->len = sb->cap = 0;
+    sb->secret = false;
+}
+
+void sb_init_secret(struct strbuf *sb)
+{
+    sb_init(sb);
+    sb->secret = true;
 }
 
 void sb_grow(struct strbuf *sb, size_t extra)
@@ -93,7 +103,18 @@ void sb_grow(struct strbuf *sb, size_t extra)
     size_t cap = sb->cap ? sb->cap : 64;
     while (cap < sb->len + extra + 1)
         cap *= 2;
-    sb->buf = xrealloc(sb->buf, cap);
+    if (sb->secret) {
+        /* realloc could leave the old block, secret and all, to the heap */
+        char *p = xmalloc(cap);
+        if (sb->buf) {
+            memcpy(p, sb->buf, sb->len);
+            wipe(sb->buf, sb->cap);
+            free(sb->buf);
+        }
+        sb->buf = p;
+    } else {
+        sb->buf = xrealloc(sb->buf, cap);
+    }
     sb->cap = cap;
     sb->buf[sb->len] = '\0';
 }
@@ -123,20 +144,29 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
     char *text = xvasprintf(fmt, ap);
     va_end(ap);
     sb_adds(sb, text);
-    free(text);
+    if (sb->secret)
+        free_secret(text);
+    else
+        free(text);
 }
 
 char *sb_detach(struct strbuf *sb)
 {
     char *p = sb->buf ? sb->buf : xstrdup("");
+    bool secret = sb->secret;
     sb_init(sb);
+    sb->secret = secret;
     return p;
 }
 
 void sb_free(struct strbuf *sb)
 {
+    bool secret = sb->secret;
+    if (secret && sb->buf)
+        wipe(sb->buf, sb->cap);
     free(sb->buf);
     sb_init(sb);
+    sb->secret = secret;
 }
 
 void sb_free_secret(struct strbuf *sb)
@@ -372,6 +402,122 @@ int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
+static int write_fully(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Six characters for a temporary name, mkstemp's alphabet. */
+static void random_suffix(char out[7])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static uint64_t counter;
+    uint64_t v;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+    }
+    v ^= ++counter * 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 6; i++, v /= 62)
+        out[i] = alphabet[v % 62];
+    out[6] = '\0';
+}
+
+char *write_temp_file(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
+                      uid_t uid, gid_t gid)
+{
+    char *tmp = NULL;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        char suffix[7];
+        random_suffix(suffix);
+        free(tmp);
+        tmp = xasprintf("%s/.%s.provision-%s", dir, base, suffix);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    int rc = 0;
+    if (uid != (uid_t)-1) {
+        /* chown first: it may clear set-id bits that the chmod then sets */
+        if (geteuid() == 0)
+            rc = fchown(fd, uid, gid);
+        if (rc == 0)
+            rc = fchmod(fd, mode & 07777);
+    }
+    if (rc == 0)
+        rc = write_fully(fd, data, len);
+    if (rc == 0)
+        rc = fsync(fd);
+    int e = errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -1, e = errno;
+    if (rc < 0) {
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    return tmp;
+}
+
+void sync_folder(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int atomic_replace(const char *path, const void *data, size_t len, mode_t mode, const char *what,
+                   struct diag *d)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        bool link = S_ISLNK(st.st_mode);
+        diag_add(d, "%s: cannot write %s: %s", path, what,
+                 link ? "it is a symbolic link (refused)" : "not a regular file");
+        errno = link ? ELOOP : EINVAL;
+        return -1;
+    }
+    char *copy1 = xstrdup(path), *copy2 = xstrdup(path);
+    const char *dir = dirname(copy1), *base = basename(copy2);
+    int rc = -1;
+    char *tmp = write_temp_file(dir, base, data, len, mode, (uid_t)-1, (gid_t)-1);
+    if (tmp && rename(tmp, path) == 0) {
+        sync_folder(dir);
+        rc = 0;
+    } else {
+        int e = errno;
+        if (tmp)
+            unlink(tmp);
+        diag_add(d, "%s: cannot write %s: %s", path, what, strerror(e));
+        errno = e;
+    }
+    free(tmp);
+    free(copy1);
+    free(copy2);
+    return rc;
+}
+
 char *trim(char *s)
 {
     char *start = s;
@@ -390,6 +536,8 @@ void diag_init(struct diag *d)
 {
     d->msgs = NULL;
     d->count = d->cap = 0;
+    d->classes = NULL;
+    d->objects = NULL;
 }
 
 void diag_add(struct diag *d, const char *fmt, ...)
@@ -401,15 +549,49 @@ void diag_add(struct diag *d, const char *fmt, ...)
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
         d->msgs = xrealloc(d->msgs, d->cap * sizeof *d->msgs);
+        d->classes = xrealloc(d->classes, d->cap * sizeof *d->classes);
+        d->objects = xrealloc(d->objects, d->cap * sizeof *d->objects);
     }
+    d->classes[d->count] = DIAG_UNCLASSIFIED;
+    d->objects[d->count] = NULL;
     d->msgs[d->count++] = msg;
+}
+
+void diag_classify(struct diag *d, size_t from, enum diag_class c, const char *object)
+{
+    for (size_t i = from; i < d->count; i++)
+        if (d->classes[i] == DIAG_UNCLASSIFIED) {
+            d->classes[i] = (unsigned char)c;
+            free(d->objects[i]);
+            d->objects[i] = object ? xstrdup(object) : NULL;
+        }
+}
+
+const char *diag_class_name(enum diag_class c)
+{
+    static const char *const names[] = {"unclassified", "input",      "configuration", "directory",
+                                        "content",      "iis-config", "internal"};
+    return (unsigned)c < sizeof names / sizeof *names ? names[c] : "unclassified";
+}
+
+enum diag_class diag_worst(const struct diag *d)
+{
+    unsigned char worst = DIAG_UNCLASSIFIED;
+    for (size_t i = 0; i < d->count; i++)
+        if (d->classes[i] > worst)
+            worst = d->classes[i];
+    return (enum diag_class)worst;
 }
 
 void diag_free(struct diag *d)
 {
-    for (size_t i = 0; i < d->count; i++)
+    for (size_t i = 0; i < d->count; i++) {
         free(d->msgs[i]);
+        free(d->objects[i]);
+    }
     free(d->msgs);
+    free(d->classes);
+    free(d->objects);
     diag_init(d);
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Allocation that never returns NULL: out of memory ends the process with a
  * message, since no caller could do anything better. */
@@ -20,24 +21,31 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
-/* Growable byte string, always NUL-terminated. */
+/* Growable byte string, always NUL-terminated. A secret one (sb_init_secret:
+ * it may hold a password) never leaves a copy behind: growing moves it to a
+ * new block and wipes the old one, sb_addf wipes its formatted text, and
+ * sb_free wipes it. */
 struct strbuf {
     char *buf;
     size_t len, cap;
+    bool secret;
 };
 void sb_init(struct strbuf *sb);
+void sb_init_secret(struct strbuf *sb);
 void sb_grow(struct strbuf *sb, size_t extra);
 void sb_add(struct strbuf *sb, const char *s, size_t n);
 void sb_adds(struct strbuf *sb, const char *s);
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *sb_detach(struct strbuf *sb); /* caller frees; sb is empty afterwards */
+/* The caller frees the result (a secret one with free_secret); sb is empty
+ * afterwards and stays secret if it was. */
+char *sb_detach(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 /* A field of a TAB-separated record (journal, saved plan): TAB, LF and
  * backslash written as \t \n \\; field_unescape reads n bytes back. */
 void sb_add_field(struct strbuf *sb, const char *s);
 char *field_unescape(const char *s, size_t n);
-/* Wipes then frees: for buffers that held a secret. */
+/* Wipes then frees, secret or not: for buffers that held a secret. */
 void sb_free_secret(struct strbuf *sb);
 
 /* Overwrites n bytes in a way the compiler may not drop. */
@@ -77,6 +85,32 @@ void strmap_free(struct strmap *m);
  * NUL-terminated (not counted in *len); caller frees. */
 int read_file(const char *path, char **data, size_t *len);
 
+struct diag;
+
+/* The one write-temp-then-rename implementation. */
+
+/* Writes len bytes of data to a new file DIR/.BASE.provision-XXXXXX
+ * (XXXXXX random), created with O_EXCL and O_NOFOLLOW and with mode from
+ * the start (less the umask: never wider than mode), then fsync'ed.
+ * With uid != (uid_t)-1 the file takes the place of one it must resemble:
+ * it gets that owner and group (when running as root) and exactly mode.
+ * Returns the new file's path (caller frees), or NULL with errno set and
+ * nothing left behind. */
+char *write_temp_file(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
+                      uid_t uid, gid_t gid);
+/* fsyncs a folder, so that a rename into it is on disk; errors ignored
+ * (the rename itself has happened). */
+void sync_folder(const char *dir);
+/* Replaces the file at path with len bytes of data, atomically: a
+ * temporary file in the same folder (write_temp_file, mode less the umask),
+ * fsync'ed, renamed over path, then the folder fsync'ed. Readers see the
+ * old bytes or the new, never a mix. A symbolic link or anything but a
+ * regular file at path is refused (the link is not followed, nor
+ * replaced). Returns 0, or -1 with errno set and "PATH: cannot write WHAT:
+ * REASON" in d. */
+int atomic_replace(const char *path, const void *data, size_t len, mode_t mode, const char *what,
+                   struct diag *d);
+
 /* The value of a hex digit (0-9, a-f, A-F), or -1. */
 int hex_digit_value(char c);
 
@@ -84,12 +118,36 @@ int hex_digit_value(char c);
 char *trim(char *s);
 
 /* Errors meant for the user, collected so that one run can report them all.
- * Each message should already name the file, line, key or object. */
+ * Each message should already name the file, line, key or object.
+ *
+ * One error model: each message may carry a class (which system or input
+ * it concerns) and the object it concerns. Library modules only add
+ * messages; the run, which knows which system it called, classifies them
+ * (diag_classify), and the exit status and --json come from the classes. */
+enum diag_class {
+    DIAG_UNCLASSIFIED = 0,
+    DIAG_INPUT,     /* usage, site lists, templates: nothing was changed */
+    DIAG_CONFIG,    /* provision.ini */
+    DIAG_DIRECTORY, /* AD over LDAP */
+    DIAG_CONTENT,   /* folders and descriptors */
+    DIAG_IIS,       /* applicationHost.config */
+    DIAG_INTERNAL,  /* the tool itself, its state folder and journal */
+};
 struct diag {
     char **msgs;
     size_t count, cap;
+    unsigned char *classes; /* enum diag_class per message */
+    char **objects;         /* what each message concerns, or NULL */
 };
 void diag_init(struct diag *d);
 void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Gives the unclassified messages from index `from` on a class and an
+ * object (may be NULL). */
+void diag_classify(struct diag *d, size_t from, enum diag_class c, const char *object);
+/* "input", "configuration", "directory", "content", "iis-config",
+ * "internal" (or "unclassified"). */
+const char *diag_class_name(enum diag_class c);
+/* The worst class present (the highest value), DIAG_UNCLASSIFIED if none. */
+enum diag_class diag_worst(const struct diag *d);
 void diag_free(struct diag *d);
 #endif

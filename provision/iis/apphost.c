@@ -73,7 +73,7 @@ char *apphost_render(const struct apphost *ah, size_t *len)
     for (size_t i = 0; i < ah->n_edits; i++)
         size += strlen(sorted[i].text) - (sorted[i].to - sorted[i].from);
     struct strbuf out;
-    sb_init(&out);
+    sb_init_secret(&out); /* new elements may hold passwords */
     out.buf = xmalloc(size + 1);
     out.cap = size + 1;
     out.buf[0] = '\0';
@@ -98,10 +98,13 @@ char *apphost_render(const struct apphost *ah, size_t *len)
 
 void ah_frag_line(struct frag *f, int level, const char *line)
 {
-    /* Room up front, so that a password line is not left behind in a
-     * buffer that realloc moved; ah_frag_take() hands out an exact copy. */
-    if (!f->sb.cap)
+    /* A fragment may hold a password line: a secret buffer, with room up
+     * front so that it seldom has to move; ah_frag_take() hands out an
+     * exact copy. */
+    if (!f->sb.cap) {
+        sb_init_secret(&f->sb);
         sb_grow(&f->sb, 2048);
+    }
     sb_adds(&f->sb, f->ah->doc.newline);
     sb_adds(&f->sb, f->base);
     for (int i = 0; i < level; i++)
@@ -183,7 +186,7 @@ void ah_insert_child(struct apphost *ah, int32_t parent, char *fragment)
     char *text = xasprintf(">%s%s%s</%.*s>", fragment, ah->doc.newline, indent, (int)p->name_len,
                            ah->doc.text + p->start + 1);
     free(indent);
-    free(fragment);
+    free_secret(fragment); /* it may hold a password */
     ah_queue_edit(ah, slash, p->end, text);
 }
 
@@ -193,7 +196,7 @@ void ah_set_attr(struct apphost *ah, int32_t elem, const char *name, const char 
 {
     struct xml_attr a;
     struct strbuf sb;
-    sb_init(&sb);
+    sb_init_secret(&sb); /* the value may be a password */
     if (xml_attr_find(&ah->doc, elem, name, &a)) {
         for (const char *v = value; *v; v++) {
             if (*v == '\'' && a.quote == '\'')

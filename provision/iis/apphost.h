@@ -5,7 +5,7 @@
  * apphost_load() indexes the file; apphost_ensure_site() and
  * apphost_remove_site() queue edits, each site all-or-nothing; the edits are
  * spliced into the original bytes by apphost_render(). Everything a change
- * does not touch keeps its bytes (REFERENCE.md §1). Writing the result to
+ * does not touch keeps its bytes (xmldoc.h). Writing the result to
  * disk is configfile.h's job. */
 #ifndef PROVISION_IIS_APPHOST_H
 #define PROVISION_IIS_APPHOST_H

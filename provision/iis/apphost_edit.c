@@ -82,7 +82,7 @@ static void create_pool(struct apphost *ah, const struct iis_pool_spec *p, struc
     f.base = base;
     ah_frag_line(&f, 0, line.buf);
     struct strbuf pm;
-    sb_init(&pm);
+    sb_init_secret(&pm);
     pool_model_attrs(&pm, p, ch);
     ah_frag_line(&f, 1, pm.buf);
     ah_frag_line(&f, 0, "</add>");
@@ -128,7 +128,7 @@ static void update_pool(struct apphost *ah, struct pool_state *ps, const struct 
             if (!ch)
                 ch = changes_add(out, '~', "pool", p->name);
             struct strbuf sb;
-            sb_init(&sb);
+            sb_init_secret(&sb);
             pool_model_attrs(&sb, p, ch);
             char *base = ah_child_indent(ah, el);
             struct frag f = {ah, {0}, base};
@@ -227,7 +227,7 @@ static void create_site(struct apphost *ah, const struct iis_site_spec *s, unsig
 {
     struct change *ch = changes_add(out, '+', "site", s->name);
     struct strbuf sb;
-    sb_init(&sb);
+    sb_init_secret(&sb);
     sb_adds(&sb, "<site");
     ah_attr_text(&sb, "name", s->name);
     sb_addf(&sb, " id=\"%lu\"", id);
@@ -355,7 +355,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
         char *base = ah_child_indent(ah, el);
         struct frag f = {ah, {0}, base};
         struct strbuf sb;
-        sb_init(&sb);
+        sb_init_secret(&sb);
         sb_adds(&sb, "<application path=\"/\"");
         ah_attr_text(&sb, "applicationPool", s->pool);
         sb_adds(&sb, ">");
@@ -409,7 +409,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
             char *base = ah_child_indent(ah, root_app);
             struct frag f = {ah, {0}, base};
             struct strbuf sb;
-            sb_init(&sb);
+            sb_init_secret(&sb);
             vdir_line(&sb, s);
             ah_frag_line(&f, 0, sb.buf);
             sb_free_secret(&sb);

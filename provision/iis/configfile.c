@@ -105,50 +105,6 @@ char *configfile_take(struct configfile *cf, size_t *len)
     return p;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writes data to a new file in dir; returns its path or NULL. */
-static char *write_temp(const char *dir, const char *base, const char *data, size_t len,
-                        mode_t mode, uid_t uid, gid_t gid)
-{
-    char *tmp = xasprintf("%s/.%s.provision-XXXXXX", dir, base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return NULL;
-    }
-    int rc = write_all(fd, data, len);
-    if (rc == 0)
-        rc = fchmod(fd, mode);
-    if (rc == 0 && geteuid() == 0)
-        rc = fchown(fd, uid, gid);
-    if (rc == 0)
-        rc = fsync(fd);
-    int e = errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -1, e = errno;
-    if (rc < 0) {
-        unlink(tmp);
-        free(tmp);
-        errno = e;
-        return NULL;
-    }
-    return tmp;
-}
-
 static int unchanged_on_disk(const char *path, const char *expected, size_t len)
 {
     char *now;
@@ -268,7 +224,7 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         bak = xasprintf("%s/%s.%s.%09ld.bak", dir, base, stamp, ts.tv_nsec);
         /* Backups can hold secrets (plain passwords): owner-only. */
-        char *btmp = write_temp(dir, base, expected, expected_len, 0600, cf->uid, cf->gid);
+        char *btmp = write_temp_file(dir, base, expected, expected_len, 0600, cf->uid, cf->gid);
         if (!btmp || rename(btmp, bak) < 0) {
             diag_add(d, "%s: cannot write the backup %s: %s; nothing was written", cf->path, bak,
                      strerror(errno));
@@ -279,7 +235,8 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         }
         free(btmp);
     }
-    tmp = write_temp(dir, base, data, len, cf->mode, cf->uid, cf->gid);
+    /* The temporary file gets the original's mode and owner from the start. */
+    tmp = write_temp_file(dir, base, data, len, cf->mode, cf->uid, cf->gid);
     if (!tmp) {
         diag_add(d, "%s: cannot write a temporary file in %s: %s; nothing was written", cf->path,
                  dir, strerror(errno));
@@ -296,11 +253,7 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         unlink(tmp);
         goto out;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    sync_folder(dir);
     if (backups > 0)
         prune_backups(dir, base, backups);
     if (backup_path && bak) {

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* IIS naming and binding rules (REFERENCE.md §1), as pure checks. Each
+/* IIS naming and binding rules (the IIS 10 schema's validation types,
+ * tests/fixtures/IIS_schema.server2016.xml: applicationPoolName, siteName;
+ * bindingInformation as the IIS configuration reference for <binding>
+ * describes it), as pure checks. Each
  * returns NULL when the value is valid, or a static sentence saying why not. */
 #ifndef PROVISION_IIS_NAMES_H
 #define PROVISION_IIS_NAMES_H

@@ -5,8 +5,8 @@
  * we keep only those offsets, never a tree. Edits are then spliced into the
  * original text (see splice in apphost.c), so every byte a change does not
  * touch stays as it was: CRLF, character references, comments, attribute
- * order and the `<add />` spacing that a libxml2 save would rewrite
- * (REFERENCE.md §1). */
+ * order and the `<add />` spacing that a libxml2 save would rewrite (see the
+ * Windows Server 2016 file tests/fixtures/applicationHost.server2016-default.config). */
 #ifndef PROVISION_IIS_XMLDOC_H
 #define PROVISION_IIS_XMLDOC_H
 

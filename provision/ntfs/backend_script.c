@@ -458,44 +458,15 @@ static int sc_list(struct acl_backend *b, const char *rel, struct acl_dirent **e
     return sc_unsupported(b, d);
 }
 
-/* Writes the script next to its final name, then renames it into place. */
+/* Writes the script next to its final name, then renames it into place
+ * (atomic_replace). */
 static int sc_close(struct acl_backend *b, struct diag *d)
 {
     struct script_impl *im = b->impl;
-    int rc = 0;
     if (!im)
         return 0;
     char *text = acl_script_render(b);
-    char *tmp = xasprintf("%s.tmp-%ld", im->path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    size_t len = strlen(text), off = 0;
-    if (fd < 0) {
-        diag_add(d, "%s: cannot write the script: %s", im->path, strerror(errno));
-        rc = -1;
-    } else {
-        while (off < len) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                diag_add(d, "%s: cannot write the script: %s", im->path, strerror(errno));
-                rc = -1;
-                break;
-            }
-            off += (size_t)w;
-        }
-        if (close(fd) != 0 && rc == 0) {
-            diag_add(d, "%s: cannot write the script: %s", im->path, strerror(errno));
-            rc = -1;
-        }
-        if (rc == 0 && rename(tmp, im->path) != 0) {
-            diag_add(d, "%s: cannot write the script: %s", im->path, strerror(errno));
-            rc = -1;
-        }
-        if (rc != 0)
-            unlink(tmp);
-    }
-    free(tmp);
+    int rc = atomic_replace(im->path, text, strlen(text), 0644, "the script", d);
     free(text);
     free(im->path);
     free(im->windows_root);

@@ -11,9 +11,12 @@ static const struct {
     const char *alias;
     const char *sid;
 } sid_aliases[] = {
-    {"WD", "S-1-1-0"},  {"CO", "S-1-3-0"},      {"CG", "S-1-3-1"},      {"IU", "S-1-5-4"},
-    {"AN", "S-1-5-7"},  {"AU", "S-1-5-11"},     {"SY", "S-1-5-18"},     {"LS", "S-1-5-19"},
-    {"NS", "S-1-5-20"}, {"BA", "S-1-5-32-544"}, {"BU", "S-1-5-32-545"},
+    {"WD", NTFS_SID_EVERYONE},        {"CO", NTFS_SID_CREATOR_OWNER},
+    {"CG", NTFS_SID_CREATOR_GROUP},   {"IU", NTFS_SID_INTERACTIVE},
+    {"AN", NTFS_SID_ANONYMOUS},       {"AU", NTFS_SID_AUTHENTICATED_USERS},
+    {"SY", NTFS_SID_LOCAL_SYSTEM},    {"LS", NTFS_SID_LOCAL_SERVICE},
+    {"NS", NTFS_SID_NETWORK_SERVICE}, {"BA", NTFS_SID_BUILTIN_ADMINISTRATORS},
+    {"BU", NTFS_SID_BUILTIN_USERS},
 };
 
 #define N_SID_ALIASES (sizeof sid_aliases / sizeof sid_aliases[0])

@@ -14,6 +14,22 @@
 /* Enough for "S-255-0xffffffffffff" plus 15 "-4294967295" and the NUL. */
 #define NTFS_SID_STRING_MAX 192
 
+/* Well-known SIDs, named as in MS-DTYP 2.4.2.4 (Well-Known SID
+ * Structures). The string forms, for ntfs_sid_parse. */
+#define NTFS_SID_EVERYONE               "S-1-1-0"
+#define NTFS_SID_CREATOR_OWNER          "S-1-3-0"
+#define NTFS_SID_CREATOR_GROUP          "S-1-3-1"
+#define NTFS_SID_INTERACTIVE            "S-1-5-4"
+#define NTFS_SID_ANONYMOUS              "S-1-5-7"
+#define NTFS_SID_AUTHENTICATED_USERS    "S-1-5-11"
+#define NTFS_SID_IUSR                   "S-1-5-17"
+#define NTFS_SID_LOCAL_SYSTEM           "S-1-5-18"
+#define NTFS_SID_LOCAL_SERVICE          "S-1-5-19"
+#define NTFS_SID_NETWORK_SERVICE        "S-1-5-20"
+#define NTFS_SID_BUILTIN_ADMINISTRATORS "S-1-5-32-544"
+#define NTFS_SID_BUILTIN_USERS          "S-1-5-32-545"
+#define NTFS_SID_IIS_IUSRS              "S-1-5-32-568"
+
 struct ntfs_sid {
     uint8_t revision;     /* always 1 */
     uint8_t count;        /* number of sub-authorities, 0..15 */

@@ -10,7 +10,8 @@
 #   lab.sh exec   DIR -- CMD   run CMD inside the lab's namespaces
 #   lab.sh status DIR          exit 0 running, 3 stopped, 1 half-running
 #
-# Facts behind the design: /work/shared/REFERENCE.md section 6.
+# Facts behind the design: the samba-tool(8), smb.conf(5) and unshare(1)
+# manual pages.
 #
 # Decisions:
 # * Namespaces: one holder process, `unshare --net --mount --uts

@@ -182,6 +182,7 @@ static void model_from_site_list(void **state)
     assert_int_equal(m.site.n_bindings, 1); /* the override replaces the list */
     assert_int_equal(m.bindings[0].ssl_flags, 1);
     assert_string_equal(m.site.anonymous_user, "IUSR");
+    assert_int_equal(m.anonymous, ANONYMOUS_IUSR);
     assert_int_equal(m.n_grants, 2);
     assert_int_equal(m.grants[1].grant.kind, NTFS_PRINCIPAL_ANONYMOUS);
     done(&m, &d, &c, &ts, &list);
@@ -190,9 +191,22 @@ static void model_from_site_list(void **state)
     assert_int_equal(
         build("[site a.example.com]\ntemplate = acct\nid = a\n", &m, &d, &c, &ts, &list), 0);
     assert_int_equal(m.identity, IDENTITY_ACCOUNT);
+    assert_int_equal(m.anonymous, ANONYMOUS_POOL); /* the conf default */
     assert_string_equal(m.account_name, "IUSR_a");
     assert_string_equal(m.pool.user_name, "LAB\\IUSR_a");
     assert_int_equal(m.pool.identity, IIS_IDENTITY_SPECIFICUSER);
+    done(&m, &d, &c, &ts, &list);
+
+    /* Grants naming accounts in the three forms. */
+    diag_init(&d);
+    assert_int_equal(
+        build("[site b]\ntemplate = base\ngrants.wwwroot = pool:RX, LAB\\J\xc3\xbcrgen:R, "
+              "alice@lab.test:R, bob:R\n",
+              &m, &d, &c, &ts, &list),
+        0);
+    assert_int_equal(m.n_grants, 4);
+    for (size_t i = 1; i < 4; i++)
+        assert_int_equal(m.grants[i].grant.kind, NTFS_PRINCIPAL_NAME);
     done(&m, &d, &c, &ts, &list);
 }
 
@@ -215,10 +229,15 @@ static void expect_model_error(const char *list_text, const char *msg, const cha
 static void model_errors(void **state)
 {
     (void)state;
+    /* The sAMAccountName rules themselves are tested in
+     * tests/unit/ldap/test_account.c; here, that the core applies them to
+     * account.name and to grants naming an account, with file and line. */
     expect_model_error("[site a]\ntemplate = acct\nid = 1234567890123456\n",
-                       "at most 20 characters", "sites.ini:1");
-    expect_model_error("[site a]\ntemplate = acct\nid = x*)(\n", "cannot contain", NULL);
-    expect_model_error("[site a]\ntemplate = acct\nid = a,CN=x\n", "cannot contain", NULL);
+                       "'IUSR_1234567890123456': the account name (sAMAccountName) is longer "
+                       "than 20 characters",
+                       "sites.ini:1");
+    expect_model_error("[site a]\ntemplate = acct\nid = x*)(\n", "contains one of", NULL);
+    expect_model_error("[site a]\ntemplate = acct\nid = a,CN=x\n", "contains one of", NULL);
     expect_model_error("[site a]\ntemplate = undefined\n", "undefined variable ${nope}",
                        "undefined.ini:4");
     expect_model_error("[site a]\ntemplate = base\nsite.bindings = http/*:99999:a\n",
@@ -237,6 +256,17 @@ static void model_errors(void **state)
                        "unknown right", NULL);
     expect_model_error("[site a]\ntemplate = base\ngrants.logs = pool:R\n", "names no folder",
                        NULL);
+    expect_model_error("[site a]\ntemplate = base\ngrants.wwwroot = LAB\\a;b:R\n",
+                       "grants.wwwroot (site 'a'): 'LAB\\a;b:R': the account name 'a;b' contains "
+                       "one of",
+                       "sites.ini:3");
+    expect_model_error("[site a]\ntemplate = base\ngrants.wwwroot = pool:RX, "
+                       "IUSR_1234567890123456@lab.test:R\n",
+                       "the account name 'IUSR_1234567890123456' is longer than 20", "sites.ini:3");
+    expect_model_error("[site a]\ntemplate = base\ngrants.wwwroot = LAB\\ alice:R\n",
+                       "the account name ' alice' starts or ends with a space", "sites.ini:3");
+    expect_model_error("[site a]\ntemplate = base\ngrants.wwwroot = al@ce@lab:R\n",
+                       "more than one '@'", "sites.ini:3");
     expect_model_error("[site a]\ntemplate = base\nsite.bindings = http/*:80:a, http/*:80:A\n",
                        "listed twice", NULL);
 }
@@ -298,13 +328,81 @@ static void ini_rejections(void **state)
     free(path);
 }
 
+static bool all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* A constructor that fails frees what it made; freeing again is harmless
+ * (leaks and double frees show under the sanitizers). */
+static void constructors_clean_up(void **state)
+{
+    (void)state;
+    struct diag d;
+    diag_init(&d);
+
+    put("badconf.ini", "[iis]\nconfig = x.config\nbackups = many\n[directory]\ngroup = a\n"
+                       "group = b\nuri = ldaps://dc\n[nosuch]\n");
+    char *path = xasprintf("%s/badconf.ini", dir);
+    struct conf c;
+    memset(&c, 0xA5, sizeof c);
+    assert_int_equal(conf_load(path, &c, &d), -1);
+    assert_true(all_zero(&c, sizeof c));
+    conf_free(&c);
+    conf_free(&c);
+    free(path);
+    path = xasprintf("%s/no-such-conf.ini", dir);
+    assert_int_equal(conf_load(path, &c, &d), -1);
+    assert_true(all_zero(&c, sizeof c));
+    conf_free(&c);
+    free(path);
+
+    put("x.ini", "[a]\nk = v\nno equals sign here\n");
+    path = xasprintf("%s/x.ini", dir);
+    struct ini_file f;
+    assert_int_equal(ini_load(path, &f, &d), -1);
+    assert_true(all_zero(&f, sizeof f));
+    ini_free(&f);
+    free(path);
+
+    /* A list that fails leaves the list as it was. */
+    struct site_list list = {0};
+    put("ok.ini", "[site a]\ntemplate = base\n");
+    put("bad.ini", "[site b]\ntemplate = base\nBad-Var = 1\n[site c]\ntemplate = base\n");
+    path = xasprintf("%s/bad.ini", dir);
+    assert_int_equal(site_list_load(&list, path, &d), -1);
+    assert_true(all_zero(&list, sizeof list));
+    free(path);
+    path = xasprintf("%s/ok.ini", dir);
+    assert_int_equal(site_list_load(&list, path, &d), 0);
+    free(path);
+    path = xasprintf("%s/bad.ini", dir);
+    assert_int_equal(site_list_load(&list, path, &d), -1);
+    free(path);
+    assert_int_equal(list.count, 1);
+    assert_string_equal(list.items[0].name, "a");
+    site_list_free(&list);
+    site_list_free(&list);
+
+    struct template_set ts;
+    template_set_init(&ts, dir);
+    assert_null(template_get(&ts, "cycle-a", "x", &d));
+    template_set_free(&ts);
+    template_set_free(&ts);
+    diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(template_errors), cmocka_unit_test(extends_and_lists),
         cmocka_unit_test(expansion),       cmocka_unit_test(model_from_site_list),
         cmocka_unit_test(model_errors),    cmocka_unit_test(site_list_errors),
-        cmocka_unit_test(ini_rejections),
+        cmocka_unit_test(ini_rejections),  cmocka_unit_test(constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

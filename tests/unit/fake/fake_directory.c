@@ -2,7 +2,7 @@
 /* ldap/directory.h in memory: see fake_directory.h. The messages are the
  * real module's (directory_connection.c, directory_accounts.c), built with
  * the same helpers (ldap/errors.h, ldap/account.h, ldap/escape.h). */
-#include "tests/unit/fake/fake_directory.h"
+#include "fake_directory.h"
 
 #include "ldap/account.h"
 #include "ldap/errors.h"
@@ -20,9 +20,12 @@
 #define FIND_CHUNK 64
 #define FIRST_RID  1100
 
-#define DM_BIND     "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data %s, v4563"
-#define DM_ACCESS   "00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0"
-#define DM_POLICY   "0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria!"
+#define DM_BIND                                                                                    \
+    "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data %s, v4563"
+#define DM_ACCESS "00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0"
+#define DM_POLICY                                                                                  \
+    "0000052D: Constraint violation - check_password_restrictions: the password does not "         \
+    "meet the complexity criteria!"
 #define DM_EXISTS   "00000524: UpdErr: DSID-031A11E2, problem 6005 (ENTRY_EXISTS), data 0"
 #define DM_SAM_USED "00002071: UpdErr: DSID-031A11E2, problem 6005 (ENTRY_EXISTS), data 0"
 
@@ -161,21 +164,31 @@ static char *absolute(const char *dn, const char *base)
 }
 
 /* Only the shape the real parser would refuse outright: every RDN is
- * TYPE=VALUE with a non-empty type. */
+ * TYPE=VALUE with a non-empty type (a backslash escapes the next byte). */
 static bool dn_valid(const char *s)
 {
     if (!s || !*s)
         return false;
-    for (const char *p = s; *p;) {
-        const char *comma = p;
-        while (*comma && !(*comma == ',' && comma[-1] != '\\'))
-            comma++;
-        const char *eq = memchr(p, '=', (size_t)(comma - p));
-        if (!eq || eq == p)
-            return false;
-        p = *comma ? comma + 1 : comma;
+    bool have_type = false, have_eq = false;
+    for (const char *p = s;; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (!*p || *p == ',') {
+            if (!have_eq)
+                return false;
+            if (!*p)
+                return true;
+            have_type = have_eq = false;
+        } else if (*p == '=' && !have_eq) {
+            if (!have_type)
+                return false;
+            have_eq = true;
+        } else if (!have_eq) {
+            have_type = true;
+        }
     }
-    return true;
 }
 
 static struct obj *new_obj(enum kind kind, const char *sam, const char *dn)
@@ -438,7 +451,8 @@ static int send_op(struct dir *dir, enum fake_dir_op op, const char *sam, int *r
             *dm = S.plan[i].dm;
             memmove(&S.plan[i], &S.plan[i + 1], (S.n_plan - i - 1) * sizeof *S.plan);
             S.n_plan--;
-            if (dir && (*rc == LDAP_SERVER_DOWN || *rc == LDAP_TIMEOUT || *rc == LDAP_CONNECT_ERROR))
+            if (dir &&
+                (*rc == LDAP_SERVER_DOWN || *rc == LDAP_TIMEOUT || *rc == LDAP_CONNECT_ERROR))
                 dir->broken = true;
             return 1;
         }
@@ -665,8 +679,8 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
     int rc;
     char *dm;
     if (send_op(dir, FAKE_OP_BIND, NULL, &rc, &dm)) {
-        report(dir, d, DIR_OP_BIND, rc,
-               dm, cfg->sasl_gssapi ? "the Kerberos ticket (SASL GSSAPI)" : cfg->bind_dn);
+        report(dir, d, DIR_OP_BIND, rc, dm,
+               cfg->sasl_gssapi ? "the Kerberos ticket (SASL GSSAPI)" : cfg->bind_dn);
         free(dm);
         goto done;
     }
@@ -940,8 +954,8 @@ static int ensure_ou(struct dir *dir, const char *ou, struct diag *d)
         if (ou_known(sub))
             continue;
         if (ascii_ncasecmp(sub, "OU=", 3) != 0) {
-            diag_add(d, "ldap: %s does not exist on %s and is not an OU, so it is not created",
-                     sub, dir->server);
+            diag_add(d, "ldap: %s does not exist on %s and is not an OU, so it is not created", sub,
+                     dir->server);
             return -1;
         }
         fake_dir_add_ou(sub);
@@ -1049,8 +1063,7 @@ static int create_one(struct dir *dir, struct dir_create_item *item, struct diag
     } else if (send_op(dir, FAKE_OP_ADD, s->sam, &rc, &dm)) {
         char *t = dir_error_text(DIR_OP_CREATE, rc, dm, label, dir->server);
         if (dir->broken)
-            diag_add(d, "%s (the account may or may not have been created: run again to check)",
-                     t);
+            diag_add(d, "%s (the account may or may not have been created: run again to check)", t);
         else
             diag_add(d, "%s", t);
         free(t);
@@ -1102,9 +1115,8 @@ static int create_one(struct dir *dir, struct dir_create_item *item, struct diag
     return result;
 }
 
-size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
+static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
 {
-    S.calls[FAKE_FN_CREATE_MANY]++;
     for (size_t i = 0; i < n; i++) {
         items[i].result = -1;
         memset(&items[i].account, 0, sizeof items[i].account);
@@ -1133,13 +1145,18 @@ size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_
     return failed;
 }
 
+size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
+{
+    S.calls[FAKE_FN_CREATE_MANY]++;
+    return create_many(dir, items, n, d);
+}
+
 int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, const char *password,
                        struct dir_account *out, struct diag *d)
 {
     S.calls[FAKE_FN_CREATE]++;
     struct dir_create_item item = {.spec = spec, .password = password};
-    S.calls[FAKE_FN_CREATE_MANY]--; /* counted as the single call only */
-    dir_create_accounts(dir, &item, 1, d);
+    create_many(dir, &item, 1, d);
     *out = item.account;
     return item.result;
 }

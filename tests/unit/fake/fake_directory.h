@@ -33,8 +33,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The server's name in messages, as dir_open derives it from the URI
- * (host, plus :port when not the default). */
+/* The domain's base DN: dir_open refuses another base_dn ("does not
+ * exist"), as check_base does. Seeded objects live under it. The server's
+ * name in messages comes from the URI, as in the real module (host, plus
+ * :port when not the default). */
 #define FAKE_DIR_DEFAULT_BASE "DC=lab,DC=test"
 
 /* LDAP operations: what the counters count and what can be made to fail. */
@@ -70,7 +72,7 @@ void fake_dir_reset(void);
 /* Pre-seeds a user. site: NULL for an unmarked account, "" for a marker
  * naming no site ("provision:"), else marked for that site. ou is relative
  * to the base (NULL: "OU=Sites"). password may be NULL (none known). Returns
- * the new account's DN (owned by the fake). Fails the test on a duplicate. */
+ * the new account's DN (owned by the fake). Aborts on a duplicate name. */
 const char *fake_dir_add_user(const char *sam, const char *ou, const char *site,
                               const char *password);
 /* Shorthands: marked for site / unmarked, in OU=Sites, password "Old-Pass-123". */

@@ -698,7 +698,7 @@ static void test_inherit_file(void **state)
 
 static void test_inherit_ntfs3g_reference(void **state)
 {
-    /* REFERENCE.md section 4 (checked with ntfs-3g): under D:PAI with
+    /* Checked with ntfs-3g (MS-DTYP 2.5.3.4 inheritance): under D:PAI with
      * specific-rights (OI)(CI) ACEs a new file gets them with ID, a new folder
      * with OI|CI|ID, control 0x8404; non-inheritable ones are dropped. */
     struct ntfs_sd parent, f, d;

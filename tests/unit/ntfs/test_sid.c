@@ -211,7 +211,7 @@ static void expect_pool(const char *pool, const char *sid)
 static void test_apppool_vectors(void **state)
 {
     (void)state;
-    /* Checked on Windows (REFERENCE.md section 2). */
+    /* Checked on Windows: the SIDs it gives these pools' virtual accounts. */
     expect_pool("DefaultAppPool", "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415");
     expect_pool(".NET v4.5", "S-1-5-82-271721585-897601226-2024613209-625570482-296978595");
     expect_pool(".NET v2.0", "S-1-5-82-3682073875-1643277370-2842298652-3532359455-2406259117");
