@@ -57,10 +57,12 @@ static const struct conf_key known[] = {
     {"iis", "plain_passwords"},
     {"iis", "auth_file"},
     {"iis", "kerberos"},
+    {"iis", "timeout"},
     {"content", "root"},
     {"content", "location"},
     {"content", "auth_file"},
     {"content", "kerberos"},
+    {"content", "timeout"},
     {"templates", "dir"},
     {"state", "dir"},
     {"directory", "netbios"},
@@ -240,6 +242,15 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 c->iis_kerberos = b;
             else
                 c->content_kerberos = b;
+        } else if (strcmp(s, "directory") != 0 && !strcmp(k, "timeout")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 3600)
+                why = "must be a number of seconds from 1 to 3600 (each SMB request)";
+            else if (!strcmp(s, "iis"))
+                c->iis_timeout_ms = (int)n * 1000;
+            else
+                c->content_timeout_ms = (int)n * 1000;
         } else if (!strcmp(s, "state") && !strcmp(k, "dir")) {
             if (v[0] != '/')
                 why = "must be an absolute path (the state folder: journals, audit log)";

@@ -18,7 +18,9 @@ struct folder_run *folders_open(const struct conf *c, struct diag *d)
 {
     struct folder_run *run = xcalloc(1, sizeof *run);
     run->conf = c;
-    struct smb_options so = {.auth_file = c->content_auth_file, .kerberos = c->content_kerberos};
+    struct smb_options so = {.auth_file = c->content_auth_file,
+                             .kerberos = c->content_kerberos,
+                             .timeout_ms = c->content_timeout_ms};
     struct acl_backend_options opt = {.smb_opts = &so, .script_root = c->content_root};
     if (!strncmp(c->content_location, "smb://", 6)) {
         if (smb_session_open(&so, &run->smb, d) < 0) {

@@ -76,7 +76,9 @@ static void repair_smb_config(struct recovery *r, const char *old_hash, const ch
     const char *slash = strrchr(url, '/');
     if (strncmp(url, "smb://", 6) != 0 || !pid || !slash)
         return;
-    struct smb_options so = {.auth_file = r->c->iis_auth_file, .kerberos = r->c->iis_kerberos};
+    struct smb_options so = {.auth_file = r->c->iis_auth_file,
+                             .kerberos = r->c->iis_kerberos,
+                             .timeout_ms = r->c->iis_timeout_ms};
     struct smb_session *smb;
     if (smb_session_open(&so, &smb, r->d) < 0)
         return;
@@ -136,7 +138,9 @@ static void repair_smb_config(struct recovery *r, const char *old_hash, const ch
 static int read_config(struct recovery *r, char hash[65])
 {
     struct configfile cf;
-    struct smb_options so = {.auth_file = r->c->iis_auth_file, .kerberos = r->c->iis_kerberos};
+    struct smb_options so = {.auth_file = r->c->iis_auth_file,
+                             .kerberos = r->c->iis_kerberos,
+                             .timeout_ms = r->c->iis_timeout_ms};
     if (configfile_open(&cf, r->c->iis_config, &so, NULL, r->d) < 0)
         return -1;
     size_t len;

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The engine validate, plan, apply and destroy share (run_sites): input
+ * checked, then per site the IIS rules, the account, folders and grants,
+ * the IIS edits, the file written once; every effect announced in the
+ * journal first (journal.h), failures undone, interrupted runs recovered
+ * (recover.h). */
 #include "provision/run.h"
 #include "provision/run_internal.h"
 
@@ -710,7 +715,8 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
 
     struct configfile cf;
     struct smb_options iis_smb = {.auth_file = s.conf.iis_auth_file,
-                                  .kerberos = s.conf.iis_kerberos};
+                                  .kerberos = s.conf.iis_kerberos,
+                                  .timeout_ms = s.conf.iis_timeout_ms};
     size_t mark = s.rep.errors.count;
     if (classified(configfile_open(&cf, s.conf.iis_config, &iis_smb, changes ? s.state_dir : NULL,
                                    &s.rep.errors),
@@ -906,175 +912,4 @@ int run_validate(const struct options *o, int n, char **lists)
 int run_destroy(const struct options *o, int n, char **lists)
 {
     return run_sites(o, n, lists, MODE_DESTROY, NULL, false);
-}
-
-struct list_state {
-    const struct options *o;
-    size_t n;
-};
-
-static void list_one(const struct iis_site_info *info, void *arg)
-{
-    struct list_state *st = arg;
-    if (st->o->json) {
-        printf("%s{\"name\":", st->n ? "," : "");
-        json_string(stdout, info->name);
-        printf(",\"id\":%lu,\"pool\":", info->id);
-        json_string(stdout, info->pool);
-        printf(",\"identity\":");
-        json_string(stdout, info->identity);
-        printf(",\"identity_user\":");
-        json_string(stdout, info->identity_user);
-        printf(",\"physical_path\":");
-        json_string(stdout, info->physical_path);
-        printf(",\"anonymous_user\":");
-        json_string(stdout, info->anonymous_user);
-        printf(",\"bindings\":[");
-        for (size_t i = 0; i < info->n_bindings; i++) {
-            if (i)
-                putchar(',');
-            json_string(stdout, info->bindings[i]);
-        }
-        printf("]}");
-    } else {
-        printf("%-30s %5lu  %-24s %s%s%s\n", info->name, info->id, info->pool, info->identity,
-               info->identity_user ? " " : "", info->identity_user ? info->identity_user : "");
-        printf("%-30s        path %s; anonymous %s\n", "", info->physical_path,
-               *info->anonymous_user ? info->anonymous_user : "(pool identity)");
-        for (size_t i = 0; i < info->n_bindings; i++)
-            printf("%-30s        %s\n", "", info->bindings[i]);
-    }
-    st->n++;
-}
-
-int run_list(const struct options *o)
-{
-    struct diag d;
-    diag_init(&d);
-    struct conf c;
-    if (conf_load(o->conf_path, &c, &d) < 0) {
-        for (size_t i = 0; i < d.count; i++)
-            fprintf(stderr, "provision: %s\n", d.msgs[i]);
-        conf_free(&c);
-        diag_free(&d);
-        return EXIT_USAGE;
-    }
-    struct configfile cf;
-    struct apphost *ah = NULL;
-    struct smb_options iis_smb = {.auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos};
-    if (configfile_open(&cf, c.iis_config, &iis_smb, NULL, &d) == 0) {
-        size_t len;
-        char *text = configfile_take(&cf, &len);
-        ah = apphost_load(text, len, c.iis_config, &d);
-        configfile_close(&cf);
-    }
-    int rc = EXIT_DONE;
-    if (!ah) {
-        for (size_t i = 0; i < d.count; i++)
-            fprintf(stderr, "provision: %s\n", d.msgs[i]);
-        rc = EXIT_FAILED;
-    } else {
-        struct list_state st = {o, 0};
-        if (o->json)
-            printf("{\"version\":%d,\"sites\":[", REPORT_JSON_VERSION);
-        apphost_list(ah, list_one, &st);
-        if (o->json)
-            printf("]}\n");
-        else if (o->verbosity >= 0)
-            printf("%zu site%s\n", st.n, st.n == 1 ? "" : "s");
-    }
-    apphost_free(ah);
-    conf_free(&c);
-    diag_free(&d);
-    return rc;
-}
-
-int run_sid(const struct options *o, int n, char **names)
-{
-    int rc = EXIT_DONE;
-    struct conf c;
-    bool have_conf = false;
-    struct account_run *accts = NULL;
-    struct diag d, warnings;
-    diag_init(&d);
-    diag_init(&warnings);
-    if (o->json)
-        printf("{\"version\":%d,\"sids\":[", REPORT_JSON_VERSION);
-    for (int i = 0; i < n; i++) {
-        struct ntfs_sid sid;
-        char text[NTFS_SID_STRING_MAX];
-        char *found = NULL;
-        if (ntfs_sid_resolve_builtin(names[i], &sid) == 0) {
-            ntfs_sid_format(&sid, text, sizeof text);
-        } else if (strchr(names[i], '\\') || strchr(names[i], '@')) {
-            /* A domain account: ask the directory of the configuration. */
-            if (!have_conf && !accts) {
-                have_conf = conf_load(o->conf_path, &c, &d) == 0;
-                if (have_conf)
-                    accts = accounts_open(&c, &d, &warnings);
-            }
-            if (!accts || accounts_lookup_sid(accts, names[i], &found, &d) < 0) {
-                for (size_t k = 0; k < d.count; k++)
-                    fprintf(stderr, "provision: %s\n", d.msgs[k]);
-                diag_free(&d);
-                diag_init(&d);
-                rc = EXIT_FAILED;
-                continue;
-            }
-            snprintf(text, sizeof text, "%s", found);
-            free(found);
-        } else {
-            fprintf(stderr,
-                    "provision: sid: '%s' is not a SID, a well-known name, IIS AppPool\\NAME "
-                    "or DOMAIN\\name\n",
-                    names[i]);
-            rc = EXIT_USAGE;
-            continue;
-        }
-        if (o->json) {
-            printf("%s{\"name\":", i ? "," : "");
-            json_string(stdout, names[i]);
-            printf(",\"sid\":\"%s\"}", text);
-        } else {
-            printf("%s\t%s\n", names[i], text);
-        }
-    }
-    if (o->json)
-        printf("]}\n");
-    for (size_t k = 0; k < warnings.count; k++)
-        fprintf(stderr, "provision: %s\n", warnings.msgs[k]);
-    diag_free(&warnings);
-    accounts_close(accts);
-    if (have_conf)
-        conf_free(&c);
-    diag_free(&d);
-    return rc;
-}
-
-int run_recover(const struct options *o)
-{
-    struct report rep;
-    report_init(&rep, "recover", o->json, o->verbosity);
-    struct conf c;
-    int rc = EXIT_DONE;
-    if (conf_load(o->conf_path, &c, &rep.errors) < 0) {
-        rc = EXIT_USAGE;
-    } else {
-        char *state = state_dir_open(c.state_dir, &rep.errors);
-        if (!state || recover_pending(&c, state, true, &rep.notes, &rep.errors) < 0)
-            rc = EXIT_FAILED;
-        else if (!rep.notes.count)
-            diag_add(&rep.notes, "nothing to recover");
-        free(state);
-    }
-    conf_free(&c);
-    if (o->json) {
-        report_print(&rep, stdout);
-    } else {
-        report_errors(&rep, stderr);
-        for (size_t i = 0; i < rep.notes.count && o->verbosity >= 0; i++)
-            printf("%s\n", rep.notes.msgs[i]);
-    }
-    report_free(&rep);
-    return rc;
 }

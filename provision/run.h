@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The commands: each reads the configuration and site lists, builds the
- * site models, and drives the system modules. Returns the exit status:
- * 0 done (or nothing to do), 1 failed, 2 bad usage or input, 3 some sites
- * failed and the rest were done. */
+/* The commands, one function each (main.c's table maps names to them):
+ * validate and destroy in run.c (with the engine they share with plan and
+ * apply), plan and apply in cmd_plan_apply.c (saved plans), list in
+ * cmd_list.c, sid in cmd_sid.c, recover in cmd_recover.c. Each returns the
+ * exit status: 0 done (or nothing to do), 1 failed, 2 bad usage or input,
+ * 3 some sites failed and the rest were done. */
 #ifndef PROVISION_RUN_H
 #define PROVISION_RUN_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Between the command files: the one engine that validate, plan, apply and
- * destroy share (run.c), and the saved plans built on it (saved_plan.c). */
+ * destroy share (run.c), and the saved plans built on it (cmd_plan_apply.c). */
 #ifndef PROVISION_RUN_INTERNAL_H
 #define PROVISION_RUN_INTERNAL_H
 

@@ -190,6 +190,9 @@ int acl_script_remove_folder(struct acl_backend *b, const char *rel, bool dry_ru
 char *acl_script_render(const struct acl_backend *b);
 
 /* ---- for the back-end implementations only ---------------------------- */
+/* The descriptor operations are NULL in back ends without
+ * ACL_CAP_DESCRIPTORS (the scripts): the generic operations refuse such a
+ * back end before calling them. */
 
 struct acl_backend_ops {
     /* 1 / 0 / -1 as acl_exists. */

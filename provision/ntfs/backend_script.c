@@ -415,49 +415,6 @@ char *acl_script_render(const struct acl_backend *b)
 
 /* ------------------------------------------------------------------ ops */
 
-static int sc_unsupported(struct acl_backend *b, struct diag *d)
-{
-    diag_add(d, "%s (%s): a script back end cannot read or change anything itself", b->location,
-             b->kind == ACL_BACKEND_SCRIPT_PS1 ? "PowerShell script" : "icacls script");
-    return -1;
-}
-
-static int sc_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
-{
-    (void)rel;
-    (void)is_dir;
-    return sc_unsupported(b, d);
-}
-
-static int sc_dir(struct acl_backend *b, const char *rel, struct diag *d)
-{
-    (void)rel;
-    return sc_unsupported(b, d);
-}
-
-static int sc_get(struct acl_backend *b, const char *rel, struct ntfs_sd *sd, struct diag *d)
-{
-    (void)rel;
-    ntfs_sd_init(sd);
-    return sc_unsupported(b, d);
-}
-
-static int sc_set(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d)
-{
-    (void)rel;
-    (void)sd;
-    return sc_unsupported(b, d);
-}
-
-static int sc_list(struct acl_backend *b, const char *rel, struct acl_dirent **e, size_t *n,
-                   struct diag *d)
-{
-    (void)rel;
-    *e = NULL;
-    *n = 0;
-    return sc_unsupported(b, d);
-}
-
 /* Writes the script next to its final name, then renames it into place
  * (atomic_replace). */
 static int sc_close(struct acl_backend *b, struct diag *d)
@@ -478,13 +435,9 @@ static int sc_close(struct acl_backend *b, struct diag *d)
     return rc;
 }
 
+/* A script executes the engine's grant steps by writing them down
+ * (acl_script_*): it has no descriptor operations to offer. */
 static const struct acl_backend_ops script_ops = {
-    .exists = sc_exists,
-    .mkdir = sc_dir,
-    .rmdir = sc_dir,
-    .get_sd = sc_get,
-    .set_sd = sc_set,
-    .list = sc_list,
     .close = sc_close,
 };
 

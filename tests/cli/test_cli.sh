@@ -309,6 +309,12 @@ out=$("$P" -c provision.ini plan -o "$work/out.plan" sites.ini); rc=$?
 [ $rc -eq 0 ] && same_as_original && grep -q "+ site shop.example.com" <<<"$out" \
   && ok "plan -o FILE SITES... is accepted" || bad "plan -o (rc $rc): $out"
 
+# SMB timeouts are configuration keys, checked like any other.
+setup
+printf '[content]\ntimeout = 0\n' >> provision.ini
+sed -i 's/^\[content\]$/[content]/' provision.ini
+expect_fail "an SMB timeout out of range" 2 "timeout: must be a number of seconds from 1 to 3600" -- validate sites.ini
+
 # --- saved plans --------------------------------------------------------
 # apply --plan executes the plan when nothing it relies on changed: the same
 # bytes as a plain apply.
