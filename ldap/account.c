@@ -129,16 +129,6 @@ int dir_guid_to_string(const void *bin, size_t n, char *buf, size_t len)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int dir_guid_from_string(const char *s, unsigned char out[16])
 {
@@ -151,7 +141,7 @@ int dir_guid_from_string(const char *s, unsigned char out[16])
                 return -1;
             p++;
         }
-        int hi = hexval(s[p]), lo = hexval(s[p + 1]);
+        int hi = hex_digit_value(s[p]), lo = hex_digit_value(s[p + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[guid_order[i]] = (unsigned char)(hi << 4 | lo);

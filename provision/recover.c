@@ -197,6 +197,18 @@ static int decode_sd(const char *hex, struct ntfs_sd *sd)
     return rc < 0 ? -1 : 0;
 }
 
+/* Deletes the site's account when it carries that site's marker. */
+static int delete_account(struct recovery *r, const char *site, const char *sam)
+{
+    struct account_run *a = need_accounts(r);
+    if (!a || !sam)
+        return -1;
+    int x = accounts_delete_marked(a, sam, site, r->d);
+    if (x == 1)
+        step_done(r, site, "delete-account", sam, "done");
+    return x < 0 ? -1 : 0;
+}
+
 /* Undoes the records of one site, newest first. */
 static int roll_back_site(struct recovery *r, const char *site)
 {
@@ -260,15 +272,8 @@ static int roll_back_site(struct recovery *r, const char *site)
             else
                 step_done(r, site, "remove-folder", rel, "done");
         } else if (!strcmp(rec->type, "account-create")) {
-            struct account_run *a = need_accounts(r);
-            const char *sam = journal_get(rec, "sam");
-            if (!a)
-                return -1;
-            int x = accounts_delete_marked(a, sam, site, r->d);
-            if (x < 0)
+            if (delete_account(r, site, journal_get(rec, "sam")) < 0)
                 rc = -1;
-            else if (x == 1)
-                step_done(r, site, "delete-account", sam, "done");
         }
     }
     return rc;
@@ -365,20 +370,15 @@ static int roll_forward_destroy(struct recovery *r, const char *site)
         const struct journal_record *rec = &f->records[i];
         if (strcmp(rec->site, site) != 0 || strcmp(rec->type, "account-delete") != 0)
             continue;
-        struct account_run *a = need_accounts(r);
-        const char *sam = journal_get(rec, "sam");
-        if (!a || fault_point("recover", r->d) < 0)
+        if (fault_point("recover", r->d) < 0)
             return -1;
-        int x = accounts_delete_marked(a, sam, site, r->d);
-        if (x < 0)
+        if (delete_account(r, site, journal_get(rec, "sam")) < 0)
             rc = -1;
-        else if (x == 1)
-            step_done(r, site, "delete-account", sam, "done");
     }
     return rc;
 }
 
-int recover_journal(struct journal_file *f, const struct conf *c, const char *state_dir,
+int recover_journal(struct journal_file *f, const struct conf *c, const char *state_dir, bool own,
                     struct diag *notes, struct diag *d)
 {
     struct recovery r = {.f = f, .c = c, .state_dir = state_dir, .notes = notes, .d = d};
@@ -464,11 +464,17 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
                                    r.n_secrets, d) < 0)
         rc = -1;
     if (rc == 0 && d->count == errors_before) {
-        diag_add(notes,
-                 "recovered the interrupted %s run %s: %zu site%s rolled back, %zu completed "
-                 "(the configuration %s written)",
-                 command, r.run_id ? r.run_id : "?", back, back == 1 ? "" : "s", forward,
-                 committed ? "had been" : "had not been");
+        if (own && back)
+            diag_add(notes,
+                     "%zu site%s of this run taken back (accounts created in this run deleted "
+                     "again, descriptors restored, new empty folders removed)",
+                     back, back == 1 ? "" : "s");
+        else if (!own)
+            diag_add(notes,
+                     "recovered the interrupted %s run %s: %zu site%s rolled back, %zu completed "
+                     "(the configuration %s written)",
+                     command, r.run_id ? r.run_id : "?", back, back == 1 ? "" : "s", forward,
+                     committed ? "had been" : "had not been");
         step_done(&r, "-", "recover", command, committed ? "forward" : "back");
         journal_file_remove(f);
     } else {
@@ -512,7 +518,7 @@ int recover_pending(const struct conf *c, const char *state_dir, bool mention_ot
             journal_file_free(&files[i]);
             continue;
         }
-        if (recover_journal(&files[i], c, state_dir, notes, d) < 0)
+        if (recover_journal(&files[i], c, state_dir, false, notes, d) < 0)
             rc = -1;
         journal_file_free(&files[i]);
     }

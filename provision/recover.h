@@ -28,10 +28,12 @@
 #include "provision/journal.h"
 #include "provision/util.h"
 
-/* Recovers one journal. What it did goes to notes, problems to d. Returns
- * 0 when the journal was finished and removed, -1 when it stays (messages
- * say why; run `provision recover` again once the cause is fixed). */
-int recover_journal(struct journal_file *f, const struct conf *c, const char *state_dir,
+/* Recovers one journal. What it did goes to notes, problems to d. own:
+ * the run that wrote it is this process (a run taking back its own
+ * changes after its write failed); the notes say so. Returns 0 when the
+ * journal was finished and removed, -1 when it stays (messages say why;
+ * run `provision recover` again once the cause is fixed). */
+int recover_journal(struct journal_file *f, const struct conf *c, const char *state_dir, bool own,
                     struct diag *notes, struct diag *d);
 
 /* The targets of this configuration (pointers into c and buf). */

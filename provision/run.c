@@ -570,7 +570,7 @@ static void close_journal(struct session *s, struct systems *sys, bool recover_n
     struct journal_file f;
     if (journal_load(path, &f, &s->rep.errors) == 0) {
         size_t mark = s->rep.errors.count;
-        recover_journal(&f, &s->conf, s->state_dir, &s->rep.notes, &s->rep.errors);
+        recover_journal(&f, &s->conf, s->state_dir, true, &s->rep.notes, &s->rep.errors);
         diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, path);
         journal_file_free(&f);
     }

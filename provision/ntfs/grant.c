@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Template grant syntax: "[deny ]PRINCIPAL:(FLAGS)...RIGHTS". */
 #include "provision/ntfs/grant.h"
+#include "provision/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ static int parse_mask(const char *s, size_t n, uint32_t *out, char *err, size_t 
     if (n == 2)
         return fail(err, errlen, "missing hex digits after '0x'");
     for (size_t i = 2; i < n; i++) {
-        int d = ntfs_hex_digit(s[i]);
+        int d = hex_digit_value(s[i]);
         if (d < 0)
             return fail(err, errlen, "bad hex mask '%.*s'", (int)(n > SHOW ? SHOW : n), s);
         v = (v << 4) | (uint64_t)d;

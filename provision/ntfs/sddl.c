@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SDDL parser and printer for owner, group and DACL (MS-DTYP 2.5.1). */
 #include "provision/ntfs/sddl.h"
+#include "provision/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,7 +132,7 @@ static int parse_rights(struct parser *p, size_t pos, size_t len, uint32_t *out)
         if (len == 2)
             return fail(p, pos, "missing hex digits after 0x");
         for (size_t i = 2; i < len; i++) {
-            int d = ntfs_hex_digit(t[i]);
+            int d = hex_digit_value(t[i]);
             if (d < 0)
                 return fail(p, pos + i, "bad hex digit '%c' in access mask", t[i]);
             v = (v << 4) | (uint64_t)d;
@@ -376,7 +377,7 @@ struct sbuf {
     int oom;
 };
 
-static void sb_add(struct sbuf *b, const char *t)
+static void sbuf_add(struct sbuf *b, const char *t)
 {
     size_t n = strlen(t);
     if (b->oom)
@@ -426,30 +427,30 @@ char *ntfs_sddl_format(const struct ntfs_sd *sd)
     struct sbuf b = {NULL, 0, 0, 0};
     char tmp[NTFS_SDDL_ACE_MAX];
 
-    sb_add(&b, "");
+    sbuf_add(&b, "");
     if (sd->has_owner) {
         format_sid(&sd->owner, tmp, sizeof tmp);
-        sb_add(&b, "O:");
-        sb_add(&b, tmp);
+        sbuf_add(&b, "O:");
+        sbuf_add(&b, tmp);
     }
     if (sd->has_group) {
         format_sid(&sd->group, tmp, sizeof tmp);
-        sb_add(&b, "G:");
-        sb_add(&b, tmp);
+        sbuf_add(&b, "G:");
+        sbuf_add(&b, tmp);
     }
     if (sd->has_dacl || (sd->control & NTFS_SD_DACL_PRESENT)) {
-        sb_add(&b, "D:");
+        sbuf_add(&b, "D:");
         if (sd->control & NTFS_SD_DACL_PROTECTED)
-            sb_add(&b, "P");
+            sbuf_add(&b, "P");
         if (sd->control & NTFS_SD_DACL_AUTO_INHERIT_RQ)
-            sb_add(&b, "AR");
+            sbuf_add(&b, "AR");
         if (sd->control & NTFS_SD_DACL_AUTO_INHERITED)
-            sb_add(&b, "AI");
+            sbuf_add(&b, "AI");
         if (!sd->has_dacl)
-            sb_add(&b, "NO_ACCESS_CONTROL");
+            sbuf_add(&b, "NO_ACCESS_CONTROL");
         for (size_t i = 0; sd->has_dacl && i < sd->ace_count; i++) {
             ntfs_sddl_format_ace(&sd->aces[i], tmp, sizeof tmp);
-            sb_add(&b, tmp);
+            sbuf_add(&b, tmp);
         }
     }
     if (b.oom) {

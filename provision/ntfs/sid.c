@@ -2,6 +2,7 @@
 /* SIDs: parsing, formatting, binary form, well-known names and IIS AppPool
  * virtual-account SIDs (SHA-1 from nettle). */
 #include "provision/ntfs/sid.h"
+#include "provision/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,16 +28,6 @@ static uint64_t get_authority(const struct ntfs_sid *sid)
     return v;
 }
 
-int ntfs_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Reads a decimal number <= max at *p; advances *p. Returns 0 or -1. */
 static int read_dec(const char **p, uint64_t max, uint64_t *out)
@@ -63,10 +54,10 @@ static int read_hex(const char **p, uint64_t max, uint64_t *out)
     const char *s = *p + 2;
     uint64_t v = 0;
     int n = 0;
-    if (ntfs_hex_digit(*s) < 0)
+    if (hex_digit_value(*s) < 0)
         return -1;
-    while (ntfs_hex_digit(*s) >= 0) {
-        v = (v << 4) | (uint64_t)ntfs_hex_digit(*s);
+    while (hex_digit_value(*s) >= 0) {
+        v = (v << 4) | (uint64_t)hex_digit_value(*s);
         if (++n > 12 || v > max)
             return -1;
         s++;

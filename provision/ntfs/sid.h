@@ -85,8 +85,5 @@ int ntfs_sid_resolve_builtin(const char *name, struct ntfs_sid *out);
 /* 1 if s is valid UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
 int ntfs_utf8_valid(const char *s);
 
-/* The value of the hexadecimal digit c (0-9, a-f, A-F), or -1. The ntfs
- * library's own (it does not link prov_base's hex_digit_value). */
-int ntfs_hex_digit(char c);
 
 #endif

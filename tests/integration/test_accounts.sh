@@ -135,7 +135,7 @@ wait
 left=0
 for i in 01 30 60; do account_exists "IUSR_b$i" && left=$((left + 1)); done
 [ $rc -ne 0 ] && [ $left -eq 0 ] && grep -q "changed by someone else" <<<"$out" \
-  && grep -q "created in this run, was deleted again" <<<"$out" \
+  && grep -q "accounts created in this run deleted again" <<<"$out" \
   && ok "config changed mid-run: nothing written, the run's 60 accounts deleted again" \
   || bad "mid-run change (rc $rc, $left accounts left): $(tail -3 <<<"$out")"
 
