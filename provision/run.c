@@ -659,6 +659,38 @@ static void replace_step(int step, void *arg)
         fault_point("swap", NULL);
 }
 
+/* Replaces the configuration with out, announced in the journal first
+ * (its hashes before and after), then marked committed. True when it is
+ * written. */
+static bool write_config(struct session *s, struct systems *sys, const struct apphost *ah,
+                         struct configfile *cf, const char *out, size_t out_len)
+{
+    size_t orig_len, mark = s->rep.errors.count;
+    const char *orig = apphost_original(ah, &orig_len);
+    char *backup = NULL, old_hash[65], new_hash[65];
+    sha256_hex(orig, orig_len, old_hash);
+    sha256_hex(out, out_len, new_hash);
+    journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
+    if (cf->smb)
+        smb_set_replace_hook(cf->smb, replace_step, NULL);
+    if (classified(journal_commit(sys->journal, &s->rep.errors), &s->rep.errors, mark,
+                   DIAG_INTERNAL, "journal") < 0 ||
+        classified(fault_point("config", &s->rep.errors), &s->rep.errors, mark, DIAG_INTERNAL,
+                   s->conf.iis_config) < 0 ||
+        classified(configfile_replace(cf, orig, orig_len, out, out_len, s->conf.backups, &backup,
+                                      &s->rep.errors),
+                   &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)
+        return false;
+    journal_add(sys->journal, "config-committed", "-", NULL);
+    journal_commit(sys->journal, &s->rep.errors);
+    journal_audit(sys->journal, "-", "write-config", s->conf.iis_config, "done");
+    fault_point("committed", &s->rep.errors);
+    if (backup)
+        diag_add(&s->rep.notes, "backup: %s", backup);
+    free(backup);
+    return true;
+}
+
 /* Sites that did not finish because of a signal count as failed. */
 static void note_interrupt(struct session *s)
 {
@@ -829,32 +861,21 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
     bool written = true, left = false, recover_now = false;
     if (changes && apphost_dirty(ah) && !stop &&
         (mode != MODE_DESTROY || announce_destroy(&s, &sys, steps) == 0)) {
-        size_t out_len, orig_len;
+        size_t out_len;
         char *out = apphost_render(ah, &out_len);
-        const char *orig = apphost_original(ah, &orig_len);
-        char *backup = NULL, old_hash[65], new_hash[65];
-        sha256_hex(orig, orig_len, old_hash);
-        sha256_hex(out, out_len, new_hash);
-        journal_add(sys.journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
-        if (cf.smb)
-            smb_set_replace_hook(cf.smb, replace_step, NULL);
-        if (journal_commit(sys.journal, &s.rep.errors) < 0 ||
-            fault_point("config", &s.rep.errors) < 0 ||
-            classified(configfile_replace(&cf, orig, orig_len, out, out_len, s.conf.backups,
-                                          &backup, &s.rep.errors),
-                       &s.rep.errors, mark, DIAG_IIS, s.conf.iis_config) < 0) {
-            written = false;
+        if (out) {
+            written = write_config(&s, &sys, ah, &cf, out, out_len);
+            wipe(out, out_len); /* it may hold passwords */
+            free(out);
         } else {
-            journal_add(sys.journal, "config-committed", "-", NULL);
-            journal_commit(sys.journal, &s.rep.errors);
-            journal_audit(sys.journal, "-", "write-config", s.conf.iis_config, "done");
-            fault_point("committed", &s.rep.errors);
-            if (backup)
-                diag_add(&s.rep.notes, "backup: %s", backup);
+            size_t m = s.rep.errors.count;
+            diag_add(&s.rep.errors,
+                     "%s: internal error: two edits of this run overlap; nothing was written "
+                     "and every site of the run is taken back",
+                     s.conf.iis_config);
+            diag_classify(&s.rep.errors, m, DIAG_INTERNAL, s.conf.iis_config);
+            written = false;
         }
-        free(backup);
-        wipe(out, out_len); /* it may hold passwords */
-        free(out);
     } else if (changes && (stop || apphost_dirty(ah))) {
         written = false;
     }

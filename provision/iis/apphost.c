@@ -81,8 +81,10 @@ char *apphost_render(const struct apphost *ah, size_t *len)
     for (size_t i = 0; i < ah->n_edits; i++) {
         const struct edit *e = &sorted[i];
         if (e->from < pos) { /* two edits touch the same bytes: a bug, never a guess */
-            fprintf(stderr, "provision: internal error: overlapping edits at offset %u\n", e->from);
-            abort();
+            free(sorted);
+            sb_free_secret(&out);
+            *len = 0;
+            return NULL;
         }
         sb_add(&out, ah->doc.text + pos, e->from - pos);
         sb_adds(&out, e->text);

@@ -94,7 +94,9 @@ bool apphost_object_bytes(const struct apphost *ah, const char *kind, const char
 bool apphost_dirty(const struct apphost *ah);
 /* The original bytes (as loaded). */
 const char *apphost_original(const struct apphost *ah, size_t *len);
-/* The file with all queued edits spliced in; caller frees. */
+/* The file with all queued edits spliced in; caller frees (and wipes: it
+ * may hold passwords). NULL when two queued edits overlap: an internal
+ * error, never guessed around; nothing should then be written. */
 char *apphost_render(const struct apphost *ah, size_t *len);
 
 /* One row of `provision list`. */

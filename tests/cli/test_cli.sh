@@ -309,6 +309,15 @@ out=$("$P" -c provision.ini plan -o "$work/out.plan" sites.ini); rc=$?
 [ $rc -eq 0 ] && same_as_original && grep -q "+ site shop.example.com" <<<"$out" \
   && ok "plan -o FILE SITES... is accepted" || bad "plan -o (rc $rc): $out"
 
+# A queued edit overlapping another is an internal error reported like any
+# other (no abort, nothing printed by the library, nothing written). Today a
+# <site/> without children does it (the hostile-input issue will handle
+# that shape); this checks that such a bug cannot leave anything half-done.
+setup
+sed -i 's|<sites>|<sites>\n            <site name="shop.example.com" id="7" />|' applicationHost.config
+cp applicationHost.config original.config
+expect_fail "overlapping edits: an internal error, nothing written" 1 "internal error: two edits of this run overlap" -- apply sites.ini
+
 # SMB timeouts are configuration keys, checked like any other.
 setup
 printf '[content]\ntimeout = 0\n' >> provision.ini
