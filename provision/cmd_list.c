@@ -4,10 +4,12 @@
 #include "provision/conf.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
+#include "provision/journal.h"
 #include "provision/report.h"
 #include "provision/run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 struct list_state {
     const struct options *o;
@@ -71,6 +73,8 @@ int run_list(const struct options *o)
         configfile_close(&cf);
     }
     int rc = EXIT_DONE;
+    /* list never recovers; it says when a journal waits. */
+    char *waiting = journal_waiting_note(c.state_dir);
     if (!ah) {
         for (size_t i = 0; i < d.count; i++)
             fprintf(stderr, "provision: %s\n", d.msgs[i]);
@@ -80,11 +84,18 @@ int run_list(const struct options *o)
         if (o->json)
             printf("{\"version\":%d,\"sites\":[", REPORT_JSON_VERSION);
         apphost_list(ah, list_one, &st);
-        if (o->json)
+        if (o->json) {
+            printf("],\"notes\":[");
+            if (waiting)
+                json_string(stdout, waiting);
             printf("]}\n");
-        else if (o->verbosity >= 0)
+        } else if (o->verbosity >= 0) {
             printf("%zu site%s\n", st.n, st.n == 1 ? "" : "s");
+        }
     }
+    if (waiting && !o->json && o->verbosity >= 0)
+        fprintf(stderr, "provision: note: %s\n", waiting);
+    free(waiting);
     apphost_free(ah);
     conf_free(&c);
     diag_free(&d);

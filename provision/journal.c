@@ -137,13 +137,30 @@ static int private_dir(const char *dir, struct diag *d)
     return 0;
 }
 
-char *state_dir_open(const char *configured, struct diag *d)
+const char *state_dir_path(const char *configured)
 {
     const char *dir = configured;
     if (!dir || !*dir)
         dir = getenv("PROVISION_STATE_DIR");
     if (!dir || !*dir)
         dir = "/var/lib/provision";
+    return dir;
+}
+
+char *journal_waiting_note(const char *configured)
+{
+    const char *dir = state_dir_path(configured);
+    size_t n = journal_count_waiting(dir);
+    if (!n)
+        return NULL;
+    return xasprintf("%zu journal%s of interrupted or running provision runs in %s/journals: "
+                     "provision recover (or the next apply or destroy) finishes them",
+                     n, n == 1 ? "" : "s", dir);
+}
+
+char *state_dir_open(const char *configured, struct diag *d)
+{
+    const char *dir = state_dir_path(configured);
     if (dir[0] != '/') {
         diag_add(d, "state folder %s: must be an absolute path", dir);
         return NULL;

@@ -42,6 +42,12 @@
 #define JOURNAL_VERSION 1
 #define AUDIT_VERSION   1
 
+/* The state folder's path as configured (see above), without touching it. */
+const char *state_dir_path(const char *configured);
+/* A note saying that journals wait in that folder (caller frees), or NULL
+ * when none does. For the commands that only read. */
+char *journal_waiting_note(const char *configured);
+
 /* Resolves and prepares the state folder (see above). Returns the path
  * (caller frees) or NULL with a message. */
 char *state_dir_open(const char *configured, struct diag *d);

@@ -145,17 +145,10 @@ static int input_failed(struct session *s)
 /* The commands that only read say when an interrupted run waits. */
 static void mention_waiting(struct session *s)
 {
-    const char *dir = s->conf.state_dir;
-    if (!dir || !*dir)
-        dir = getenv("PROVISION_STATE_DIR");
-    if (!dir || !*dir)
-        dir = "/var/lib/provision";
-    size_t n = journal_count_waiting(dir);
-    if (n)
-        diag_add(&s->rep.notes,
-                 "%zu journal%s of interrupted or running provision runs in %s/journals: "
-                 "provision recover (or the next apply or destroy) finishes them",
-                 n, n == 1 ? "" : "s", dir);
+    char *note = journal_waiting_note(s->conf.state_dir);
+    if (note)
+        diag_add(&s->rep.notes, "%s", note);
+    free(note);
 }
 
 /* A progress line on a terminal for long batches; nothing when piped. */

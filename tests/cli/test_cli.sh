@@ -318,6 +318,19 @@ sed -i 's|<sites>|<sites>\n            <site name="shop.example.com" id="7" />|'
 cp applicationHost.config original.config
 expect_fail "overlapping edits: an internal error, nothing written" 1 "internal error: two edits of this run overlap" -- apply sites.ini
 
+# list, plan and validate never recover: they say a journal waits.
+setup
+mkdir -p "$PROVISION_STATE_DIR/journals"
+printf 'provision-journal\t1\nbegin\t-\trun=x\tpid=1\tcommand=apply\tconfig=%s\n' "$PWD/applicationHost.config" \
+  > "$PROVISION_STATE_DIR/journals/x.journal"
+for cmd in list "validate sites.ini" "plan sites.ini"; do
+  out=$("$P" -c provision.ini $cmd 2>&1); rc=$?
+  [ $rc -eq 0 ] && grep -q "1 journal of interrupted or running provision runs" <<<"$out" \
+    && [ -f "$PROVISION_STATE_DIR/journals/x.journal" ] && same_as_original \
+    && ok "$cmd mentions the waiting journal and leaves it" || bad "$cmd with a waiting journal (rc $rc): $out"
+done
+rm -f "$PROVISION_STATE_DIR/journals/x.journal"
+
 # SMB timeouts are configuration keys, checked like any other.
 setup
 printf '[content]\ntimeout = 0\n' >> provision.ini
