@@ -694,6 +694,209 @@ static void note_interrupt(struct session *s)
     }
 }
 
+/* One run once its input is loaded: what it opened, what it decided per
+ * site, and how far it got. */
+struct run {
+    enum mode mode;
+    bool changes; /* apply or destroy */
+    struct configfile cf;
+    bool cf_open;
+    struct apphost *ah;
+    struct systems sys;
+    struct account_step *steps; /* per site */
+    bool *failed;               /* per site */
+    bool left;                  /* work left for provision recover (after the write) */
+    bool recover_now;           /* the run's own journal is recovered at its end */
+};
+
+/* Opens what the run works on: the IIS configuration (locked when the run
+ * changes it), the directory and the content location when the sites
+ * need them, and the journal. 0, or the exit status to return. */
+static int open_systems(struct session *s, struct run *r)
+{
+    static const char *const names[] = {"validate", "plan", "apply", "destroy"};
+    struct systems *sys = &r->sys;
+    struct smb_options iis_smb = {.auth_file = s->conf.iis_auth_file,
+                                  .kerberos = s->conf.iis_kerberos,
+                                  .timeout_ms = s->conf.iis_timeout_ms};
+    struct diag *e = &s->rep.errors;
+    size_t mark = e->count;
+    if (classified(configfile_open(&r->cf, s->conf.iis_config, &iis_smb,
+                                   r->changes ? s->state_dir : NULL, e),
+                   e, mark, DIAG_IIS, s->conf.iis_config) < 0)
+        return finish(s);
+    r->cf_open = true;
+    size_t len;
+    char *text = configfile_take(&r->cf, &len);
+    r->ah = apphost_load(text, len, s->conf.iis_config, e);
+    diag_classify(e, mark, DIAG_IIS, s->conf.iis_config);
+    if (!r->ah)
+        return input_failed(s);
+    /* The directory, when a site has its own account or a grant names a
+     * domain account; the content location, when folders are managed. */
+    bool need_dir = false, need_folders = false;
+    for (size_t i = 0; i < s->n_models; i++) {
+        need_dir |= s->models[i].identity == IDENTITY_ACCOUNT;
+        for (size_t k = 0; k < s->models[i].n_grants; k++)
+            need_dir |= s->models[i].grants[k].grant.kind == NTFS_PRINCIPAL_NAME;
+        need_folders |= s->models[i].n_folders > 0;
+    }
+    if (need_dir) /* without [directory] this says what is missing */
+        sys->accts = accounts_open(&s->conf, e, &s->rep.notes);
+    diag_classify(e, mark, DIAG_DIRECTORY, s->conf.dir.uri);
+    /* A plan does not open a script location: closing it writes the script. */
+    const char *location = s->conf.content_location;
+    bool script = location && !strncmp(location, "script:", 7);
+    if (need_folders && location && !(script && r->mode == MODE_PLAN)) {
+        sys->folders = folders_open(&s->conf, e);
+        diag_classify(e, mark, DIAG_CONTENT, location);
+        if (!sys->folders) { /* nothing can be done safely without it */
+            int rc = input_failed(s);
+            return rc == EXIT_USAGE ? EXIT_FAILED : rc;
+        }
+    } else if (need_folders && script) {
+        diag_add(&s->rep.notes, "folders and grants: apply appends them to %s", location + 7);
+    } else if (need_folders) {
+        diag_add(&s->rep.notes, "folders and grants are not managed: no [content] location");
+    }
+    if (r->changes) {
+        struct journal_targets t;
+        char buf[1024];
+        recover_targets(&s->conf, &t, buf, sizeof buf);
+        sys->journal = journal_begin(s->state_dir, names[r->mode], &t, s->o->remove_folders, e);
+        diag_classify(e, mark, DIAG_INTERNAL, "journal");
+        if (!sys->journal) {
+            int rc = finish(s);
+            return rc == EXIT_DONE ? EXIT_FAILED : rc;
+        }
+        sys->effects.journal = sys->journal;
+        sys->effects.stop_on_interrupt = r->mode == MODE_APPLY;
+        if (sys->folders)
+            folders_observe(sys->folders, journal_effect, &sys->effects);
+    } else if (s->capture && sys->folders) {
+        sys->effects.deps = s->capture;
+        folders_observe(sys->folders, journal_effect, &sys->effects);
+    }
+    return 0;
+}
+
+/* Building the plan, reading only: every site's IIS rules are checked and
+ * its account looked up (all of them in a few searches) and decided;
+ * destroy finds what each site's removal takes. */
+static void plan_build(struct session *s, struct run *r)
+{
+    size_t n = s->n_models ? s->n_models : 1;
+    r->steps = xcalloc(n, sizeof *r->steps);
+    r->failed = xcalloc(n, sizeof *r->failed);
+    if (r->sys.accts) {
+        const struct site_model **all = xcalloc(n, sizeof *all);
+        for (size_t i = 0; i < s->n_models; i++)
+            all[i] = &s->models[i];
+        accounts_prefetch(r->sys.accts, all, s->n_models);
+        free(all);
+    }
+    for (size_t i = 0; i < s->n_models; i++) {
+        struct site_model *m = &s->models[i];
+        struct site_report *sr = report_site(&s->rep, m->name);
+        int rc = r->mode == MODE_DESTROY
+                     ? destroy_site(r->ah, &r->sys, m, &r->steps[i], sr)
+                     : prepare_site(s, r->ah, &r->sys, m, &r->steps[i], sr, r->mode == MODE_PLAN);
+        r->failed[i] = rc < 0;
+    }
+}
+
+/* Executing it (for plan: the same steps computed, nothing written): the
+ * accounts of all sites together, then per site its folders and grants and
+ * its IIS edits; the file written once; what comes after the write (a
+ * destroy's grants and accounts, password rotations, the secrets file). */
+static void plan_execute(struct session *s, struct run *r, char **lists, int n_lists)
+{
+    enum mode mode = r->mode;
+    struct systems *sys = &r->sys;
+    if (mode == MODE_APPLY && sys->accts)
+        create_accounts(s, sys, r->steps, r->failed);
+    for (size_t i = 0; i < s->n_models; i++) {
+        struct site_report *sr = &s->rep.sites[i];
+        if (mode != MODE_DESTROY && !r->failed[i])
+            r->failed[i] =
+                complete_site(r->ah, sys, &s->models[i], &r->steps[i], sr, mode == MODE_PLAN) < 0;
+        sr->status = r->failed[i] ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
+        if (r->failed[i])
+            changes_truncate(&sr->changes, 0);
+        progress(s, i + 1, s->n_models);
+    }
+    if (s->capture)
+        capture_plan(s, r->ah, r->steps, lists, n_lists);
+    journal_commit(sys->journal, &s->rep.errors);
+    if (!r->changes)
+        return;
+    /* destroy: a signal before the write stops everything (nothing was done). */
+    bool stop = mode == MODE_DESTROY && interrupted();
+    bool written = true;
+    if (apphost_dirty(r->ah) && !stop &&
+        (mode != MODE_DESTROY || announce_destroy(s, sys, r->steps) == 0)) {
+        size_t out_len;
+        char *out = apphost_render(r->ah, &out_len);
+        if (out) {
+            written = write_config(s, sys, r->ah, &r->cf, out, out_len);
+            wipe(out, out_len); /* it may hold passwords */
+            free(out);
+        } else {
+            size_t m = s->rep.errors.count;
+            diag_add(&s->rep.errors,
+                     "%s: internal error: two edits of this run overlap; nothing was written "
+                     "and every site of the run is taken back",
+                     s->conf.iis_config);
+            diag_classify(&s->rep.errors, m, DIAG_INTERNAL, s->conf.iis_config);
+            written = false;
+        }
+    } else if (stop || apphost_dirty(r->ah)) {
+        written = false;
+    }
+    if (!written) {
+        for (size_t i = 0; i < s->rep.n_sites; i++)
+            if (s->rep.sites[i].status == SITE_CHANGED)
+                s->rep.sites[i].status = SITE_FAILED;
+        r->recover_now = true; /* every site back to before the run */
+        if (stop)
+            note_interrupt(s);
+        return;
+    }
+    r->left = finish_systems(s, sys, r->steps, mode);
+    for (size_t i = 0; !r->left && i < s->rep.n_sites; i++)
+        r->recover_now |= s->rep.sites[i].status == SITE_FAILED && mode == MODE_APPLY;
+    if (mode == MODE_APPLY && interrupted())
+        note_interrupt(s);
+}
+
+/* Closes what open_systems opened; the journal is removed, recovered now,
+ * or kept for provision recover (run.left). */
+static void close_systems(struct session *s, struct run *r)
+{
+    for (size_t i = 0; r->steps && i < s->n_models; i++)
+        account_step_free(&r->steps[i]);
+    free(r->steps);
+    free(r->failed);
+    size_t mark = s->rep.errors.count;
+    int closed = folders_close(r->sys.folders, &s->rep.errors);
+    diag_classify(&s->rep.errors, mark, DIAG_CONTENT, s->conf.content_location);
+    if (closed < 0)
+        for (size_t i = 0; i < s->rep.n_sites; i++)
+            if (s->rep.sites[i].status == SITE_CHANGED)
+                s->rep.sites[i].status = SITE_FAILED;
+    r->sys.folders = NULL;
+    accounts_close(r->sys.accts);
+    r->sys.accts = NULL;
+    if (r->left)
+        journal_abandon(r->sys.journal);
+    else
+        close_journal(s, &r->sys, r->recover_now);
+    r->sys.journal = NULL;
+    apphost_free(r->ah);
+    if (r->cf_open)
+        configfile_close(&r->cf);
+}
+
 int run_sites(const struct options *o, int n, char **lists, enum mode mode,
               struct planfile *capture, bool quiet)
 {
@@ -706,10 +909,10 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         session_free(&s);
         return rc;
     }
-    bool changes = mode == MODE_APPLY || mode == MODE_DESTROY;
+    struct run r = {.mode = mode, .changes = mode == MODE_APPLY || mode == MODE_DESTROY};
     /* The state folder: apply and destroy first finish what interrupted
      * runs on the same targets left; the others only say it. */
-    if (changes) {
+    if (r.changes) {
         interrupt_install();
         size_t mark = s.rep.errors.count;
         s.state_dir = state_dir_open(s.conf.state_dir, &s.rep.errors);
@@ -737,172 +940,16 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         session_free(&s);
         return EXIT_DONE;
     }
-
-    struct configfile cf;
-    struct smb_options iis_smb = {.auth_file = s.conf.iis_auth_file,
-                                  .kerberos = s.conf.iis_kerberos,
-                                  .timeout_ms = s.conf.iis_timeout_ms};
-    size_t mark = s.rep.errors.count;
-    if (classified(configfile_open(&cf, s.conf.iis_config, &iis_smb, changes ? s.state_dir : NULL,
-                                   &s.rep.errors),
-                   &s.rep.errors, mark, DIAG_IIS, s.conf.iis_config) < 0) {
-        int rc = finish(&s);
+    int rc = open_systems(&s, &r);
+    if (rc == 0) {
+        plan_build(&s, &r);
+        plan_execute(&s, &r, lists, n);
+    }
+    close_systems(&s, &r);
+    if (rc != 0) {
         session_free(&s);
         return rc;
     }
-    size_t len;
-    char *text = configfile_take(&cf, &len);
-    struct apphost *ah = apphost_load(text, len, s.conf.iis_config, &s.rep.errors);
-    diag_classify(&s.rep.errors, mark, DIAG_IIS, s.conf.iis_config);
-    if (!ah) {
-        configfile_close(&cf);
-        int rc = input_failed(&s);
-        session_free(&s);
-        return rc;
-    }
-    /* The directory, when a site has its own account or a grant names a
-     * domain account; the content location, when folders are managed. */
-    struct systems sys = {0};
-    bool need_dir = false, need_folders = false;
-    for (size_t i = 0; i < s.n_models; i++) {
-        need_dir |= s.models[i].identity == IDENTITY_ACCOUNT;
-        for (size_t k = 0; k < s.models[i].n_grants; k++)
-            need_dir |= s.models[i].grants[k].grant.kind == NTFS_PRINCIPAL_NAME;
-        need_folders |= s.models[i].n_folders > 0;
-    }
-    if (need_dir) /* without [directory] this says what is missing */
-        sys.accts = accounts_open(&s.conf, &s.rep.errors, &s.rep.notes);
-    diag_classify(&s.rep.errors, mark, DIAG_DIRECTORY, s.conf.dir.uri);
-    /* A plan does not open a script location: closing it writes the script. */
-    bool script = s.conf.content_location && !strncmp(s.conf.content_location, "script:", 7);
-    if (need_folders && s.conf.content_location && !(script && mode == MODE_PLAN)) {
-        sys.folders = folders_open(&s.conf, &s.rep.errors);
-        diag_classify(&s.rep.errors, mark, DIAG_CONTENT, s.conf.content_location);
-        if (!sys.folders) {
-            /* Nothing can be done safely without it. */
-            apphost_free(ah);
-            configfile_close(&cf);
-            accounts_close(sys.accts);
-            int rc = input_failed(&s);
-            session_free(&s);
-            return rc == EXIT_USAGE ? EXIT_FAILED : rc;
-        }
-    } else if (need_folders && script) {
-        diag_add(&s.rep.notes, "folders and grants: apply appends them to %s",
-                 s.conf.content_location + 7);
-    } else if (need_folders) {
-        diag_add(&s.rep.notes, "folders and grants are not managed: no [content] location");
-    }
-    if (changes) {
-        struct journal_targets t;
-        char buf[1024];
-        recover_targets(&s.conf, &t, buf, sizeof buf);
-        sys.journal = journal_begin(s.state_dir, names[mode], &t, o->remove_folders, &s.rep.errors);
-        diag_classify(&s.rep.errors, mark, DIAG_INTERNAL, "journal");
-        if (!sys.journal) {
-            folders_close(sys.folders, &s.rep.errors);
-            accounts_close(sys.accts);
-            apphost_free(ah);
-            configfile_close(&cf);
-            int rc = finish(&s);
-            session_free(&s);
-            return rc == EXIT_DONE ? EXIT_FAILED : rc;
-        }
-        sys.effects.journal = sys.journal;
-        sys.effects.stop_on_interrupt = mode == MODE_APPLY;
-        if (sys.folders)
-            folders_observe(sys.folders, journal_effect, &sys.effects);
-    } else if (capture && sys.folders) {
-        sys.effects.deps = capture;
-        folders_observe(sys.folders, journal_effect, &sys.effects);
-    }
-    struct account_step *steps = xcalloc(s.n_models ? s.n_models : 1, sizeof *steps);
-
-    if (sys.accts) {
-        const struct site_model **all = xcalloc(s.n_models ? s.n_models : 1, sizeof *all);
-        for (size_t i = 0; i < s.n_models; i++)
-            all[i] = &s.models[i];
-        accounts_prefetch(sys.accts, all, s.n_models);
-        free(all);
-    }
-    bool *failed = xcalloc(s.n_models ? s.n_models : 1, sizeof *failed);
-    for (size_t i = 0; i < s.n_models; i++) {
-        struct site_model *m = &s.models[i];
-        struct site_report *sr = report_site(&s.rep, m->name);
-        int rc = mode == MODE_DESTROY
-                     ? destroy_site(ah, &sys, m, &steps[i], sr)
-                     : prepare_site(&s, ah, &sys, m, &steps[i], sr, mode == MODE_PLAN);
-        failed[i] = rc < 0;
-    }
-    if (mode == MODE_APPLY && sys.accts)
-        create_accounts(&s, &sys, steps, failed);
-    for (size_t i = 0; i < s.n_models; i++) {
-        struct site_report *sr = &s.rep.sites[i];
-        if (mode != MODE_DESTROY && !failed[i])
-            failed[i] = complete_site(ah, &sys, &s.models[i], &steps[i], sr, mode == MODE_PLAN) < 0;
-        sr->status = failed[i] ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
-        if (failed[i])
-            changes_truncate(&sr->changes, 0);
-        progress(&s, i + 1, s.n_models);
-    }
-    free(failed);
-    if (capture)
-        capture_plan(&s, ah, steps, lists, n);
-    journal_commit(sys.journal, &s.rep.errors);
-    /* destroy: a signal before the write stops everything (nothing was done). */
-    bool stop = mode == MODE_DESTROY && interrupted();
-    bool written = true, left = false, recover_now = false;
-    if (changes && apphost_dirty(ah) && !stop &&
-        (mode != MODE_DESTROY || announce_destroy(&s, &sys, steps) == 0)) {
-        size_t out_len;
-        char *out = apphost_render(ah, &out_len);
-        if (out) {
-            written = write_config(&s, &sys, ah, &cf, out, out_len);
-            wipe(out, out_len); /* it may hold passwords */
-            free(out);
-        } else {
-            size_t m = s.rep.errors.count;
-            diag_add(&s.rep.errors,
-                     "%s: internal error: two edits of this run overlap; nothing was written "
-                     "and every site of the run is taken back",
-                     s.conf.iis_config);
-            diag_classify(&s.rep.errors, m, DIAG_INTERNAL, s.conf.iis_config);
-            written = false;
-        }
-    } else if (changes && (stop || apphost_dirty(ah))) {
-        written = false;
-    }
-    if (!written) {
-        for (size_t i = 0; i < s.rep.n_sites; i++)
-            if (s.rep.sites[i].status == SITE_CHANGED)
-                s.rep.sites[i].status = SITE_FAILED;
-        recover_now = true; /* every site back to before the run */
-        if (stop)
-            note_interrupt(&s);
-    }
-    if (changes && written)
-        left = finish_systems(&s, &sys, steps, mode);
-    for (size_t i = 0; changes && written && !left && i < s.rep.n_sites; i++)
-        recover_now |= s.rep.sites[i].status == SITE_FAILED && mode == MODE_APPLY;
-    if (mode == MODE_APPLY && interrupted())
-        note_interrupt(&s);
-    for (size_t i = 0; i < s.n_models; i++)
-        account_step_free(&steps[i]);
-    free(steps);
-    mark = s.rep.errors.count;
-    int closed = folders_close(sys.folders, &s.rep.errors);
-    diag_classify(&s.rep.errors, mark, DIAG_CONTENT, s.conf.content_location);
-    if (closed < 0)
-        for (size_t i = 0; i < s.rep.n_sites; i++)
-            if (s.rep.sites[i].status == SITE_CHANGED)
-                s.rep.sites[i].status = SITE_FAILED;
-    sys.folders = NULL;
-    accounts_close(sys.accts);
-    sys.accts = NULL;
-    if (left)
-        journal_abandon(sys.journal);
-    else
-        close_journal(&s, &sys, recover_now);
     for (size_t i = 0; i < s.rep.n_sites; i++) {
         struct site_report *sr = &s.rep.sites[i];
         bool for_recovery = sr->n_steps && !strcmp(sr->steps[0].state, "failed");
@@ -911,9 +958,7 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
                                    : sr->status != SITE_FAILED ? "done"
                                                                : "undone");
     }
-    apphost_free(ah);
-    configfile_close(&cf);
-    int rc = finish(&s);
+    rc = finish(&s);
     session_free(&s);
     return rc;
 }
