@@ -168,7 +168,9 @@ static void progress(const struct session *s, size_t done, size_t total)
  * effects belong to. */
 struct effect_ctx {
     struct journal *journal;
-    struct planfile *deps; /* plan: the descriptors read */
+    struct strmap planned;    /* folders announced in the current site's group */
+    const char *planned_site; /* the site they belong to */
+    struct planfile *deps;    /* plan: the descriptors read */
     const char *site;
     bool stop_on_interrupt; /* apply: a SIGINT undoes the current site */
 };
@@ -201,9 +203,20 @@ static int journal_effect(void *arg, enum acl_effect what, const char *rel,
     struct effect_ctx *e = arg;
     char *o, *n;
     switch (what) {
+    case ACL_EFFECT_MKDIR_PLANNED: /* one group per site, committed by the SYNC */
+        if (e->planned_site != e->site) {
+            strmap_free(&e->planned);
+            strmap_init(&e->planned);
+            e->planned_site = e->site;
+        }
+        strmap_put(&e->planned, rel, e);
+        journal_add(e->journal, "mkdir", e->site, "rel", rel, NULL);
+        return 0;
     case ACL_EFFECT_MKDIR:
         if (fault_point("mkdir", d) < 0)
             return -1;
+        if (e->planned_site == e->site && strmap_get(&e->planned, rel))
+            return 0; /* announced with its group */
         journal_add(e->journal, "mkdir", e->site, "rel", rel, NULL);
         return journal_commit(e->journal, d);
     case ACL_EFFECT_MKDIR_EXISTED:
@@ -885,6 +898,7 @@ static void close_systems(struct session *s, struct run *r)
             if (s->rep.sites[i].status == SITE_CHANGED)
                 s->rep.sites[i].status = SITE_FAILED;
     r->sys.folders = NULL;
+    strmap_free(&r->sys.effects.planned);
     accounts_close(r->sys.accts);
     r->sys.accts = NULL;
     if (r->left)

@@ -98,7 +98,11 @@ void acl_dirents_free(struct acl_dirent *e, size_t n);
 /* ---- effects, announced before they start -------------------------------
  * For a write-ahead journal (and the test hooks), the owner of a back end
  * may watch its effects. The observer is called:
- *   ACL_EFFECT_MKDIR          before each folder creation (rel);
+ *   ACL_EFFECT_MKDIR_PLANNED  once per folder the engine is about to
+ *                             create, before any of them (rel), then one
+ *                             ACL_EFFECT_SYNC;
+ *   ACL_EFFECT_MKDIR          before each folder creation (rel; also for
+ *                             the planned ones, as they are made);
  *   ACL_EFFECT_MKDIR_EXISTED  after a creation found the folder already there;
  *   ACL_EFFECT_ANNOUNCE_WRITE once per descriptor write of an engine call,
  *                             before any of them (rel, old, new);
@@ -113,6 +117,7 @@ void acl_dirents_free(struct acl_dirent *e, size_t n);
  * undoes it as after any failure); the observer puts the reason in d.
  * The undo itself is not announced. */
 enum acl_effect {
+    ACL_EFFECT_MKDIR_PLANNED,
     ACL_EFFECT_MKDIR,
     ACL_EFFECT_MKDIR_EXISTED,
     ACL_EFFECT_ANNOUNCE_WRITE,

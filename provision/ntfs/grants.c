@@ -705,39 +705,36 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
 
 /* ---- the two entry points -------------------------------------------- */
 
+/* The folders of the call that do not exist yet, parents first. A dry
+ * run simulates them (e->virt); a real run announces them all at once
+ * (ACL_EFFECT_MKDIR_PLANNED each, then one SYNC: a journal writes one
+ * group for the site) and then makes them. */
 static int prepare_folders(struct engine *e)
 {
-    for (size_t i = 0; i < e->nf; i++) {
+    struct strmap local;
+    strmap_init(&local);
+    struct strmap *seen = e->dry_run ? &e->virt : &local;
+    struct acl_pathlist todo = {0};
+    int rc = 0;
+    for (size_t i = 0; i < e->nf && rc == 0; i++) {
         struct folder *f = &e->f[i];
-        if (!e->dry_run) {
-            size_t before = e->created.count;
-            if (acl_ensure_folder(e->b, f->rel, &e->created, e->d) != 0)
-                return -1;
-            for (size_t k = before; k < e->created.count; k++)
-                strmap_put(&e->fresh, e->created.items[k], e);
+        if (strmap_get(seen, f->rel))
             continue;
-        }
-        if (strmap_get(&e->virt, f->rel))
-            continue;
-        /* dry run: find the missing part of the chain */
         char *cur = xstrdup(f->rel);
         struct acl_pathlist missing = {0};
         for (;;) {
             bool is_dir = false;
-            int rc = strmap_get(&e->virt, cur) ? 1 : acl_exists(e->b, cur, &is_dir, e->d);
-            if (rc < 0) {
-                free(cur);
-                acl_pathlist_free(&missing);
-                return -1;
+            int x = strmap_get(seen, cur) ? 1 : acl_exists(e->b, cur, &is_dir, e->d);
+            if (x < 0) {
+                rc = -1;
+                break;
             }
-            if (rc == 1) {
-                if (!is_dir && !strmap_get(&e->virt, cur)) {
+            if (x == 1) {
+                if (!is_dir && !strmap_get(seen, cur)) {
                     char *w = acl_where(e->b, cur);
                     diag_add(e->d, "%s: exists and is not a folder", w);
                     free(w);
-                    free(cur);
-                    acl_pathlist_free(&missing);
-                    return -1;
+                    rc = -1;
                 }
                 break;
             }
@@ -749,13 +746,30 @@ static int prepare_folders(struct engine *e)
                 break;
         }
         free(cur);
-        for (size_t k = missing.count; k-- > 0;) {
-            acl_pathlist_add(&e->created, missing.items[k]);
-            strmap_put(&e->virt, missing.items[k], e);
+        for (size_t k = missing.count; rc == 0 && k-- > 0;) {
+            acl_pathlist_add(&todo, missing.items[k]);
+            strmap_put(seen, missing.items[k], e);
         }
         acl_pathlist_free(&missing);
     }
-    return 0;
+    if (rc == 0 && e->dry_run) {
+        for (size_t k = 0; k < todo.count; k++)
+            acl_pathlist_add(&e->created, todo.items[k]);
+    } else if (rc == 0 && todo.count) {
+        for (size_t k = 0; k < todo.count && rc == 0; k++)
+            rc = acl_announce(e->b, ACL_EFFECT_MKDIR_PLANNED, todo.items[k], NULL, NULL, e->d);
+        if (rc == 0)
+            rc = acl_announce(e->b, ACL_EFFECT_SYNC, "", NULL, NULL, e->d);
+        for (size_t k = 0; k < todo.count && rc == 0; k++) {
+            size_t before = e->created.count;
+            rc = acl_ensure_folder(e->b, todo.items[k], &e->created, e->d);
+            for (size_t c = before; c < e->created.count; c++)
+                strmap_put(&e->fresh, e->created.items[c], e);
+        }
+    }
+    acl_pathlist_free(&todo);
+    strmap_free(&local);
+    return rc == 0 ? 0 : -1;
 }
 
 static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
