@@ -11,6 +11,7 @@
 #include "provision/ntfs/sddl.h"
 #include "provision/smb/smb.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,12 +172,36 @@ static bool site_in_config(const struct apphost *ah, const char *name)
     return s.present;
 }
 
-static bool has_record(const struct journal_file *f, const char *type, const char *site)
+static bool has_record(const struct journal_file *f, const char *type)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (!strcmp(f->records[i].type, type) && (!site || !strcmp(f->records[i].site, site)))
+        if (!strcmp(f->records[i].type, type))
             return true;
     return false;
+}
+
+/* What the run itself recorded of each site's outcome, looked up once
+ * (journals of large batches have thousands of records). */
+enum { OUTCOME_UNDONE = 1, OUTCOME_DONE = 2, OUTCOME_FAILED = 4 };
+
+static void read_outcomes(const struct journal_file *f, struct strmap *out)
+{
+    strmap_init(out);
+    for (size_t i = 0; i < f->n; i++) {
+        const char *t = f->records[i].type;
+        uintptr_t bit = !strcmp(t, "site-undone")   ? OUTCOME_UNDONE
+                        : !strcmp(t, "site-done")   ? OUTCOME_DONE
+                        : !strcmp(t, "site-failed") ? OUTCOME_FAILED
+                                                    : 0;
+        if (bit)
+            strmap_put(out, f->records[i].site,
+                       (void *)((uintptr_t)strmap_get(out, f->records[i].site) | bit));
+    }
+}
+
+static unsigned outcome_of(const struct strmap *outcomes, const char *site)
+{
+    return (unsigned)(uintptr_t)strmap_get(outcomes, site);
 }
 
 static void step_done(struct recovery *r, const char *site, const char *step, const char *object,
@@ -387,11 +412,13 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
     if (!command)
         command = "";
     size_t errors_before = d->count;
-    if (has_record(f, "end", NULL)) {
+    if (has_record(f, "end")) {
         journal_file_remove(f);
         return 0;
     }
-    bool committed = has_record(f, "config-committed", NULL);
+    bool committed = has_record(f, "config-committed");
+    struct strmap outcomes;
+    read_outcomes(f, &outcomes);
     const struct journal_record *replace = NULL;
     for (size_t i = 0; i < f->n; i++)
         if (!strcmp(f->records[i].type, "config-replace"))
@@ -415,8 +442,8 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
             committed = true;
             for (size_t i = 1; i < f->n && committed; i++) {
                 const struct journal_record *rec = &f->records[i];
-                if (!strcmp(rec->site, "-") || has_record(f, "site-undone", rec->site) ||
-                    has_record(f, "site-failed", rec->site))
+                if (!strcmp(rec->site, "-") ||
+                    outcome_of(&outcomes, rec->site) & (OUTCOME_UNDONE | OUTCOME_FAILED))
                     continue;
                 if (is_apply != site_in_config(r.ah, rec->site))
                     committed = false;
@@ -433,9 +460,10 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
         if (!strcmp(site, "-") || strmap_get(&seen, site))
             continue;
         strmap_put(&seen, site, (void *)site);
-        if (has_record(f, "site-undone", site) || has_record(f, "site-done", site))
+        unsigned outcome = outcome_of(&outcomes, site);
+        if (outcome & (OUTCOME_UNDONE | OUTCOME_DONE))
             continue;
-        bool failed = has_record(f, "site-failed", site);
+        bool failed = outcome & OUTCOME_FAILED;
         int x;
         if (!strcmp(command, "destroy")) {
             if (!committed)
@@ -482,6 +510,7 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
                  f->path);
     }
 out:
+    strmap_free(&outcomes);
     for (size_t i = 0; i < r.n_secrets; i++)
         free_secret(r.passwords[i]);
     free(r.passwords);
