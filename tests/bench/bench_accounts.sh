@@ -24,6 +24,7 @@ chmod 755 "$work"
 lab=$work/lab
 finish() { "$LAB" stop "$lab" >/dev/null 2>&1; rm -rf "$work"; }
 trap finish EXIT
+export PROVISION_STATE_DIR=$work/state # the journal is part of the cost
 die() { echo "bench_accounts: $*" >&2; exit 1; }
 "$LAB" start "$lab" >"$work/start.log" 2>&1 || { tail -20 "$work/start.log"; die "the lab did not start"; }
 set -a # bench_ldap's LDIF generator reads the lab's variables

@@ -16,6 +16,7 @@ provision=$("$repo/scripts/build.sh")
 bin=$(dirname "$provision")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export PROVISION_STATE_DIR=$work/state # the journal of each run (fsync'ed records) is part of the cost
 cc -O2 -std=c11 -D_DEFAULT_SOURCE -o "$work/bench_apphost" "$repo/tests/bench/bench_apphost.c" \
   $(pkg-config --cflags --libs libxml-2.0)
 B=$work/bench_apphost
