@@ -2,6 +2,7 @@
 #include "provision/conf.h"
 
 #include "provision/ini.h"
+#include "provision/ntfs/backend.h"
 
 #include <libgen.h>
 #include <stdlib.h>
@@ -188,6 +189,7 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
         const struct ini_entry *e = &f.entries[i];
         const char *s = e->section, *k = e->key, *v = e->value;
         const char *why = NULL;
+        char *location_why = NULL; /* heap text behind why */
         bool ok = false;
         for (size_t j = 0; j < sizeof known / sizeof *known; j++)
             ok |= !strcmp(s, known[j].section) && !strcmp(k, known[j].key);
@@ -223,13 +225,15 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
         } else if (!strcmp(k, "root")) {
             set(&c->content_root, v);
         } else if (!strcmp(k, "location")) {
-            if (!strncmp(v, "smb://", 6) || !strncmp(v, "script:", 7))
+            /* The back ends registered (provision/ntfs/backend_registry.c) say
+             * which locations they take. */
+            if (acl_location_known(v)) {
                 set(&c->content_location, v);
-            else if (v[0] == '/')
-                set(&c->content_location, v);
-            else
-                why = "must be smb://HOST/SHARE[/PATH], an absolute path on an ntfs-3g mount, "
-                      "or script:/PATH.ps1 / script:/PATH.cmd";
+            } else {
+                free(location_why);
+                location_why = acl_expected_locations();
+                why = location_why;
+            }
         } else if (!strcmp(k, "auth_file")) {
             char **slot = !strcmp(s, "iis") ? &c->iis_auth_file : &c->content_auth_file;
             free(*slot);
@@ -284,6 +288,8 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
         }
         if (why)
             diag_add(d, "%s:%u: %s: %s", path, e->line, k, why);
+        free(location_why);
+        location_why = NULL;
     }
     if (!c->iis_config)
         diag_add(d, "%s: [iis] config is required (the path of applicationHost.config)", path);

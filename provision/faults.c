@@ -37,13 +37,21 @@ struct hook {
 
 static struct hook hooks[8];
 static size_t n_hooks;
-static bool hooks_read;
+static char *hooks_text; /* the value the hooks were read from */
 
+/* Reads the hooks again whenever the variable changed (a test process may
+ * set it for each run it forks), counting from zero. */
 static void read_hooks(void)
 {
-    hooks_read = true;
     const char *env = getenv("PROVISION_TEST_HOOK");
-    if (!env || !*env)
+    if (!env)
+        env = "";
+    if (hooks_text && !strcmp(hooks_text, env))
+        return;
+    free(hooks_text);
+    hooks_text = xstrdup(env);
+    n_hooks = 0;
+    if (!*env)
         return;
     char *copy = xstrdup(env), *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item && n_hooks < 8;
@@ -64,8 +72,7 @@ static void read_hooks(void)
 
 int fault_point(const char *point, struct diag *d)
 {
-    if (!hooks_read)
-        read_hooks();
+    read_hooks();
     for (size_t i = 0; i < n_hooks; i++) {
         struct hook *h = &hooks[i];
         if (strcmp(h->point, point) != 0 || ++h->seen != h->at)

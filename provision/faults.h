@@ -15,7 +15,8 @@
  *           after the write), delete (destroy's grants and account after
  *           the write), rmdir, recover (between two recovery actions)
  *   N       the Nth time that point is reached (1 = the first)
- * Meant for tests: it is read once, at the first point reached. */
+ * Meant for tests: it is read again whenever its value changed, the counts
+ * then starting from zero. */
 #ifndef PROVISION_FAULTS_H
 #define PROVISION_FAULTS_H
 

@@ -15,7 +15,7 @@
  * SITE is "-" for records of the whole run. Records a run writes (see
  * recover.h for what recovery does with each):
  *   begin       -  run= pid= command= time= config= content= directory= remove_folders=
- *   account-create   SITE sam=          before the LDAP add
+ *   account-create   SITE sam= pool= user=   before the LDAP add
  *   account-rotate   SITE sam= pool= user=   the new password is in the config
  *   account-delete   SITE sam=          destroy, after the config is written
  *   mkdir      SITE rel=                before a folder is created

@@ -417,7 +417,8 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
                 failed[i] = true;
                 continue;
             }
-            journal_add(sys->journal, "account-create", m->name, "sam", m->account_name, NULL);
+            journal_add(sys->journal, "account-create", m->name, "sam", m->account_name, "pool",
+                        m->pool.name, "user", m->pool.user_name, NULL);
             any = true;
         } else if (steps[i].action == ACCOUNT_ROTATE) {
             journal_add(sys->journal, "account-rotate", m->name, "sam", m->account_name, "pool",

@@ -12,7 +12,7 @@
 #include "provision/ntfs/acl_internal.h"
 
 /* "expected A, B, or C" from the registered back ends' syntaxes; heap. */
-static char *expected_locations(void)
+char *acl_expected_locations(void)
 {
     struct strbuf sb;
     size_t n = 0;
@@ -28,6 +28,16 @@ static char *expected_locations(void)
     return sb_detach(&sb);
 }
 
+bool acl_location_known(const char *location)
+{
+    if (!location || !*location)
+        return false;
+    for (size_t i = 0; acl_backend_types[i]; i++)
+        if (acl_backend_types[i]->match(location))
+            return true;
+    return false;
+}
+
 int acl_backend_open(const char *location, const struct acl_backend_options *opt,
                      struct acl_backend **out, struct diag *d)
 {
@@ -36,7 +46,7 @@ int acl_backend_open(const char *location, const struct acl_backend_options *opt
 
     *out = NULL;
     if (!location || !*location) {
-        char *exp = expected_locations();
+        char *exp = acl_expected_locations();
         diag_add(d, "empty location: %s", exp);
         free(exp);
         return -1;
@@ -52,7 +62,7 @@ int acl_backend_open(const char *location, const struct acl_backend_options *opt
         if (acl_backend_types[i]->match(location))
             type = acl_backend_types[i];
     if (!type) {
-        char *exp = expected_locations();
+        char *exp = acl_expected_locations();
         diag_add(d, "malformed location '%s': %s", location, exp);
         free(exp);
         return -1;

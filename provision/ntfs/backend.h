@@ -248,4 +248,10 @@ struct acl_backend_type {
  * list their syntaxes; NULL-terminated. */
 extern const struct acl_backend_type *const acl_backend_types[];
 
+/* Whether some registered back end takes this location (syntax only), and
+ * "expected A, B, or C" from their syntaxes (caller frees): for the
+ * configuration's checks. */
+bool acl_location_known(const char *location);
+char *acl_expected_locations(void);
+
 #endif

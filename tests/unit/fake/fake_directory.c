@@ -97,6 +97,199 @@ static void obj_free(struct obj *o)
     memset(o, 0, sizeof *o);
 }
 
+/* ------------------------------------------------------------------ persistence */
+
+/* The state file's text as this process last read or wrote it. */
+static char *state_text;
+
+static const char *state_file(void)
+{
+    const char *p = getenv(FAKE_DIR_STATE_ENV);
+    return p && *p ? p : NULL;
+}
+
+static void field(struct strbuf *sb, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    sb_addf(sb, "\t%s=", key);
+    sb_add_field(sb, value);
+}
+
+static char *state_render(void)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_addf(&sb, "fake-directory 1\nserver\tnext_rid=%u\tnext_guid=%u\tstrict_ous=%d\n", S.next_rid,
+            S.next_guid, S.strict_ous ? 1 : 0);
+    for (size_t i = 0; i < S.n_ous; i++) {
+        sb_adds(&sb, "ou");
+        field(&sb, "dn", S.ous[i]);
+        sb_addc(&sb, '\n');
+    }
+    static const char *const kinds[] = {"user", "group", "computer"};
+    for (size_t i = 0; i < S.n; i++) {
+        const struct obj *o = &S.o[i];
+        sb_adds(&sb, "obj");
+        field(&sb, "kind", kinds[o->kind]);
+        field(&sb, "sam", o->sam);
+        field(&sb, "dn", o->dn);
+        field(&sb, "sid", o->sid);
+        field(&sb, "guid", o->guid);
+        field(&sb, "upn", o->upn);
+        field(&sb, "description", o->description);
+        field(&sb, "display", o->display);
+        field(&sb, "marker", o->marker);
+        field(&sb, "password", o->password);
+        field(&sb, "disabled", o->disabled ? "1" : "0");
+        for (size_t m = 0; m < o->n_members; m++)
+            field(&sb, "member", o->members[m]);
+        sb_addc(&sb, '\n');
+    }
+    return sb_detach(&sb);
+}
+
+static void state_fail(const char *path, unsigned line, const char *why)
+{
+    fprintf(stderr, "fake_directory: %s:%u: %s\n", path, line, why);
+    abort();
+}
+
+static void clear_objects(void)
+{
+    for (size_t i = 0; i < S.n; i++)
+        obj_free(&S.o[i]);
+    free(S.o);
+    S.o = NULL;
+    S.n = 0;
+    for (size_t i = 0; i < S.n_ous; i++)
+        free(S.ous[i]);
+    free(S.ous);
+    S.ous = NULL;
+    S.n_ous = 0;
+}
+
+/* Replaces the objects, OUs and counters of S with the ones text holds
+ * (a malformed file ends the test: it is the fake's own). */
+static void state_parse(const char *path, char *text)
+{
+    clear_objects();
+    char *save = NULL;
+    unsigned line = 0;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        if (line == 1) {
+            if (strcmp(l, "fake-directory 1") != 0)
+                state_fail(path, line, "not a fake directory state");
+            continue;
+        }
+        char *tab = strchr(l, '\t');
+        const char *type = l;
+        if (tab)
+            *tab = '\0';
+        struct obj *o = NULL;
+        if (!strcmp(type, "obj")) {
+            S.o = xrealloc(S.o, (S.n + 1) * sizeof *S.o);
+            o = &S.o[S.n++];
+            memset(o, 0, sizeof *o);
+        } else if (strcmp(type, "server") && strcmp(type, "ou")) {
+            state_fail(path, line, "unknown record");
+        }
+        for (char *f = tab ? tab + 1 : NULL; f;) {
+            char *next = strchr(f, '\t');
+            size_t flen = next ? (size_t)(next - f) : strlen(f);
+            char *eq = memchr(f, '=', flen);
+            if (!eq)
+                state_fail(path, line, "field without '='");
+            char *key = xstrndup(f, (size_t)(eq - f));
+            char *v = field_unescape(eq + 1, flen - (size_t)(eq + 1 - f));
+            char **slot = NULL;
+            if (!strcmp(type, "server")) {
+                unsigned long n = strtoul(v, NULL, 10);
+                if (!strcmp(key, "next_rid"))
+                    S.next_rid = (unsigned)n;
+                else if (!strcmp(key, "next_guid"))
+                    S.next_guid = (unsigned)n;
+                else if (!strcmp(key, "strict_ous"))
+                    S.strict_ous = n != 0;
+            } else if (!strcmp(type, "ou")) {
+                S.ous = xrealloc(S.ous, (S.n_ous + 1) * sizeof *S.ous);
+                S.ous[S.n_ous++] = v;
+                v = NULL;
+            } else if (!strcmp(key, "kind")) {
+                o->kind = !strcmp(v, "group")      ? K_GROUP
+                          : !strcmp(v, "computer") ? K_COMPUTER
+                                                   : K_USER;
+            } else if (!strcmp(key, "disabled")) {
+                o->disabled = !strcmp(v, "1");
+            } else if (!strcmp(key, "member")) {
+                o->members = xrealloc(o->members, (o->n_members + 1) * sizeof *o->members);
+                o->members[o->n_members++] = v;
+                v = NULL;
+            } else {
+                slot = !strcmp(key, "sam")           ? &o->sam
+                       : !strcmp(key, "dn")          ? &o->dn
+                       : !strcmp(key, "sid")         ? &o->sid
+                       : !strcmp(key, "guid")        ? &o->guid
+                       : !strcmp(key, "upn")         ? &o->upn
+                       : !strcmp(key, "description") ? &o->description
+                       : !strcmp(key, "display")     ? &o->display
+                       : !strcmp(key, "marker")      ? &o->marker
+                       : !strcmp(key, "password")    ? &o->password
+                                                     : NULL;
+                if (!slot)
+                    state_fail(path, line, "unknown field");
+                free(*slot);
+                *slot = v;
+                v = NULL;
+            }
+            free(key);
+            free(v);
+            f = next ? next + 1 : NULL;
+        }
+        if (o && (!o->sam || !o->dn || !o->sid || !o->guid))
+            state_fail(path, line, "an object needs sam, dn, sid and guid");
+    }
+}
+
+/* Reads the state file when persistence is on and the file changed since
+ * this process last read or wrote it. */
+static void sync_in(void)
+{
+    const char *path = state_file();
+    char *text;
+    size_t len;
+    if (!path || read_file(path, &text, &len) < 0)
+        return;
+    if (state_text && !strcmp(state_text, text)) {
+        free(text);
+        return;
+    }
+    free(state_text);
+    state_text = xstrdup(text);
+    state_parse(path, text);
+    free(text);
+}
+
+/* Writes the state file after a change when persistence is on. */
+static void persist(void)
+{
+    const char *path = state_file();
+    if (!path)
+        return;
+    char *text = state_render();
+    char *tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    size_t len = strlen(text);
+    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "fake_directory: cannot write %s: %s\n", path, strerror(errno));
+        abort();
+    }
+    free(tmp);
+    free(state_text);
+    state_text = text;
+}
+
 void fake_dir_reset(void)
 {
     for (size_t i = 0; i < S.n; i++)
@@ -117,6 +310,7 @@ void fake_dir_reset(void)
     S.next_rid = FIRST_RID;
     S.open_handles = open_handles;
     S.drop_generation = generation;
+    persist();
 }
 
 static struct obj *by_sam(const char *sam)
@@ -238,6 +432,7 @@ static void must_be_new(const char *sam)
 const char *fake_dir_add_user(const char *sam, const char *ou, const char *site,
                               const char *password)
 {
+    sync_in();
     must_be_new(sam);
     char *ou_abs = absolute(ou ? ou : "OU=Sites", FAKE_DIR_DEFAULT_BASE);
     char *dn = user_dn(sam, ou_abs);
@@ -248,6 +443,7 @@ const char *fake_dir_add_user(const char *sam, const char *ou, const char *site,
     o->display = xstrdup(sam);
     o->marker = site ? dir_marker_value(site) : NULL;
     o->password = password ? xstrdup(password) : NULL;
+    persist();
     return o->dn;
 }
 
@@ -263,41 +459,51 @@ const char *fake_dir_add_unmarked(const char *sam)
 
 const char *fake_dir_add_group(const char *sam)
 {
+    sync_in();
     must_be_new(sam);
     char *dn = user_dn(sam, "CN=Users," FAKE_DIR_DEFAULT_BASE);
     struct obj *o = new_obj(K_GROUP, sam, dn);
     free(dn);
+    persist();
     return o->dn;
 }
 
 const char *fake_dir_add_computer(const char *sam)
 {
+    sync_in();
     must_be_new(sam);
     char *dn = user_dn(sam, "CN=Computers," FAKE_DIR_DEFAULT_BASE);
     struct obj *o = new_obj(K_COMPUTER, sam, dn);
     free(dn);
+    persist();
     return o->dn;
 }
 
 const char *fake_dir_add_duplicate(const char *sam)
 {
+    sync_in();
     char *dn = user_dn(sam, "OU=Elsewhere," FAKE_DIR_DEFAULT_BASE);
     struct obj *o = new_obj(K_USER, sam, dn);
     free(dn);
     o->marker = dir_marker_value(NULL);
+    persist();
     return o->dn;
 }
 
 void fake_dir_disable(const char *sam)
 {
+    sync_in();
     struct obj *o = by_sam(sam);
     if (o)
         o->disabled = true;
+    persist();
 }
 
 void fake_dir_strict_ous(bool on)
 {
+    sync_in();
     S.strict_ous = on;
+    persist();
 }
 
 static bool ou_known(const char *abs)
@@ -312,6 +518,7 @@ static bool ou_known(const char *abs)
 
 void fake_dir_add_ou(const char *ou)
 {
+    sync_in();
     char *abs = absolute(ou, FAKE_DIR_DEFAULT_BASE);
     if (ou_known(abs)) {
         free(abs);
@@ -319,10 +526,12 @@ void fake_dir_add_ou(const char *ou)
     }
     S.ous = xrealloc(S.ous, (S.n_ous + 1) * sizeof *S.ous);
     S.ous[S.n_ous++] = abs;
+    persist();
 }
 
 bool fake_dir_ou_exists(const char *ou)
 {
+    sync_in();
     char *abs = absolute(ou, FAKE_DIR_DEFAULT_BASE);
     bool r = !S.strict_ous || ou_known(abs);
     free(abs);
@@ -399,12 +608,14 @@ int fake_dir_open_handles(void)
 
 bool fake_dir_exists(const char *sam)
 {
+    sync_in();
     return by_sam(sam) != NULL;
 }
 
 #define GETTER(name, field)                                                                        \
     const char *fake_dir_##name(const char *sam)                                                   \
     {                                                                                              \
+        sync_in();                                                                                 \
         const struct obj *o = by_sam(sam);                                                         \
         return o ? o->field : NULL;                                                                \
     }
@@ -417,6 +628,7 @@ GETTER(marker, marker)
 
 bool fake_dir_is_member(const char *sam, const char *group_sam)
 {
+    sync_in();
     const struct obj *u = by_sam(sam), *g = by_sam(group_sam);
     if (!u || !g || g->kind != K_GROUP)
         return false;
@@ -428,6 +640,7 @@ bool fake_dir_is_member(const char *sam, const char *group_sam)
 
 size_t fake_dir_count(void)
 {
+    sync_in();
     return S.n;
 }
 
@@ -624,6 +837,7 @@ static int check_base(struct dir *dir, struct diag *d)
 int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
 {
     S.calls[FAKE_FN_OPEN]++;
+    sync_in();
     *out = NULL;
     struct dir *dir = handle_new(cfg, d);
     if (!dir)
@@ -725,6 +939,7 @@ int dir_check_password(const struct dir_config *cfg, const char *upn, const char
                        struct diag *d)
 {
     S.calls[FAKE_FN_CHECK_PASSWORD]++;
+    sync_in();
     struct dir_config c = *cfg;
     c.sasl_gssapi = false;
     c.gssapi_seal = false;
@@ -793,6 +1008,7 @@ void dir_account_free(struct dir_account *a)
 int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, struct diag *d)
 {
     S.calls[FAKE_FN_FIND]++;
+    sync_in();
     memset(out, 0, sizeof *out);
     const char *why = dir_sam_problem(sam);
     if (why) {
@@ -834,6 +1050,7 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
                       int *found, struct diag *d)
 {
     S.calls[FAKE_FN_FIND_MANY]++;
+    sync_in();
     for (size_t i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
         found[i] = -1;
@@ -1134,8 +1351,10 @@ static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t
         diag_add(d, "ldap: no account was created (the groups for new accounts are wrong)");
         next = n;
     }
-    for (; next < n && !dir->broken; next++)
+    for (; next < n && !dir->broken; next++) {
         items[next].result = create_one(dir, &items[next], d);
+        persist(); /* each add is on the "server" at once */
+    }
     if (next < n && dir->broken)
         diag_add(d, "ldap: %zu account(s) not attempted: the connection to %s was lost", n - next,
                  dir->server);
@@ -1148,6 +1367,7 @@ static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t
 size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
 {
     S.calls[FAKE_FN_CREATE_MANY]++;
+    sync_in();
     return create_many(dir, items, n, d);
 }
 
@@ -1155,6 +1375,7 @@ int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, con
                        struct dir_account *out, struct diag *d)
 {
     S.calls[FAKE_FN_CREATE]++;
+    sync_in();
     struct dir_create_item item = {.spec = spec, .password = password};
     create_many(dir, &item, 1, d);
     *out = item.account;
@@ -1166,6 +1387,7 @@ int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, con
 int dir_set_password(struct dir *dir, const char *dn, const char *password, struct diag *d)
 {
     S.calls[FAKE_FN_SET_PASSWORD]++;
+    sync_in();
     if (alive(dir, d, DIR_OP_PASSWORD, dn) < 0)
         return -1;
     if (!dn_valid(dn)) {
@@ -1209,12 +1431,14 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
     }
     free_secret(o->password);
     o->password = xstrdup(password);
+    persist();
     return 0;
 }
 
 int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct diag *d)
 {
     S.calls[FAKE_FN_DELETE]++;
+    sync_in();
     if (!acct || !acct->dn || !acct->guid) {
         diag_add(d, "ldap: cannot delete an account without its DN and GUID (find it first)");
         return -1;
@@ -1259,6 +1483,7 @@ int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct d
         free(dm);
     } else {
         del_obj(o);
+        persist();
         r = 1;
     }
     free(site);

@@ -24,7 +24,25 @@
  * "add" per account add sent (a refused name or OU sends nothing), one
  * "group" per membership add, one "password" per password modify, one
  * "delete" per delete sent (a rollback's included), one "bind" per
- * dir_open / dir_check_password that gets as far as binding. */
+ * dir_open / dir_check_password that gets as far as binding.
+ *
+ * Persistence (for tests that run provision in a child process, kill it
+ * and inspect or recover in the parent): when the environment variable
+ * FAKE_DIRECTORY_STATE names a file, the server's objects (users, groups,
+ * computers with every attribute, password and membership), its OUs, the
+ * strict-OU switch and the next RID and GUID live in that file as well:
+ * it is read (when it changed since this process last read or wrote it)
+ * at dir_open and at every other public call, and rewritten whole (a temp
+ * file renamed over it) after every change, seeding and reset included.
+ * A process killed at any moment thus leaves every change made before.
+ * Counters, planned failures and handles stay per process. A string a
+ * getter returned lives until the file is changed by another process and
+ * read again. Format: "fake-directory 1", then TAB-separated records of
+ * KEY=VALUE fields (TAB, LF and backslash escaped as \t \n \\):
+ *   server  next_rid= next_guid= strict_ous=
+ *   ou      dn=
+ *   obj     kind= sam= dn= sid= guid= [upn= description= display= marker=
+ *           password=] disabled= [member=DN ...] */
 #ifndef PROVISION_TESTS_FAKE_DIRECTORY_H
 #define PROVISION_TESTS_FAKE_DIRECTORY_H
 
@@ -38,6 +56,9 @@
  * name in messages comes from the URI, as in the real module (host, plus
  * :port when not the default). */
 #define FAKE_DIR_DEFAULT_BASE "DC=lab,DC=test"
+
+/* The environment variable naming the state file (see above). */
+#define FAKE_DIR_STATE_ENV "FAKE_DIRECTORY_STATE"
 
 /* LDAP operations: what the counters count and what can be made to fail. */
 enum fake_dir_op {
