@@ -442,7 +442,7 @@ static int parse_record(const char *line, size_t len, struct journal_record *r)
     return 0;
 }
 
-static int load_journal(struct journal_file *f, const char *data, size_t len, struct diag *d)
+int journal_parse(struct journal_file *f, const char *data, size_t len, struct diag *d)
 {
     size_t pos = 0, lineno = 0;
     while (pos < len) {
@@ -496,7 +496,7 @@ int journal_load(const char *path, struct journal_file *out, struct diag *d)
     struct stat st;
     size_t before = d->count;
     if (fstat(f.fd, &st) < 0 || !S_ISREG(st.st_mode) || read_file(f.path, &data, &len) < 0 ||
-        load_journal(&f, data, len, d) < 0) {
+        journal_parse(&f, data, len, d) < 0) {
         if (d->count == before)
             diag_add(d, "journal %s: cannot read", f.path);
         free(data);

@@ -111,6 +111,9 @@ struct journal_file {
  * going. A journal that cannot be read is an error naming it. 0 or -1. */
 int journal_scan(const char *state_dir, struct journal_file **out, size_t *n, size_t *live,
                  struct diag *d);
+/* The records of a journal's text (f->path names it in messages; the
+ * caller sets it): for journal_load and the fuzz target. 0 or -1. */
+int journal_parse(struct journal_file *f, const char *data, size_t len, struct diag *d);
 /* Loads one journal (taking its lock). 0, 1 when another process holds
  * it, -1 with a message. */
 int journal_load(const char *path, struct journal_file *out, struct diag *d);

@@ -247,15 +247,30 @@ int planfile_read(struct planfile *p, const char *path, const char *state_dir, s
         free(data);
         return -1;
     }
+    int rc = planfile_parse(p, data, body_len, path, d);
+    free(data);
+    return rc;
+}
+
+int planfile_parse(struct planfile *p, const char *data, size_t len, const char *name,
+                   struct diag *d)
+{
+    planfile_init(p);
+    char want[64];
+    int wl = snprintf(want, sizeof want, PLAN_MAGIC "\t%d\n", PLANFILE_VERSION);
+    if (len < (size_t)wl || memcmp(data, want, (size_t)wl) != 0) {
+        diag_add(d, "%s: not a version %d plan of provision", name, PLANFILE_VERSION);
+        return -1;
+    }
     size_t pos = (size_t)wl, lineno = 1;
     int rc = 0;
-    while (pos < body_len && rc == 0) {
-        const char *nl = memchr(data + pos, '\n', body_len - pos);
-        size_t n = (size_t)(nl - (data + pos));
+    while (pos < len && rc == 0) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
         lineno++;
         char *f[4] = {0};
         size_t nf = split(data + pos, n, f);
-        if (nf == 3 && !strcmp(f[0], "conf")) {
+        if (nf == 3 && !strcmp(f[0], "conf") && !p->conf_path) {
             p->conf_path = f[1], p->conf_hash = f[2], f[1] = f[2] = NULL;
         } else if (nf == 3 && !strcmp(f[0], "list")) {
             planfile_list(p, f[1], f[2]);
@@ -264,7 +279,7 @@ int planfile_read(struct planfile *p, const char *path, const char *state_dir, s
         } else if (nf == 2 && !strcmp(f[0], "change")) {
             planfile_change(p, f[1]);
         } else {
-            diag_add(d, "%s:%zu: malformed plan line", path, lineno);
+            diag_add(d, "%s:%zu: malformed plan line", name, lineno);
             rc = -1;
         }
         for (size_t i = 0; i < 4; i++)
@@ -272,12 +287,13 @@ int planfile_read(struct planfile *p, const char *path, const char *state_dir, s
         pos += n + 1;
     }
     if (rc == 0 && !p->conf_path) {
-        diag_add(d, "%s: the plan names no configuration", path);
+        diag_add(d, "%s: the plan names no configuration", name);
         rc = -1;
     }
-    free(data);
     if (rc < 0)
         planfile_free(p);
+    else
+        planfile_sort(p);
     return rc;
 }
 

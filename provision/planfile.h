@@ -63,6 +63,12 @@ int planfile_write(const struct planfile *p, const char *path, const char *state
  * file (and the line). */
 int planfile_read(struct planfile *p, const char *path, const char *state_dir, struct diag *d);
 
+/* The lines of a plan (from the version line up to the hmac line, which
+ * is not part of it), without the signature check: for planfile_read and
+ * the fuzz target. name is used in messages. 0 or -1. */
+int planfile_parse(struct planfile *p, const char *data, size_t len, const char *name,
+                   struct diag *d);
+
 /* Compares a saved plan with the same plan made now: each dependency that
  * changed, appeared or vanished, and a difference in the changes, as
  * messages naming the object. 0 when equal. */

@@ -77,6 +77,8 @@ suite fuzz-config fuzz fuzz_config config
 suite fuzz-template fuzz fuzz_template template
 suite fuzz-sd fuzz fuzz_sd sd
 suite fuzz-sddl fuzz fuzz_sddl sddl
+suite fuzz-journal fuzz fuzz_journal journal
+suite fuzz-plan fuzz fuzz_plan plan
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "run-all: the lab domain needs root; run as root" >&2
