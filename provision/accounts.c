@@ -150,8 +150,7 @@ static char *new_password(const struct account_run *run, const struct site_model
 }
 
 int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
-                     bool rotate, bool dry_run, struct account_step *step, struct changes *out,
-                     struct diag *d)
+                     bool rotate, struct account_step *step, struct changes *out, struct diag *d)
 {
     memset(step, 0, sizeof *step);
     int found = find_account(run, m->account_name, &step->account, d);
@@ -192,12 +191,17 @@ int accounts_prepare(struct account_run *run, const struct site_model *m, bool p
         change_secret(ch, "password");
         free(upn);
     }
-    if (!dry_run) {
-        step->password = new_password(run, m, d);
-        if (!step->password)
-            return -1;
-    }
     return 0;
+}
+
+int accounts_new_password(struct account_run *run, const struct site_model *m,
+                          struct account_step *step, struct diag *d)
+{
+    if (step->action != ACCOUNT_CREATE && step->action != ACCOUNT_ROTATE)
+        return 0;
+    free_secret(step->password);
+    step->password = new_password(run, m, d);
+    return step->password ? 0 : -1;
 }
 
 int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,

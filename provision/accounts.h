@@ -40,13 +40,17 @@ struct account_step {
 };
 
 /* Decides what the site's account needs and records it in out ("+ account"
- * or "~ account" password). rotate: set a new password even when the pool
- * has one. pool_has_password: the IIS config already stores a password for
- * the account. With dry_run no password is generated. -1 with messages
- * (directory errors, an account that belongs to another site). */
+ * or "~ account" password), reading only (a plan): no password is made
+ * here. rotate: set a new password even when the pool has one.
+ * pool_has_password: the IIS config already stores a password for the
+ * account. -1 with messages (directory errors, an account that belongs to
+ * another site). */
 int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
-                     bool rotate, bool dry_run, struct account_step *step, struct changes *out,
-                     struct diag *d);
+                     bool rotate, struct account_step *step, struct changes *out, struct diag *d);
+/* Executing the plan: a new password (CSPRNG, AD complexity) for a step
+ * that creates or rotates; nothing for the others. 0 or -1. */
+int accounts_new_password(struct account_run *run, const struct site_model *m,
+                          struct account_step *step, struct diag *d);
 /* Creates the accounts n sites' steps decided, pipelined on the one
  * connection (several adds in flight). Password rotations are not done
  * here: the new password goes into the IIS configuration first, and

@@ -276,8 +276,7 @@ static int classified(int rc, struct diag *d, size_t mark, enum diag_class c, co
  * applied and the IIS edits queued last (complete_site). The file is
  * written once at the end of the run. */
 static int prepare_site(struct session *s, struct apphost *ah, struct systems *sys,
-                        struct site_model *m, struct account_step *step, struct site_report *sr,
-                        bool dry_run)
+                        struct site_model *m, struct account_step *step, struct site_report *sr)
 {
     struct diag *e = &sr->errors;
     size_t mark = e->count;
@@ -301,9 +300,9 @@ static int prepare_site(struct session *s, struct apphost *ah, struct systems *s
         return classified(-1, e, mark, DIAG_DIRECTORY, m->name);
     }
     bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
-    int rc = classified(accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, dry_run,
-                                         step, &sr->changes, e),
-                        e, mark, DIAG_DIRECTORY, m->name);
+    int rc = classified(
+        accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, step, &sr->changes, e), e,
+        mark, DIAG_DIRECTORY, m->name);
     if (rc == 0 && step->action != ACCOUNT_KEEP)
         report_step(sr, "account", step->action == ACCOUNT_CREATE ? "create" : "rotate",
                     m->account_name);
@@ -412,6 +411,13 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
         errs[i] = &s->rep.sites[i].errors;
         if (failed[i] || !ptrs[i])
             continue;
+        /* Passwords are made when the plan is executed, never before. */
+        size_t mark = errs[i]->count;
+        if (accounts_new_password(sys->accts, m, &steps[i], errs[i]) < 0) {
+            diag_classify(errs[i], mark, DIAG_DIRECTORY, m->name);
+            failed[i] = true;
+            continue;
+        }
         if (steps[i].action == ACCOUNT_CREATE) {
             if (fault_point("account", errs[i]) < 0) {
                 failed[i] = true;
@@ -812,9 +818,8 @@ static void plan_build(struct session *s, struct run *r)
     for (size_t i = 0; i < s->n_models; i++) {
         struct site_model *m = &s->models[i];
         struct site_report *sr = report_site(&s->rep, m->name);
-        int rc = r->mode == MODE_DESTROY
-                     ? destroy_site(r->ah, &r->sys, m, &r->steps[i], sr)
-                     : prepare_site(s, r->ah, &r->sys, m, &r->steps[i], sr, r->mode == MODE_PLAN);
+        int rc = r->mode == MODE_DESTROY ? destroy_site(r->ah, &r->sys, m, &r->steps[i], sr)
+                                         : prepare_site(s, r->ah, &r->sys, m, &r->steps[i], sr);
         r->failed[i] = rc < 0;
     }
 }

@@ -167,6 +167,17 @@ static const struct change_attr *find_attr(const struct change *ch, const char *
 
 /* ------------------------------------------------------------------ open */
 
+/* accounts_prepare, then the password that executing the plan makes. */
+static int prepare_with_password(struct account_run *run, const struct site_model *m, bool has_pw,
+                                 bool rotate, struct account_step *step, struct changes *out,
+                                 struct diag *d)
+{
+    int rc = accounts_prepare(run, m, has_pw, rotate, step, out, d);
+    if (rc == 0 && accounts_new_password(run, m, step, d) < 0)
+        return -1;
+    return rc;
+}
+
 static void test_open_needs_directory_section(void **st)
 {
     (void)st;
@@ -212,7 +223,7 @@ static void test_prepare_create_when_absent(void **st)
     struct site_model m;
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), 0);
     assert_quiet(&msgs);
     assert_int_equal(step.action, ACCOUNT_CREATE);
     assert_false(step.done);
@@ -237,7 +248,7 @@ static void test_prepare_create_when_absent(void **st)
     account_step_free(&step);
 
     /* a dry run generates no password */
-    assert_int_equal(accounts_prepare(run, &m, false, false, true, &step, &changes, &msgs), 0);
+    assert_int_equal(accounts_prepare(run, &m, false, false, &step, &changes, &msgs), 0);
     assert_int_equal(step.action, ACCOUNT_CREATE);
     assert_null(step.password);
     account_step_free(&step);
@@ -253,7 +264,7 @@ static void test_prepare_keep_marked_same_site(void **st)
     struct site_model m;
     model(&m, "SHOP.Example.com", "iusr_SHOP"); /* names compare case-insensitively */
     struct account_step step;
-    assert_int_equal(accounts_prepare(run, &m, true, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, true, false, &step, &changes, &msgs), 0);
     assert_quiet(&msgs);
     assert_int_equal(step.action, ACCOUNT_KEEP);
     assert_null(step.password);
@@ -280,7 +291,7 @@ static void test_prepare_rotate(void **st)
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
     /* the pool stores no password for it */
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), 0);
     assert_quiet(&msgs);
     assert_int_equal(step.action, ACCOUNT_ROTATE);
     assert_non_null(step.password);
@@ -304,7 +315,7 @@ static void test_prepare_rotate(void **st)
     /* on request, even when the pool has one */
     changes_free(&changes);
     changes_init(&changes);
-    assert_int_equal(accounts_prepare(run, &m, true, true, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, true, true, &step, &changes, &msgs), 0);
     assert_int_equal(step.action, ACCOUNT_ROTATE);
     ch = find_change('~', "IUSR_shop");
     assert_non_null(ch);
@@ -327,7 +338,7 @@ static void test_prepare_refuses_other_sites_account(void **st)
     struct site_model m;
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), -1);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), -1);
     assert_said(&msgs, "/etc/provision/sites.ini:3", "'shop.example.com'", "IUSR_shop",
                 "belongs to site 'other.example.com'");
     assert_int_equal(changes.count, 0);
@@ -345,7 +356,7 @@ static void test_prepare_unmarked_needs_adopt(void **st)
     struct site_model m;
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
-    assert_int_equal(accounts_prepare(run, &m, true, false, false, &step, &changes, &msgs), -1);
+    assert_int_equal(prepare_with_password(run, &m, true, false, &step, &changes, &msgs), -1);
     assert_said(&msgs, "IUSR_shop", "not created by provision", "adopt_unmarked = true");
     account_step_free(&step);
     accounts_close(run);
@@ -353,7 +364,7 @@ static void test_prepare_unmarked_needs_adopt(void **st)
     conf.dir.adopt_unmarked = true;
     diag_free(&msgs);
     run = open_run();
-    assert_int_equal(accounts_prepare(run, &m, true, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, true, false, &step, &changes, &msgs), 0);
     assert_quiet(&msgs);
     assert_int_equal(step.action, ACCOUNT_KEEP);
     assert_true(step.account.adopted);
@@ -380,14 +391,14 @@ static void test_prepare_reports_directory_errors(void **st)
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
     fake_dir_fail_next(FAKE_OP_SEARCH, 1);
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), -1);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), -1);
     assert_said(&msgs, "cannot look up account IUSR_shop", "dc01.lab.test");
     account_step_free(&step);
     model_free(&m);
     /* a name held by a group */
     diag_free(&msgs);
     model(&m, "grp.example.com", "IUSR_grp");
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), -1);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), -1);
     assert_said(&msgs, "IUSR_grp", "belongs to a group", "not to a user account");
     assert_int_equal(changes.count, 0);
     account_step_free(&step);
@@ -410,14 +421,14 @@ static void test_prefetch_one_search(void **st)
     assert_int_equal(fake_dir_calls(FAKE_FN_FIND_MANY), 1);
     assert_int_equal(fake_dir_ops(FAKE_OP_SEARCH), 1);
     struct account_step steps[3];
-    assert_int_equal(accounts_prepare(run, &ms[0], true, false, false, &steps[0], &changes, &msgs),
+    assert_int_equal(prepare_with_password(run, &ms[0], true, false, &steps[0], &changes, &msgs),
                      0);
     assert_int_equal(steps[0].action, ACCOUNT_KEEP);
     assert_string_equal(steps[0].account.dn, fake_dir_dn("IUSR_a"));
-    assert_int_equal(accounts_prepare(run, &ms[1], true, false, false, &steps[1], &changes, &msgs),
+    assert_int_equal(prepare_with_password(run, &ms[1], true, false, &steps[1], &changes, &msgs),
                      -1);
     assert_said(&msgs, "IUSR_b", "belongs to site 'other.example'");
-    assert_int_equal(accounts_prepare(run, &ms[2], true, false, false, &steps[2], &changes, &msgs),
+    assert_int_equal(prepare_with_password(run, &ms[2], true, false, &steps[2], &changes, &msgs),
                      0);
     assert_int_equal(steps[2].action, ACCOUNT_CREATE);
     /* the answers came from the prefetch */
@@ -434,7 +445,7 @@ static void test_prefetch_one_search(void **st)
     accounts_prefetch(run, mp, 3);
     assert_int_equal(fake_dir_ops(FAKE_OP_SEARCH), 1);
     diag_free(&msgs);
-    assert_int_equal(accounts_prepare(run, &ms[0], true, false, false, &steps[0], &changes, &msgs),
+    assert_int_equal(prepare_with_password(run, &ms[0], true, false, &steps[0], &changes, &msgs),
                      0);
     assert_int_equal(steps[0].action, ACCOUNT_CREATE);
     assert_int_equal(fake_dir_ops(FAKE_OP_SEARCH), 2);
@@ -475,7 +486,7 @@ static void batch_prepare(struct account_run *run, struct batch *b)
     accounts_prefetch(run, b->mp, N_SITES);
     for (int i = 0; i < N_SITES; i++)
         b->failed[i] =
-            accounts_prepare(run, &b->m[i], false, false, false, &b->s[i], &changes, &b->e[i]) < 0;
+            prepare_with_password(run, &b->m[i], false, false, &b->s[i], &changes, &b->e[i]) < 0;
 }
 
 static void batch_free(struct batch *b)
@@ -595,7 +606,7 @@ static void test_execute_all_each_site_its_own_message(void **st)
         sp[i] = &s[i];
         diag_init(&e[i]);
         ep[i] = &e[i];
-        assert_int_equal(accounts_prepare(run, &m[i], false, false, false, &s[i], &changes, &e[i]),
+        assert_int_equal(prepare_with_password(run, &m[i], false, false, &s[i], &changes, &e[i]),
                          0);
         fake_dir_fail_account(FAKE_OP_ADD, sams[i]);
     }
@@ -670,7 +681,7 @@ static void test_execute_single_create_and_undo_failure(void **st)
     struct site_model m;
     model(&m, "shop.example.com", "IUSR_shop");
     struct account_step step;
-    assert_int_equal(accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), 0);
     assert_int_equal(accounts_execute(run, &m, &step, &msgs), 0);
     assert_quiet(&msgs);
     assert_true(step.done);
@@ -1058,7 +1069,7 @@ static void test_siteless_marker_is_nobodys(void **st)
         accounts_remove(run, &step, &msgs);
     account_step_free(&step);
     bool deleted = !fake_dir_exists("IUSR_n");
-    int prepared = accounts_prepare(run, &m, false, false, false, &step, &changes, &msgs);
+    int prepared = prepare_with_password(run, &m, false, false, &step, &changes, &msgs);
     account_step_free(&step);
     accounts_close(run);
     model_free(&m);
@@ -1086,7 +1097,7 @@ static void test_message_of_hyphenated_name(void **st)
         sp[i] = &s[i];
         diag_init(&e[i]);
         ep[i] = &e[i];
-        assert_int_equal(accounts_prepare(run, &m[i], false, false, false, &s[i], &changes, &e[i]),
+        assert_int_equal(prepare_with_password(run, &m[i], false, false, &s[i], &changes, &e[i]),
                          0);
         fake_dir_fail_account(FAKE_OP_ADD, sams[i]);
     }
