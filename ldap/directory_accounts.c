@@ -122,20 +122,6 @@ static void fill_account(LDAP *ld, LDAPMessage *e, struct dir_account *a)
     free(marker);
 }
 
-void dir_account_free(struct dir_account *a)
-{
-    if (!a)
-        return;
-    free(a->dn);
-    free(a->sam);
-    free(a->sid);
-    free(a->guid);
-    free(a->upn);
-    free(a->description);
-    free(a->managed_site);
-    memset(a, 0, sizeof *a);
-}
-
 static char *account_attrs[] = {"sAMAccountName", "userPrincipalName", "description", "objectSid",
                                 "objectGUID",     DIR_MARKER_ATTR,     "objectClass", NULL};
 

@@ -747,25 +747,8 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
     struct pipe_guard g;
     dir_guard_on(&g);
     int r = -1;
-    if (cfg->sasl_gssapi && (cfg->bind_dn || cfg->password_file || cfg->password_env)) {
-        diag_add(d, "ldap: sasl_gssapi uses the Kerberos ticket: leave bind_dn and the "
-                    "password settings empty");
+    if (dir_bind_settings_check(cfg, d) < 0)
         goto done;
-    }
-    if (!cfg->sasl_gssapi && (!cfg->bind_dn || !*cfg->bind_dn)) {
-        diag_add(d, "ldap: no bind_dn (or sasl_gssapi) given");
-        goto done;
-    }
-    if (!cfg->sasl_gssapi && !!cfg->password_file == !!cfg->password_env) {
-        diag_add(d, "ldap: give exactly one of password_file and password_env for %s",
-                 cfg->bind_dn);
-        goto done;
-    }
-    for (size_t i = 0; i < cfg->n_groups; i++)
-        if (!cfg->groups[i] || !*cfg->groups[i]) {
-            diag_add(d, "ldap: group %zu is empty", i + 1);
-            goto done;
-        }
     /* The password is read before any traffic so that a bad file costs no
      * connection. */
     char *pw = NULL;

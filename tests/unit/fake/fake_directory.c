@@ -844,25 +844,8 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
         return -1;
     int r = -1;
     char *pw = NULL;
-    if (cfg->sasl_gssapi && (cfg->bind_dn || cfg->password_file || cfg->password_env)) {
-        diag_add(d, "ldap: sasl_gssapi uses the Kerberos ticket: leave bind_dn and the "
-                    "password settings empty");
+    if (dir_bind_settings_check(cfg, d) < 0)
         goto done;
-    }
-    if (!cfg->sasl_gssapi && (!cfg->bind_dn || !*cfg->bind_dn)) {
-        diag_add(d, "ldap: no bind_dn (or sasl_gssapi) given");
-        goto done;
-    }
-    if (!cfg->sasl_gssapi && !!cfg->password_file == !!cfg->password_env) {
-        diag_add(d, "ldap: give exactly one of password_file and password_env for %s",
-                 cfg->bind_dn);
-        goto done;
-    }
-    for (size_t i = 0; i < cfg->n_groups; i++)
-        if (!cfg->groups[i] || !*cfg->groups[i]) {
-            diag_add(d, "ldap: group %zu is empty", i + 1);
-            goto done;
-        }
     if (!cfg->sasl_gssapi) {
         if (cfg->password_file) {
             size_t len;
@@ -990,20 +973,6 @@ done:
 }
 
 /* ------------------------------------------------------------------ find */
-
-void dir_account_free(struct dir_account *a)
-{
-    if (!a)
-        return;
-    free(a->dn);
-    free(a->sam);
-    free(a->sid);
-    free(a->guid);
-    free(a->upn);
-    free(a->description);
-    free(a->managed_site);
-    memset(a, 0, sizeof *a);
-}
 
 int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, struct diag *d)
 {
