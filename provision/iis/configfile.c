@@ -78,7 +78,12 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
         configfile_close(cf);
         return -1;
     }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
+    if (!S_ISREG(st.st_mode)) { /* a FIFO would block the run, a device would be read */
+        diag_add(d, "%s: not a regular file; refused", path);
+        configfile_close(cf);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > XMLDOC_MAX_BYTES) {
         diag_add(d,
                  "%s: %lld bytes is larger than the %u bytes this tool accepts; nothing was "
                  "read",

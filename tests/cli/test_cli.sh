@@ -331,6 +331,16 @@ for cmd in list "validate sites.ini" "plan sites.ini"; do
 done
 rm -f "$PROVISION_STATE_DIR/journals/x.journal"
 
+# A FIFO (or any special file) as the config is refused before it is read:
+# no hang, no lock file beside it.
+setup
+rm applicationHost.config; mkfifo applicationHost.config
+for cmd in plan apply; do
+  out=$(timeout 10 "$P" -c provision.ini $cmd sites.ini 2>&1); rc=$?
+  [ $rc -eq 1 ] && grep -q "not a regular file; refused" <<<"$out" && [ ! -e applicationHost.config.lock ] \
+    && ok "$cmd refuses a FIFO as the config" || bad "$cmd with a FIFO config (rc $rc): $out"
+done
+
 # SMB timeouts are configuration keys, checked like any other.
 setup
 printf '[content]\ntimeout = 0\n' >> provision.ini
