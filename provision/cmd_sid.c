@@ -11,64 +11,107 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One name's answer: its SID, or the messages saying why there is none. */
+static void print_one(const struct options *o, bool *first, const char *name, const char *sid,
+                      const struct diag *why)
+{
+    if (!o->json) {
+        if (sid)
+            printf("%s\t%s\n", name, sid);
+        for (size_t k = 0; why && k < why->count; k++)
+            fprintf(stderr, "provision: %s\n", why->msgs[k]);
+        return;
+    }
+    printf("%s{\"name\":", *first ? "" : ",");
+    *first = false;
+    json_string(stdout, name);
+    if (sid) {
+        printf(",\"sid\":\"%s\"}", sid);
+        return;
+    }
+    printf(",\"errors\":[");
+    for (size_t k = 0; why && k < why->count; k++) {
+        printf("%s{\"class\":\"%s\",\"object\":", k ? "," : "",
+               diag_class_name((enum diag_class)why->classes[k]));
+        json_string(stdout, why->objects[k]);
+        printf(",\"message\":");
+        json_string(stdout, why->msgs[k]);
+        putchar('}');
+    }
+    printf("]}");
+}
+
 int run_sid(const struct options *o, int n, char **names)
 {
     int rc = EXIT_DONE;
     struct conf c;
-    bool have_conf = false;
+    bool conf_tried = false, have_conf = false, first = true;
     struct account_run *accts = NULL;
-    struct diag d, warnings;
-    diag_init(&d);
+    struct diag conf_errors, warnings;
+    diag_init(&conf_errors);
     diag_init(&warnings);
     if (o->json)
         printf("{\"version\":%d,\"sids\":[", REPORT_JSON_VERSION);
     for (int i = 0; i < n; i++) {
         struct ntfs_sid sid;
         char text[NTFS_SID_STRING_MAX];
-        char *found = NULL;
+        struct diag why;
+        diag_init(&why);
         if (ntfs_sid_resolve_builtin(names[i], &sid) == 0) {
             ntfs_sid_format(&sid, text, sizeof text);
+            print_one(o, &first, names[i], text, NULL);
         } else if (strchr(names[i], '\\') || strchr(names[i], '@')) {
-            /* A domain account: ask the directory of the configuration. */
-            if (!have_conf && !accts) {
-                have_conf = conf_load(o->conf_path, &c, &d) == 0;
+            /* A domain account: ask the directory of the configuration,
+             * opened once for all the names. */
+            if (!conf_tried) {
+                conf_tried = true;
+                have_conf = conf_load(o->conf_path, &c, &conf_errors) == 0;
+                diag_classify(&conf_errors, 0, DIAG_CONFIG, o->conf_path);
                 if (have_conf)
-                    accts = accounts_open(&c, &d, &warnings);
+                    accts = accounts_open(&c, &conf_errors, &warnings);
+                diag_classify(&conf_errors, 0, DIAG_DIRECTORY, NULL);
             }
-            if (!accts || accounts_lookup_sid(accts, names[i], &found, &d) < 0) {
-                for (size_t k = 0; k < d.count; k++)
-                    fprintf(stderr, "provision: %s\n", d.msgs[k]);
-                diag_free(&d);
-                diag_init(&d);
-                rc = EXIT_FAILED;
-                continue;
+            char *found = NULL;
+            if (!accts) {
+                diag_add(&why, "sid: '%s' needs the directory, which is not available%s", names[i],
+                         conf_errors.count ? ":" : "");
+                for (size_t k = 0; k < conf_errors.count; k++)
+                    diag_add(&why, "%s", conf_errors.msgs[k]);
+                diag_classify(&why, 0, DIAG_DIRECTORY, names[i]);
+                rc = rc == EXIT_USAGE ? rc : EXIT_FAILED;
+            } else if (accounts_lookup_sid(accts, names[i], &found, &why) < 0) {
+                diag_classify(&why, 0, DIAG_DIRECTORY, names[i]);
+                rc = rc == EXIT_USAGE ? rc : EXIT_FAILED;
             }
-            snprintf(text, sizeof text, "%s", found);
+            print_one(o, &first, names[i], found, &why);
             free(found);
         } else {
-            fprintf(stderr,
-                    "provision: sid: '%s' is not a SID, a well-known name, IIS AppPool\\NAME "
-                    "or DOMAIN\\name\n",
-                    names[i]);
+            diag_add(&why,
+                     "sid: '%s' is not a SID, a well-known name, IIS AppPool\\NAME or "
+                     "DOMAIN\\name",
+                     names[i]);
+            diag_classify(&why, 0, DIAG_INPUT, names[i]);
+            print_one(o, &first, names[i], NULL, &why);
             rc = EXIT_USAGE;
-            continue;
         }
-        if (o->json) {
-            printf("%s{\"name\":", i ? "," : "");
-            json_string(stdout, names[i]);
-            printf(",\"sid\":\"%s\"}", text);
-        } else {
-            printf("%s\t%s\n", names[i], text);
-        }
+        diag_free(&why);
     }
-    if (o->json)
+    if (o->json) {
+        printf("],\"notes\":[");
+        for (size_t k = 0; k < warnings.count; k++) {
+            if (k)
+                putchar(',');
+            json_string(stdout, warnings.msgs[k]);
+        }
         printf("]}\n");
-    for (size_t k = 0; k < warnings.count; k++)
-        fprintf(stderr, "provision: %s\n", warnings.msgs[k]);
+    } else {
+        for (size_t k = 0; k < warnings.count; k++)
+            fprintf(stderr, "provision: %s\n", warnings.msgs[k]);
+    }
     diag_free(&warnings);
+    diag_free(&conf_errors);
     accounts_close(accts);
     if (have_conf)
         conf_free(&c);
-    diag_free(&d);
     return rc;
 }

@@ -139,7 +139,8 @@ static void print_json(const struct report *r, FILE *out)
         fprintf(out, ",\"status\":\"%s\",\"changes\":[", status_name(s->status));
         for (size_t c = 0; c < s->changes.count; c++) {
             const struct change *ch = &s->changes.items[c];
-            counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
+            if (s->status != SITE_FAILED) /* a failed site's changes were not made */
+                counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
             if (c)
                 fputc(',', out);
             fprintf(out, "{\"op\":\"%c\",\"action\":\"%s\",\"kind\":", ch->op,
@@ -226,7 +227,8 @@ static void print_human(const struct report *r, FILE *out)
         fprintf(out, "%s%s\n", s->name, s->status == SITE_FAILED ? " (failed, not written)" : "");
         for (size_t c = 0; c < s->changes.count; c++) {
             const struct change *ch = &s->changes.items[c];
-            counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
+            if (s->status != SITE_FAILED) /* a failed site's changes were not made */
+                counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
             fprintf(out, "  %c %s %s%s%s%s\n", ch->op, ch->kind, ch->object, ch->note ? " (" : "",
                     ch->note ? ch->note : "", ch->note ? ")" : "");
             for (size_t a = 0; a < ch->n_attrs; a++) {
@@ -251,6 +253,8 @@ static void print_human(const struct report *r, FILE *out)
         fprintf(out, "%s\n", r->notes.msgs[n]);
     size_t total = counts[0] + counts[1] + counts[2];
     const char *verb = !strcmp(r->command, "plan") ? "would be" : "";
+    if (total == 0 && failed == 0 && r->errors.count)
+        return; /* the errors above say why nothing was done */
     if (total == 0 && failed == 0)
         fprintf(out, "No changes: %zu site%s already as described.\n", unchanged,
                 unchanged == 1 ? "" : "s");

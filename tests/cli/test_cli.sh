@@ -317,6 +317,16 @@ setup
 sed -i 's|<sites>|<sites>\n            <site name="shop.example.com" id="7" />|' applicationHost.config
 cp applicationHost.config original.config
 expect_fail "overlapping edits: an internal error, nothing written" 1 "internal error: two edits of this run overlap" -- apply sites.ini
+out=$("$P" -c provision.ini apply sites.ini 2>&1)
+grep -q "apply: 0 created, 0 changed, 0 removed; 0 sites unchanged, 2 failed." <<<"$out" \
+  && ok "a failed write counts nothing as created" || bad "summary after a failed write: $out"
+# A state folder others can write is refused; the summary does not claim
+# "No changes" after such an error.
+mkdir -m 777 "$work/open-state"
+out=$(PROVISION_STATE_DIR=$work/open-state "$P" -c provision.ini apply sites.ini 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "writable by group or others" <<<"$out" && ! grep -q "No changes" <<<"$out" \
+  && same_as_original && ok "a shared state folder is refused; no 'No changes' after the error" \
+  || bad "open state folder (rc $rc): $out"
 
 # list, plan and validate never recover: they say a journal waits.
 setup
@@ -340,6 +350,19 @@ for cmd in plan apply; do
   [ $rc -eq 1 ] && grep -q "not a regular file; refused" <<<"$out" && [ ! -e applicationHost.config.lock ] \
     && ok "$cmd refuses a FIFO as the config" || bad "$cmd with a FIFO config (rc $rc): $out"
 done
+
+# sid --json is one valid document even with names it cannot resolve; each
+# such name carries its errors; the configuration is read once.
+setup
+out=$("$P" -c provision.ini --json sid nobody 'LAB\x' 'LAB\y' IUSR 2>"$work/sid.err"); rc=$?
+[ $rc -eq 2 ] && [ ! -s "$work/sid.err" ] && python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+s = d["sids"]
+assert d["version"] == 1 and [x["name"] for x in s] == ["nobody", "LAB\\x", "LAB\\y", "IUSR"]
+assert s[0]["errors"][0]["class"] == "input" and s[1]["errors"][0]["class"] == "directory"
+assert s[3]["sid"] == "S-1-5-17"' "$out" && ok "sid --json: one valid document, errors per name, exit 2" \
+  || bad "sid --json (rc $rc): $out $(cat "$work/sid.err")"
 
 # SMB timeouts are configuration keys, checked like any other.
 setup
