@@ -40,12 +40,14 @@ static void list_one(const struct iis_site_info *info, void *arg)
         }
         printf("]}");
     } else {
-        printf("%-30s %5lu  %-24s %s%s%s\n", info->name, info->id, info->pool, info->identity,
-               info->identity_user ? " " : "", info->identity_user ? info->identity_user : "");
-        printf("%-30s        path %s; anonymous %s\n", "", info->physical_path,
-               *info->anonymous_user ? info->anonymous_user : "(pool identity)");
+        printf("%-30s %5lu  %-24s %s%s%s\n", report_visible(info->name), info->id,
+               report_visible(info->pool), report_visible(info->identity),
+               info->identity_user ? " " : "",
+               info->identity_user ? report_visible(info->identity_user) : "");
+        printf("%-30s        path %s; anonymous %s\n", "", report_visible(info->physical_path),
+               *info->anonymous_user ? report_visible(info->anonymous_user) : "(pool identity)");
         for (size_t i = 0; i < info->n_bindings; i++)
-            printf("%-30s        %s\n", "", info->bindings[i]);
+            printf("%-30s        %s\n", "", report_visible(info->bindings[i]));
     }
     st->n++;
 }
@@ -57,7 +59,7 @@ int run_list(const struct options *o)
     struct conf c;
     if (conf_load(o->conf_path, &c, &d) < 0) {
         for (size_t i = 0; i < d.count; i++)
-            fprintf(stderr, "provision: %s\n", d.msgs[i]);
+            fprintf(stderr, "provision: %s\n", report_visible(d.msgs[i]));
         conf_free(&c);
         diag_free(&d);
         return EXIT_USAGE;
@@ -77,7 +79,7 @@ int run_list(const struct options *o)
     char *waiting = journal_waiting_note(c.state_dir);
     if (!ah) {
         for (size_t i = 0; i < d.count; i++)
-            fprintf(stderr, "provision: %s\n", d.msgs[i]);
+            fprintf(stderr, "provision: %s\n", report_visible(d.msgs[i]));
         rc = EXIT_FAILED;
     } else {
         struct list_state st = {o, 0};

@@ -4,6 +4,7 @@
 #include "provision/conf.h"
 #include "provision/journal.h"
 #include "provision/planfile.h"
+#include "provision/report.h"
 #include "provision/run_internal.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 static void print_errors(const struct diag *d)
 {
     for (size_t i = 0; i < d->count; i++)
-        fprintf(stderr, "provision: %s\n", d->msgs[i]);
+        fprintf(stderr, "provision: %s\n", report_visible(d->msgs[i]));
 }
 
 /* The state folder of the configuration at conf_path (it holds the key

@@ -32,7 +32,7 @@ int run_recover(const struct options *o)
     } else {
         report_errors(&rep, stderr);
         for (size_t i = 0; i < rep.notes.count && o->verbosity >= 0; i++)
-            printf("%s\n", rep.notes.msgs[i]);
+            printf("%s\n", report_visible(rep.notes.msgs[i]));
     }
     report_free(&rep);
     return rc;

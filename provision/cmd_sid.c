@@ -17,9 +17,9 @@ static void print_one(const struct options *o, bool *first, const char *name, co
 {
     if (!o->json) {
         if (sid)
-            printf("%s\t%s\n", name, sid);
+            printf("%s\t%s\n", report_visible(name), sid);
         for (size_t k = 0; why && k < why->count; k++)
-            fprintf(stderr, "provision: %s\n", why->msgs[k]);
+            fprintf(stderr, "provision: %s\n", report_visible(why->msgs[k]));
         return;
     }
     printf("%s{\"name\":", *first ? "" : ",");
@@ -106,7 +106,7 @@ int run_sid(const struct options *o, int n, char **names)
         printf("]}\n");
     } else {
         for (size_t k = 0; k < warnings.count; k++)
-            fprintf(stderr, "provision: %s\n", warnings.msgs[k]);
+            fprintf(stderr, "provision: %s\n", report_visible(warnings.msgs[k]));
     }
     diag_free(&warnings);
     diag_free(&conf_errors);

@@ -9,6 +9,8 @@
 struct reader {
     const char *text, *pos, *end;
     unsigned line;
+    char *section;          /* the last [section] name as written (trimmed) */
+    unsigned section_line;
     const char *path;
     struct diag *d;
     struct ini_file *file;
@@ -69,8 +71,12 @@ static char *read_line(char *buf, int size, void *stream)
     }
     if (s < e && *s == '[') {
         const char *close = memchr(s, ']', (size_t)(e - s));
-        if (close)
+        if (close) {
             add_section(r->file, s + 1, (size_t)(close - s - 1), r->line);
+            free(r->section);
+            r->section = xstrdup(r->file->sections[r->file->n_sections - 1].name);
+            r->section_line = r->line;
+        }
     }
     memcpy(buf, r->pos, n);
     buf[n] = '\0';
@@ -91,6 +97,12 @@ static int on_value(void *user, const char *section, const char *name, const cha
     if (!*section) {
         diag_add(r->d, "%s:%u: key '%s' comes before any [section]", r->path, r->line, name);
         r->failed = 1;
+    } else if (r->section && strcmp(e->section, r->section) != 0 && !r->failed) {
+        /* inih keeps only the first bytes of a long section name: refuse
+         * it rather than let a site be known by a cut name. */
+        diag_add(r->d, "%s:%u: section name too long (%zu bytes; at most %zu)", r->path,
+                 r->section_line, strlen(r->section), strlen(e->section));
+        r->failed = 1;
     }
     return 1;
 }
@@ -100,8 +112,10 @@ int ini_load_text(const char *name, const char *text, size_t len, struct ini_fil
 {
     memset(out, 0, sizeof *out);
     out->path = xstrdup(name);
-    struct reader r = {text, text, text + len, 0, name, d, out, 0};
+    struct reader r = {.text = text, .pos = text, .end = text + len, .path = name, .d = d,
+                       .file = out};
     int rc = ini_parse_stream(read_line, &r, on_value, &r);
+    free(r.section);
     if (r.failed) {
         rc = -1;
     } else if (rc > 0) {

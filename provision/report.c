@@ -197,6 +197,33 @@ static void print_json(const struct report *r, FILE *out)
     fprintf(out, "}\n");
 }
 
+const char *report_visible(const char *s)
+{
+    static char *ring[8];
+    static unsigned next;
+    if (!s)
+        return s;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t bad = 0;
+    for (; *p; p++)
+        bad += *p < 0x20 || *p == 0x7f;
+    if (!bad)
+        return s;
+    struct strbuf sb;
+    sb_init(&sb);
+    for (p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            sb_addf(&sb, "\\x%02x", *p);
+        else
+            sb_addc(&sb, (char)*p);
+    }
+    free(ring[next]);
+    ring[next] = sb_detach(&sb);
+    const char *out = ring[next];
+    next = (next + 1) % 8;
+    return out;
+}
+
 /* A value as people read it: absent and empty are not the same thing. */
 static const char *shown(const char *v)
 {
@@ -213,44 +240,49 @@ static void print_human(const struct report *r, FILE *out)
         if (s->status == SITE_UNCHANGED) {
             unchanged++;
             if (r->verbosity > 0)
-                fprintf(out, "%s: no change\n", s->name);
+                fprintf(out, "%s: no change\n", report_visible(s->name));
             continue;
         }
         if (s->status == SITE_FAILED) {
             for (size_t e = 0; e < s->errors.count; e++)
-                fprintf(stderr, "provision: %s\n", s->errors.msgs[e]);
+                fprintf(stderr, "provision: %s\n", report_visible(s->errors.msgs[e]));
             if (!s->changes.count)
                 continue;
         }
         if (r->verbosity < 0)
             continue;
-        fprintf(out, "%s%s\n", s->name, s->status == SITE_FAILED ? " (failed, not written)" : "");
+        fprintf(out, "%s%s\n", report_visible(s->name),
+                s->status == SITE_FAILED ? " (failed, not written)" : "");
         for (size_t c = 0; c < s->changes.count; c++) {
             const struct change *ch = &s->changes.items[c];
             if (s->status != SITE_FAILED) /* a failed site's changes were not made */
                 counts[ch->op == '+' ? 0 : ch->op == '~' ? 1 : 2]++;
-            fprintf(out, "  %c %s %s%s%s%s\n", ch->op, ch->kind, ch->object, ch->note ? " (" : "",
-                    ch->note ? ch->note : "", ch->note ? ")" : "");
+            fprintf(out, "  %c %s %s%s%s%s\n", ch->op, ch->kind, report_visible(ch->object),
+                    ch->note ? " (" : "", ch->note ? report_visible(ch->note) : "",
+                    ch->note ? ")" : "");
             for (size_t a = 0; a < ch->n_attrs; a++) {
                 const struct change_attr *at = &ch->attrs[a];
                 if (at->secret)
-                    fprintf(out, "      %s: (secret)\n", at->name);
+                    fprintf(out, "      %s: (secret)\n", report_visible(at->name));
                 else if (ch->op == '+')
-                    fprintf(out, "      %s: %s\n", at->name, shown(at->new_value));
+                    fprintf(out, "      %s: %s\n", report_visible(at->name),
+                            report_visible(shown(at->new_value)));
                 else if (ch->op == '-')
-                    fprintf(out, "      %s: %s\n", at->name, shown(at->old_value));
+                    fprintf(out, "      %s: %s\n", report_visible(at->name),
+                            report_visible(shown(at->old_value)));
                 else
-                    fprintf(out, "      %s: %s -> %s\n", at->name, shown(at->old_value),
-                            shown(at->new_value));
+                    fprintf(out, "      %s: %s -> %s\n", report_visible(at->name),
+                            report_visible(shown(at->old_value)),
+                            report_visible(shown(at->new_value)));
             }
         }
     }
     for (size_t e = 0; e < r->errors.count; e++)
-        fprintf(stderr, "provision: %s\n", r->errors.msgs[e]);
+        fprintf(stderr, "provision: %s\n", report_visible(r->errors.msgs[e]));
     if (r->verbosity < 0)
         return;
     for (size_t n = 0; n < r->notes.count; n++)
-        fprintf(out, "%s\n", r->notes.msgs[n]);
+        fprintf(out, "%s\n", report_visible(r->notes.msgs[n]));
     size_t total = counts[0] + counts[1] + counts[2];
     const char *verb = !strcmp(r->command, "plan") ? "would be" : "";
     if (total == 0 && failed == 0 && r->errors.count)
@@ -277,5 +309,5 @@ void report_print(const struct report *r, FILE *out)
 void report_errors(const struct report *r, FILE *err)
 {
     for (size_t e = 0; e < r->errors.count; e++)
-        fprintf(err, "provision: %s\n", r->errors.msgs[e]);
+        fprintf(err, "provision: %s\n", report_visible(r->errors.msgs[e]));
 }

@@ -61,6 +61,11 @@ void report_print(const struct report *r, FILE *out);
 /* Prints collected errors, for commands that stop before any site. */
 void report_errors(const struct report *r, FILE *err);
 
+/* s for a terminal: control characters (ESC, BEL, CR, ...) as \xNN, so
+ * that input cannot drive the terminal; s itself when it has none. Valid
+ * until eight more calls. */
+const char *report_visible(const char *s);
+
 /* JSON string with escapes. */
 void json_string(FILE *out, const char *s);
 

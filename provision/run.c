@@ -952,7 +952,7 @@ int run_sites(const struct options *o, int n, char **lists, enum mode mode,
         for (size_t i = 0; i < s.n_models; i++)
             report_site(&s.rep, s.models[i].name);
         for (size_t i = 0; i < s.rep.notes.count && !o->json && o->verbosity >= 0; i++)
-            printf("note: %s\n", s.rep.notes.msgs[i]);
+            printf("note: %s\n", report_visible(s.rep.notes.msgs[i]));
         if (!o->json && o->verbosity >= 0)
             printf("%zu site%s valid.\n", s.n_models, s.n_models == 1 ? "" : "s");
         else if (o->json)

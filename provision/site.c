@@ -187,12 +187,19 @@ static size_t raw_values(struct builder *b, const char *section, const char *key
                          const char ***values, char **where)
 {
     char *full = xasprintf("%s.%s", section, key);
-    static const char *list[256];
+    /* No limit on how often a list key repeats: the list grows (it is
+     * valid until the next call). */
+    static const char **list;
+    static size_t cap;
     size_t n = 0;
-    for (size_t i = 0; i < b->e->n_ovr && n < 256; i++) {
+    for (size_t i = 0; i < b->e->n_ovr; i++) {
         if (!strcmp(b->e->ovr_keys[i], full)) {
             if (!n)
                 *where = xasprintf("%s:%u", b->e->file, b->e->ovr_lines[i]);
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                list = xrealloc(list, cap * sizeof *list);
+            }
             list[n++] = b->e->ovr_values[i];
         }
     }

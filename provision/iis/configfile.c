@@ -73,6 +73,16 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
         return 0;
     }
     struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* Replacing it would put a regular file where the link was and
+         * leave its target as it was: name the file itself. */
+        char *target = realpath(path, NULL);
+        diag_add(d, "%s: is a symbolic link%s%s; set [iis] config to the file itself", path,
+                 target ? " to " : "", target ? target : "");
+        free(target);
+        configfile_close(cf);
+        return -1;
+    }
     if (stat(path, &st) < 0) {
         diag_add(d, "%s: cannot read: %s", path, strerror(errno));
         configfile_close(cf);

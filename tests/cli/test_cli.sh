@@ -364,6 +364,38 @@ assert s[0]["errors"][0]["class"] == "input" and s[1]["errors"][0]["class"] == "
 assert s[3]["sid"] == "S-1-5-17"' "$out" && ok "sid --json: one valid document, errors per name, exit 2" \
   || bad "sid --json (rc $rc): $out $(cat "$work/sid.err")"
 
+# No silent limits: a list key may repeat more than 256 times; a section
+# name longer than inih keeps is refused with the limit.
+setup
+{ printf '[site many.example.com]\ntemplate = standard\n'
+  for i in $(seq 1 300); do printf 'site.bindings = http/*:8080:h%d.example.com\n' "$i"; done; } > t.ini
+out=$("$P" -c provision.ini --json plan t.ini); rc=$?
+n=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+ch = [c for c in d["sites"][0]["changes"] if c["kind"] == "site"][0]
+print(len([a for a in ch["attributes"] if a["name"] == "bindings"][0]["new"].split(", ")))' "$out" 2>&1)
+[ $rc -eq 0 ] && [ "$n" = 300 ] && ok "300 repeated site.bindings keys: all 300 bindings planned" \
+  || bad "300 bindings (rc $rc): $n"
+printf '[site %s.example.com]\ntemplate = standard\n' "$(printf 'x%.0s' $(seq 1 60))" > t.ini
+expect_fail "a section name longer than inih keeps" 2 "t.ini:1: section name too long (77 bytes; at most 49)" -- validate t.ini
+
+# A symbolic link as the config is refused (replacing it would leave its
+# target unchanged), naming the target; the target is untouched.
+setup
+mv applicationHost.config real.config; ln -s real.config applicationHost.config
+out=$("$P" -c provision.ini apply sites.ini 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "is a symbolic link to .*real.config; set \[iis\] config to the file itself" <<<"$out" \
+  && [ -L applicationHost.config ] && cmp -s real.config original.config \
+  && ok "a symlinked config is refused, its target untouched" || bad "symlinked config (rc $rc): $out"
+
+# Control characters from input never reach the terminal raw.
+setup
+printf '[site a\033[31mred.example.com]\ntemplate = standard\nbell = \a\n' > t.ini
+out=$("$P" -c provision.ini validate t.ini 2>&1); rc=$?
+[ $rc -eq 2 ] && ! grep -q $'\033' <<<"$out" && ! grep -q $'\a' <<<"$out" && grep -qF '\x1b' <<<"$out" \
+  && ok "control characters in input are escaped in messages" || bad "control characters (rc $rc): $(cat -v <<<"$out")"
+
 # SMB timeouts are configuration keys, checked like any other.
 setup
 printf '[content]\ntimeout = 0\n' >> provision.ini
