@@ -129,7 +129,6 @@ int dir_guid_to_string(const void *bin, size_t n, char *buf, size_t len)
     return 0;
 }
 
-
 int dir_guid_from_string(const char *s, unsigned char out[16])
 {
     if (!s || strlen(s) != 36)

@@ -9,7 +9,7 @@
 struct reader {
     const char *text, *pos, *end;
     unsigned line;
-    char *section;          /* the last [section] name as written (trimmed) */
+    char *section; /* the last [section] name as written (trimmed) */
     unsigned section_line;
     const char *path;
     struct diag *d;
@@ -112,8 +112,8 @@ int ini_load_text(const char *name, const char *text, size_t len, struct ini_fil
 {
     memset(out, 0, sizeof *out);
     out->path = xstrdup(name);
-    struct reader r = {.text = text, .pos = text, .end = text + len, .path = name, .d = d,
-                       .file = out};
+    struct reader r = {
+        .text = text, .pos = text, .end = text + len, .path = name, .d = d, .file = out};
     int rc = ini_parse_stream(read_line, &r, on_value, &r);
     free(r.section);
     if (r.failed) {

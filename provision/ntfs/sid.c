@@ -28,7 +28,6 @@ static uint64_t get_authority(const struct ntfs_sid *sid)
     return v;
 }
 
-
 /* Reads a decimal number <= max at *p; advances *p. Returns 0 or -1. */
 static int read_dec(const char **p, uint64_t max, uint64_t *out)
 {

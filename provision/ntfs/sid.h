@@ -85,5 +85,4 @@ int ntfs_sid_resolve_builtin(const char *name, struct ntfs_sid *out);
 /* 1 if s is valid UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
 int ntfs_utf8_valid(const char *s);
 
-
 #endif
