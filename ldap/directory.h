@@ -79,11 +79,6 @@ struct dir_account {
 };
 void dir_account_free(struct dir_account *acct); /* frees the members; NULL is fine */
 
-/* Checks the bind settings of cfg without connecting: either sasl_gssapi
- * alone, or bind_dn with exactly one of password_file and password_env; no
- * empty group. dir_open does it first. 0, or -1 with a message. */
-int dir_bind_settings_check(const struct dir_config *cfg, struct diag *d);
-
 /* Looks the user up by sAMAccountName under base_dn. 1 found (*out filled),
  * 0 absent, -1 error (a sam that breaks the rules is refused before any
  * LDAP traffic; a sam that names a group or computer is an error). */

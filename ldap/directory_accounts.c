@@ -4,6 +4,7 @@
  * password, delete. Talks over the handle of directory_connection.c
  * through directory_internal.h; the pure helpers (escaping, marker,
  * SID/GUID, error texts, passwords) are in the other files of ldap/. */
+#include "ldap/directory_common.h"
 #include "ldap/directory_internal.h"
 
 #include "ldap/account.h"
@@ -721,14 +722,9 @@ static void job_start(struct dir *dir, struct job *j, struct dir_create_item *it
 
 size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
 {
-    for (size_t i = 0; i < n; i++) {
-        items[i].result = -1;
-        memset(&items[i].account, 0, sizeof items[i].account);
-    }
-    if (n == 0)
+    char *what = dir_create_begin(items, n);
+    if (!what)
         return 0;
-    char *what = n == 1 && items[0].spec && items[0].spec->sam ? xasprintf("%s", items[0].spec->sam)
-                                                               : xasprintf("(%zu accounts)", n);
     int ok = dir_alive(dir, d, DIR_OP_CREATE, what);
     free(what);
     if (ok < 0)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The parts of ldap/directory.h that need no connection, shared by the
- * real module and the in-memory directory of the unit tests
- * (tests/unit/fake/fake_directory.c). */
-#include "ldap/directory.h"
+/* The steps of ldap/directory.h that need no connection (see
+ * directory_common.h). */
+#include "ldap/directory_common.h"
 #include "provision/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void dir_account_free(struct dir_account *a)
 {
@@ -22,7 +25,7 @@ void dir_account_free(struct dir_account *a)
     memset(a, 0, sizeof *a);
 }
 
-int dir_bind_settings_check(const struct dir_config *cfg, struct diag *d)
+static int dir_bind_settings_check(const struct dir_config *cfg, struct diag *d)
 {
     if (cfg->sasl_gssapi && (cfg->bind_dn || cfg->password_file || cfg->password_env)) {
         diag_add(d, "ldap: sasl_gssapi uses the Kerberos ticket: leave bind_dn and the "
@@ -44,4 +47,124 @@ int dir_bind_settings_check(const struct dir_config *cfg, struct diag *d)
             return -1;
         }
     return 0;
+}
+
+/* Reads the simple-bind password from a file: regular, owned by us or
+ * root, no group/other permissions (checked on the file itself, after
+ * symbolic links such as those of mounted container secrets). One trailing
+ * "\n" or "\r\n" is dropped. */
+static char *password_from_file(const char *path, struct diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        diag_add(d, "ldap: cannot open password file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        diag_add(d, "ldap: password file %s is not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        diag_add(d,
+                 "ldap: password file %s may be read or written by others (mode %04o): "
+                 "refusing it; chmod 600 it",
+                 path, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return NULL;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        diag_add(d, "ldap: password file %s belongs to another user (uid %u): refusing it", path,
+                 (unsigned)st.st_uid);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size > 4096) {
+        diag_add(d, "ldap: password file %s is too large to hold a password", path);
+        close(fd);
+        return NULL;
+    }
+    char *buf = xmalloc(4098);
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + len, 4097 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            diag_add(d, "ldap: cannot read password file %s: %s", path, strerror(errno));
+            close(fd);
+            wipe(buf, 4098);
+            free(buf);
+            return NULL;
+        }
+        if (r == 0 || len + (size_t)r >= 4097) {
+            len += (size_t)r;
+            break;
+        }
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    if (len && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (len && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    if (len == 0 || strlen(buf) != len) {
+        diag_add(d, "ldap: password file %s is empty or holds a NUL byte", path);
+        wipe(buf, 4098);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int dir_bind_credentials(const struct dir_config *cfg, char **password, struct diag *d)
+{
+    *password = NULL;
+    if (dir_bind_settings_check(cfg, d) < 0)
+        return -1;
+    if (cfg->sasl_gssapi)
+        return 0;
+    if (cfg->password_file) {
+        *password = password_from_file(cfg->password_file, d);
+    } else {
+        const char *e = getenv(cfg->password_env);
+        if (!e || !*e)
+            diag_add(d, "ldap: environment variable %s (password for %s) is not set",
+                     cfg->password_env, cfg->bind_dn);
+        else
+            *password = xstrdup(e);
+    }
+    return *password ? 0 : -1;
+}
+
+int dir_transport_check(const struct dir_config *cfg, bool ldaps, struct diag *d)
+{
+    bool seal = cfg->sasl_gssapi && cfg->gssapi_seal;
+    if (cfg->gssapi_seal && !cfg->sasl_gssapi) {
+        diag_add(d, "ldap: gssapi_seal needs sasl_gssapi");
+        return -1;
+    }
+    if (seal && ldaps) {
+        diag_add(d, "ldap: gssapi_seal replaces TLS and needs an ldap:// URI, not %s", cfg->uri);
+        return -1;
+    }
+    if (cfg->ca_file && !seal && access(cfg->ca_file, R_OK) != 0) {
+        diag_add(d, "ldap: cannot read CA file %s: %s", cfg->ca_file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+char *dir_create_begin(struct dir_create_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        items[i].result = -1;
+        memset(&items[i].account, 0, sizeof items[i].account);
+    }
+    if (n == 0)
+        return NULL;
+    return n == 1 && items[0].spec && items[0].spec->sam ? xasprintf("%s", items[0].spec->sam)
+                                                         : xasprintf("(%zu accounts)", n);
 }

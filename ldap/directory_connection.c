@@ -5,6 +5,7 @@
  * plumbing that directory_accounts.c uses over the connection (SIGPIPE
  * guard, error reports, waiting for results, searches, DNs), declared in
  * directory_internal.h. */
+#include "ldap/directory_common.h"
 #include "ldap/directory_internal.h"
 
 #include "ldap/errors.h"
@@ -402,76 +403,6 @@ static void dir_free(struct dir *dir)
     free(dir);
 }
 
-/* Reads the simple-bind password from a file: regular, owned by us or
- * root, no group/other permissions (checked on the file itself, after
- * symbolic links such as those of mounted container secrets). One trailing
- * "\n" or "\r\n" is dropped. */
-static char *password_from_file(const char *path, struct diag *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        diag_add(d, "ldap: cannot open password file %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        diag_add(d, "ldap: password file %s is not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        diag_add(d,
-                 "ldap: password file %s may be read or written by others (mode %04o): "
-                 "refusing it; chmod 600 it",
-                 path, (unsigned)(st.st_mode & 07777));
-        close(fd);
-        return NULL;
-    }
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        diag_add(d, "ldap: password file %s belongs to another user (uid %u): refusing it", path,
-                 (unsigned)st.st_uid);
-        close(fd);
-        return NULL;
-    }
-    if (st.st_size > 4096) {
-        diag_add(d, "ldap: password file %s is too large to hold a password", path);
-        close(fd);
-        return NULL;
-    }
-    char *buf = xmalloc(4098);
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + len, 4097 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            diag_add(d, "ldap: cannot read password file %s: %s", path, strerror(errno));
-            close(fd);
-            wipe(buf, 4098);
-            free(buf);
-            return NULL;
-        }
-        if (r == 0 || len + (size_t)r >= 4097) {
-            len += (size_t)r;
-            break;
-        }
-        len += (size_t)r;
-    }
-    close(fd);
-    buf[len] = '\0';
-    if (len && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    if (len && buf[len - 1] == '\r')
-        buf[--len] = '\0';
-    if (len == 0 || strlen(buf) != len) {
-        diag_add(d, "ldap: password file %s is empty or holds a NUL byte", path);
-        wipe(buf, 4098);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 /* Everything up to an encrypted, not yet bound connection. */
 static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag *d)
 {
@@ -501,18 +432,8 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
         return -1;
     }
     bool seal = cfg->sasl_gssapi && cfg->gssapi_seal;
-    if (cfg->gssapi_seal && !cfg->sasl_gssapi) {
-        diag_add(d, "ldap: gssapi_seal needs sasl_gssapi");
+    if (dir_transport_check(cfg, ldaps, d) < 0)
         return -1;
-    }
-    if (seal && ldaps) {
-        diag_add(d, "ldap: gssapi_seal replaces TLS and needs an ldap:// URI, not %s", cfg->uri);
-        return -1;
-    }
-    if (cfg->ca_file && !seal && access(cfg->ca_file, R_OK) != 0) {
-        diag_add(d, "ldap: cannot read CA file %s: %s", cfg->ca_file, strerror(errno));
-        return -1;
-    }
     dir->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
 
     int rc = ldap_initialize(&dir->ld, cfg->uri);
@@ -747,25 +668,11 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
     struct pipe_guard g;
     dir_guard_on(&g);
     int r = -1;
-    if (dir_bind_settings_check(cfg, d) < 0)
-        goto done;
     /* The password is read before any traffic so that a bad file costs no
      * connection. */
     char *pw = NULL;
-    if (!cfg->sasl_gssapi) {
-        if (cfg->password_file) {
-            pw = password_from_file(cfg->password_file, d);
-        } else {
-            const char *e = getenv(cfg->password_env);
-            if (!e || !*e)
-                diag_add(d, "ldap: environment variable %s (password for %s) is not set",
-                         cfg->password_env, cfg->bind_dn);
-            else
-                pw = xstrdup(e);
-        }
-        if (!pw)
-            goto done;
-    }
+    if (dir_bind_credentials(cfg, &pw, d) < 0)
+        goto done;
     if (conn_setup(cfg, dir, d) < 0) {
         free_secret(pw);
         goto done;

@@ -5,6 +5,7 @@
 #include "fake_directory.h"
 
 #include "ldap/account.h"
+#include "ldap/directory_common.h"
 #include "ldap/errors.h"
 #include "ldap/escape.h"
 #include "ldap/password.h"
@@ -799,18 +800,8 @@ static int connect_checks(const struct dir_config *cfg, struct dir *dir, struct 
     if (!dir->server)
         return -1;
     bool seal = cfg->sasl_gssapi && cfg->gssapi_seal;
-    if (cfg->gssapi_seal && !cfg->sasl_gssapi) {
-        diag_add(d, "ldap: gssapi_seal needs sasl_gssapi");
+    if (dir_transport_check(cfg, ldaps, d) < 0)
         return -1;
-    }
-    if (seal && ldaps) {
-        diag_add(d, "ldap: gssapi_seal replaces TLS and needs an ldap:// URI, not %s", cfg->uri);
-        return -1;
-    }
-    if (cfg->ca_file && !seal && access(cfg->ca_file, R_OK) != 0) {
-        diag_add(d, "ldap: cannot read CA file %s: %s", cfg->ca_file, strerror(errno));
-        return -1;
-    }
     if (seal) {
         snprintf(dir->security, sizeof dir->security, "SASL GSSAPI sealing (SSF 256)");
     } else {
@@ -844,32 +835,8 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
         return -1;
     int r = -1;
     char *pw = NULL;
-    if (dir_bind_settings_check(cfg, d) < 0)
+    if (dir_bind_credentials(cfg, &pw, d) < 0)
         goto done;
-    if (!cfg->sasl_gssapi) {
-        if (cfg->password_file) {
-            size_t len;
-            if (read_file(cfg->password_file, &pw, &len) < 0) {
-                diag_add(d, "ldap: cannot open password file %s: %s", cfg->password_file,
-                         strerror(errno));
-                pw = NULL;
-            } else if (!len) {
-                diag_add(d, "ldap: password file %s is empty or holds a NUL byte",
-                         cfg->password_file);
-                free(pw);
-                pw = NULL;
-            }
-        } else {
-            const char *e = getenv(cfg->password_env);
-            if (!e || !*e)
-                diag_add(d, "ldap: environment variable %s (password for %s) is not set",
-                         cfg->password_env, cfg->bind_dn);
-            else
-                pw = xstrdup(e);
-        }
-        if (!pw)
-            goto done;
-    }
     if (connect_checks(cfg, dir, d) < 0)
         goto done;
     dir->who = xstrdup(cfg->sasl_gssapi ? "the Kerberos ticket" : cfg->bind_dn);
@@ -1303,14 +1270,9 @@ static int create_one(struct dir *dir, struct dir_create_item *item, struct diag
 
 static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
 {
-    for (size_t i = 0; i < n; i++) {
-        items[i].result = -1;
-        memset(&items[i].account, 0, sizeof items[i].account);
-    }
-    if (n == 0)
+    char *what = dir_create_begin(items, n);
+    if (!what)
         return 0;
-    char *what = n == 1 && items[0].spec && items[0].spec->sam ? xasprintf("%s", items[0].spec->sam)
-                                                               : xasprintf("(%zu accounts)", n);
     int ok = alive(dir, d, DIR_OP_CREATE, what);
     free(what);
     if (ok < 0)
