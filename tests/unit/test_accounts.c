@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmsg.h"
+
 #include "fake/fake_directory.h"
 #include "ldap/password.h"
 #include "provision/accounts.h"
@@ -77,35 +79,6 @@ static int teardown(void **st)
     assert_int_equal(fake_dir_open_handles(), handles_before);
     return 0;
 }
-
-static bool said(const struct diag *d, ...)
-{
-    for (size_t i = 0; i < d->count; i++) {
-        va_list ap;
-        va_start(ap, d);
-        bool all = true;
-        for (const char *s; (s = va_arg(ap, const char *));)
-            all = all && strstr(d->msgs[i], s) != NULL;
-        va_end(ap);
-        if (all)
-            return true;
-    }
-    return false;
-}
-
-static void dump(const struct diag *d)
-{
-    for (size_t i = 0; i < d->count; i++)
-        print_message("  message: %s\n", d->msgs[i]);
-}
-
-#define assert_said(d, ...)                                                                        \
-    do {                                                                                           \
-        if (!said(d, __VA_ARGS__, (const char *)NULL)) {                                           \
-            dump(d);                                                                               \
-            fail_msg("no message with: %s", #__VA_ARGS__);                                         \
-        }                                                                                          \
-    } while (0)
 
 #define assert_quiet(d)                                                                            \
     do {                                                                                           \
