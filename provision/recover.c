@@ -37,6 +37,7 @@ struct recovery {
     struct folder_run *folders;
     struct apphost *ah; /* the config as it is now (read only) */
     bool config_read;
+    char hash[65]; /* of the config as read */
     struct diag *notes, *d;
     /* passwords the file holds for the run's new or rotated accounts */
     const char **sams, **sites;
@@ -135,22 +136,26 @@ static void repair_smb_config(struct recovery *r, const char *old_hash, const ch
     smb_session_close(smb);
 }
 
-/* Reads the config as it is now; sets *hash. -1 when it cannot be read. */
-static int read_config(struct recovery *r, char hash[65])
+/* The config as it is now (and its SHA-256 in r->hash), read once and
+ * only when needed: to tell whether the run's write happened, and for the
+ * passwords it holds. NULL when it cannot be read (with a message). */
+static const struct apphost *need_config(struct recovery *r)
 {
+    if (r->config_read)
+        return r->ah;
+    r->config_read = true;
     struct configfile cf;
     struct smb_options so = {.auth_file = r->c->iis_auth_file,
                              .kerberos = r->c->iis_kerberos,
                              .timeout_ms = r->c->iis_timeout_ms};
     if (configfile_open(&cf, r->c->iis_config, &so, NULL, r->d) < 0)
-        return -1;
+        return NULL;
     size_t len;
     char *text = configfile_take(&cf, &len);
     configfile_close(&cf);
-    sha256_hex(text, len, hash);
+    sha256_hex(text, len, r->hash);
     r->ah = apphost_load(text, len, r->c->iis_config, r->d);
-    r->config_read = true;
-    return r->ah ? 0 : -1;
+    return r->ah;
 }
 
 struct site_seen {
@@ -328,8 +333,8 @@ static int roll_forward_apply(struct recovery *r, const char *site)
             continue;
         const char *sam = journal_get(rec, "sam");
         const char *pool = journal_get(rec, "pool"), *user = journal_get(rec, "user");
-        char *password =
-            pool && user && r->ah ? apphost_pool_plain_password(r->ah, pool, user) : NULL;
+        const struct apphost *ah = pool && user ? need_config(r) : NULL;
+        char *password = ah ? apphost_pool_plain_password(ah, pool, user) : NULL;
         if (rotate) {
             if (fault_point("recover", r->d) < 0) {
                 free_secret(password);
@@ -424,17 +429,16 @@ int recover_journal(struct journal_file *f, const struct conf *c, const char *st
         if (!strcmp(f->records[i].type, "config-replace"))
             replace = &f->records[i];
     bool is_apply = !strcmp(command, "apply");
-    /* The current file: to tell whether the write happened, and for the
-     * passwords it holds. */
-    char hash[65] = "";
-    if (replace && !committed)
+    /* Whether the write happened, when the journal does not say it. */
+    if (replace && !committed) {
         repair_smb_config(&r, journal_get(replace, "old") ? journal_get(replace, "old") : "",
                           journal_get(replace, "new") ? journal_get(replace, "new") : "");
-    if ((replace || is_apply) && read_config(&r, hash) < 0) {
-        diag_add(d, "journal %s: the configuration cannot be read; recovery waits for it", f->path);
-        goto out;
-    }
-    if (!committed && replace) {
+        if (!need_config(&r)) {
+            diag_add(d, "journal %s: the configuration cannot be read; recovery waits for it",
+                     f->path);
+            goto out;
+        }
+        const char *hash = r.hash;
         if (!strcmp(hash, journal_get(replace, "new") ? journal_get(replace, "new") : ""))
             committed = true;
         else if (strcmp(hash, journal_get(replace, "old") ? journal_get(replace, "old") : "")) {
