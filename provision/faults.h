@@ -9,14 +9,13 @@
  *           (SIGINT to itself, as if Ctrl-C was pressed there)
  *   POINT   account (each site's account, before the adds), accounts (the
  *           batch of adds, after the journal has them), mkdir, sd (each
- *           descriptor write), site (a site's IIS edits), config (before
- *           the replace), swap (over smb://, between its two renames,
- *           when no applicationHost.config exists), committed (after it), rotate (a password set
- *           after the write), delete (destroy's grants and account after
- *           the write), rmdir, recover (between two recovery actions)
- *   N       the Nth time that point is reached (1 = the first)
- * Meant for tests: it is read again whenever its value changed, the counts
- * then starting from zero. */
+ *           descriptor write), site (a site's IIS edits), render (the
+ *           new config's text: fail stands for an internal error there,
+ *           such as two overlapping edits), config (before the replace), swap (over smb://, between
+ * its two renames, when no applicationHost.config exists), committed (after it), rotate (a password
+ * set after the write), delete (destroy's grants and account after the write), rmdir, recover
+ * (between two recovery actions) N       the Nth time that point is reached (1 = the first) Meant
+ * for tests: it is read again whenever its value changed, the counts then starting from zero. */
 #ifndef PROVISION_FAULTS_H
 #define PROVISION_FAULTS_H
 

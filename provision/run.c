@@ -855,7 +855,10 @@ static void plan_execute(struct session *s, struct run *r, char **lists, int n_l
     if (apphost_dirty(r->ah) && !stop &&
         (mode != MODE_DESTROY || announce_destroy(s, sys, r->steps) == 0)) {
         size_t out_len;
-        char *out = apphost_render(r->ah, &out_len);
+        struct diag injected; /* a test's stand-in for a rendering bug */
+        diag_init(&injected);
+        char *out = fault_point("render", &injected) == 0 ? apphost_render(r->ah, &out_len) : NULL;
+        diag_free(&injected);
         if (out) {
             written = write_config(s, sys, r->ah, &r->cf, out, out_len);
             wipe(out, out_len); /* it may hold passwords */

@@ -36,7 +36,7 @@ void ah_queue_edit(struct apphost *ah, uint32_t from, uint32_t to, char *text)
         ah->cap_edits = ah->cap_edits ? ah->cap_edits * 2 : 64;
         ah->edits = xrealloc(ah->edits, ah->cap_edits * sizeof *ah->edits);
     }
-    ah->edits[ah->n_edits++] = (struct edit){from, to, text, ah->seq++};
+    ah->edits[ah->n_edits++] = (struct edit){from, to, text, ah->seq++, 0};
 }
 
 static int edit_order(const void *pa, const void *pb)
@@ -48,6 +48,8 @@ static int edit_order(const void *pa, const void *pb)
     int a_ins = a->from == a->to, b_ins = b->from == b->to;
     if (a_ins != b_ins)
         return a_ins ? -1 : 1;
+    if (a->nesting != b->nesting)
+        return a->nesting > b->nesting ? -1 : 1;
     return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
@@ -153,13 +155,17 @@ void ah_remove_elem(struct apphost *ah, int32_t elem)
     ah_queue_edit(ah, ah_block_start(ah, elem), ah->doc.elems[elem].end, xstrdup(""));
 }
 
-/* Indentation for a child of parent: its existing children's, else parent's
- * plus one unit. */
+/* Indentation for a child of parent: its last child's when that stands on a
+ * line of its own, else parent's plus one unit. */
 char *ah_child_indent(const struct apphost *ah, int32_t parent)
 {
     int32_t last = ah->doc.elems[parent].last_child;
-    if (last >= 0)
-        return xml_indent_of(&ah->doc, last);
+    if (last >= 0) {
+        char *own = xml_indent_of(&ah->doc, last);
+        if (*own || ah_block_start(ah, last) != ah->doc.elems[last].start)
+            return own;
+        free(own);
+    }
     char *p = xml_indent_of(&ah->doc, parent);
     char *r = xasprintf("%s%s", p, ah->unit);
     free(p);
@@ -167,7 +173,11 @@ char *ah_child_indent(const struct apphost *ah, int32_t parent)
 }
 
 /* Appends a fragment (built with base = ah_child_indent(parent)) as the last
- * child of parent, opening an empty element `<x ... />` when needed. */
+ * child of parent, opening an empty element `<x ... />` when needed.
+ * Opening is three edits, so that any number of children (and attributes)
+ * can be added to one empty element without overlapping: `/>` becomes `>`
+ * once, and each child and the new end tag are insertions at the
+ * element's end, ordered by struct edit's nesting. */
 void ah_insert_child(struct apphost *ah, int32_t parent, char *fragment)
 {
     const struct xml_elem *p = &ah->doc.elems[parent];
@@ -180,16 +190,27 @@ void ah_insert_child(struct apphost *ah, int32_t parent, char *fragment)
         ah_queue_edit(ah, p->stag_end, p->stag_end, fragment);
         return;
     }
-    /* <x a="1" /> becomes <x a="1">FRAGMENT NL INDENT</x> */
-    uint32_t slash = p->stag_end - 2;
-    while (slash > p->start && (ah->doc.text[slash - 1] == ' ' || ah->doc.text[slash - 1] == '\t'))
-        slash--;
-    char *indent = xml_indent_of(&ah->doc, parent);
-    char *text = xasprintf(">%s%s%s</%.*s>", fragment, ah->doc.newline, indent, (int)p->name_len,
-                           ah->doc.text + p->start + 1);
-    free(indent);
-    free_secret(fragment); /* it may hold a password */
-    ah_queue_edit(ah, slash, p->end, text);
+    bool opened = false;
+    for (size_t i = 0; i < ah->n_opened && !opened; i++)
+        opened = ah->opened[i] == parent;
+    if (!opened) {
+        /* <x a="1" /> becomes <x a="1">CHILDREN NL INDENT</x> */
+        uint32_t slash = p->stag_end - 2;
+        while (slash > p->start &&
+               (ah->doc.text[slash - 1] == ' ' || ah->doc.text[slash - 1] == '\t'))
+            slash--;
+        ah_queue_edit(ah, slash, p->end, xstrdup(">"));
+        char *indent = xml_indent_of(&ah->doc, parent);
+        char *close = xasprintf("%s%s</%.*s>", ah->doc.newline, indent, (int)p->name_len,
+                                ah->doc.text + p->start + 1);
+        free(indent);
+        ah_queue_edit(ah, p->end, p->end, close);
+        ah->edits[ah->n_edits - 1].nesting = 1;
+        ah->opened = xrealloc(ah->opened, (ah->n_opened + 1) * sizeof *ah->opened);
+        ah->opened[ah->n_opened++] = parent;
+    }
+    ah_queue_edit(ah, p->end, p->end, fragment);
+    ah->edits[ah->n_edits - 1].nesting = 2;
 }
 
 /* Sets attribute name on an existing element: in place when present, else
@@ -522,6 +543,7 @@ void apphost_free(struct apphost *ah)
     for (size_t i = 0; i < ah->n_edits; i++)
         free_secret(ah->edits[i].text); /* new elements may hold passwords */
     free(ah->edits);
+    free(ah->opened);
     free(ah->site_list);
     free(ah->pool_list);
     strmap_free(&ah->pools);

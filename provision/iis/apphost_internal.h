@@ -16,6 +16,10 @@ struct edit {
     uint32_t from, to;
     char *text;
     size_t seq;
+    /* Among insertions at one offset, higher first: the end of an element
+     * `<x />` this run opened is where its children (2), its new end tag
+     * (1) and its following siblings (0) are all inserted. */
+    uint8_t nesting;
 };
 
 struct pool_state {
@@ -52,6 +56,8 @@ struct apphost {
     size_t n_pools;
     struct edit *edits;
     size_t n_edits, cap_edits, seq;
+    int32_t *opened; /* empty elements `<x />` this run opened for children */
+    size_t n_opened;
 };
 
 #define MAX_SITE_ID 4294967295UL

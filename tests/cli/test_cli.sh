@@ -310,14 +310,14 @@ out=$("$P" -c provision.ini plan -o "$work/out.plan" sites.ini); rc=$?
   && ok "plan -o FILE SITES... is accepted" || bad "plan -o (rc $rc): $out"
 
 # A queued edit overlapping another is an internal error reported like any
-# other (no abort, nothing printed by the library, nothing written). Today a
-# <site/> without children does it (the hostile-input issue will handle
-# that shape); this checks that such a bug cannot leave anything half-done.
+# other (no abort, nothing printed by the library, nothing written). No
+# known input does it any more (an empty <site/> once did): the fault hook
+# stands in for such a bug, so that it cannot leave anything half-done.
 setup
-sed -i 's|<sites>|<sites>\n            <site name="shop.example.com" id="7" />|' applicationHost.config
-cp applicationHost.config original.config
+export PROVISION_TEST_HOOK=fail:render:1
 expect_fail "overlapping edits: an internal error, nothing written" 1 "internal error: two edits of this run overlap" -- apply sites.ini
 out=$("$P" -c provision.ini apply sites.ini 2>&1)
+unset PROVISION_TEST_HOOK
 grep -q "apply: 0 created, 0 changed, 0 removed; 0 sites unchanged, 2 failed." <<<"$out" \
   && ok "a failed write counts nothing as created" || bad "summary after a failed write: $out"
 # A state folder others can write is refused; the summary does not claim
@@ -401,6 +401,30 @@ setup
 printf '[content]\ntimeout = 0\n' >> provision.ini
 sed -i 's/^\[content\]$/[content]/' provision.ini
 expect_fail "an SMB timeout out of range" 2 "timeout: must be a number of seconds from 1 to 3600" -- validate sites.ini
+
+# --- existing site elements of every valid shape ------------------------
+# An existing <site> may be empty, or hold empty <application/>, <bindings/>:
+# apply completes it (no "overlapping edits"), the result passes the schema,
+# and a second apply changes nothing.
+shape_n=0
+for shape in '<site name="shop.example.com" id="7" />' \
+  '<site name="shop.example.com" id="7"><bindings /></site>' \
+  '<site name="shop.example.com" id="7">\n<application path="/" />\n</site>' \
+  '<site name="shop.example.com" id="7"><application path="/"><virtualDirectory path="/" /></application><bindings></bindings></site>' \
+  '<site name="shop.example.com" id="7"><application path="/app" applicationPool="DefaultAppPool" /></site>'; do
+  shape_n=$((shape_n + 1))
+  setup
+  sed -i "s|<sites>|<sites>\n            $shape|" applicationHost.config
+  out=$("$P" -c provision.ini apply sites.ini 2>&1); rc=$?
+  again=$("$P" -c provision.ini apply sites.ini 2>&1); rc2=$?
+  if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && grep -q "^No changes: 2 sites already as described" <<<"$again" \
+    && "$SCHEMA_CHECK" "$SCHEMA" applicationHost.config >/dev/null 2>&1 \
+    && grep -q 'physicalPath="D:\\Sites\\shop.example.com\\wwwroot"' applicationHost.config; then
+    ok "an existing site element of shape $shape_n is completed"
+  else
+    bad "site shape $shape_n (rc $rc/$rc2): $out / $again"
+  fi
+done
 
 # --- saved plans --------------------------------------------------------
 # apply --plan executes the plan when nothing it relies on changed: the same
