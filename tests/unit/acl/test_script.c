@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "../testmsg.h"
 #include "provision/ntfs/grants.h"
 
 #define POOL   "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415"
@@ -173,9 +174,89 @@ static void test_report(void **state)
     diag_free(&d);
 }
 
+/* One run of the script back end: folder a\data with a Modify grant for
+ * site's pool, or no step at all. */
+static int one_run(const char *loc, const char *site_rel, struct diag *d)
+{
+    struct acl_backend *b;
+    struct changes c;
+    changes_init(&c);
+    if (acl_backend_open(loc, NULL, &b, d) != 0)
+        return -1;
+    if (site_rel) {
+        struct acl_grant_spec s[] = {
+            {site_rel, ace(0, OICI, NTFS_RIGHTS_M, POOL), false},
+        };
+        assert_int_equal(acl_apply_site(b, s, 1, false, &c, d), 0);
+    }
+    changes_free(&c);
+    return acl_backend_close(b, d);
+}
+
+static size_t count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A second run appends its section: the first run's grants stay (plan
+ * says "appends"), the prologue is written once, a run without steps adds
+ * nothing, and a file that is not such a script is refused untouched. */
+static void test_append(void **state)
+{
+    (void)state;
+    const char *loc = "script:/tmp/acl-golden-append.cmd", *path = loc + 7;
+    struct diag d;
+    diag_init(&d);
+    remove(path);
+    assert_int_equal(one_run(loc, "one\\data", &d), 0);
+    assert_int_equal(one_run(loc, "two\\data", &d), 0);
+    assert_int_equal(one_run(loc, NULL, &d), 0);
+    char *text;
+    size_t len;
+    assert_int_equal(read_file(path, &text, &len), 0);
+    assert_int_equal(count(text, "@echo off"), 1);
+    assert_int_equal(count(text, "\n:fail\r\n"), 1);
+    assert_int_equal(count(text, "rem ---- provision run of "), 2);
+    assert_non_null(strstr(text, "\\one\\data"));
+    assert_non_null(strstr(text, "\\two\\data"));
+    assert_true(strstr(text, "\\one\\data") < strstr(text, "\\two\\data"));
+    free(text);
+
+    /* PowerShell: the BOM once, at the start. */
+    const char *ps = "script:/tmp/acl-golden-append.ps1";
+    remove(ps + 7);
+    assert_int_equal(one_run(ps, "one\\data", &d), 0);
+    assert_int_equal(one_run(ps, "two\\data", &d), 0);
+    assert_int_equal(read_file(ps + 7, &text, &len), 0);
+    assert_int_equal(count(text, "\xEF\xBB\xBF"), 1);
+    assert_memory_equal(text, "\xEF\xBB\xBF", 3);
+    assert_int_equal(count(text, "# ---- provision run of "), 2);
+    assert_int_equal(count(text, "param("), 1);
+    free(text);
+    remove(ps + 7);
+
+    /* Another file at that path is not extended, nor replaced. */
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("@echo off\r\necho mine\r\n", f);
+    fclose(f);
+    assert_int_equal(one_run(loc, "three\\data", &d), -1);
+    assert_said(&d, "does not start as this run's script would");
+    assert_int_equal(read_file(path, &text, &len), 0);
+    assert_string_equal(text, "@echo off\r\necho mine\r\n");
+    free(text);
+    remove(path);
+    diag_free(&d);
+}
+
 int main(void)
 {
+    setenv("SOURCE_DATE_EPOCH", "1796083200", 1); /* fixed section headers */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append),
         cmocka_unit_test(test_powershell),
         cmocka_unit_test(test_powershell_without_root),
         cmocka_unit_test(test_cmd),

@@ -2,6 +2,7 @@
 # Run: powershell.exe -NoProfile -ExecutionPolicy Bypass -File SCRIPT.ps1 [-Root FOLDER]
 # Safe to run more than once. icacls sets each folder through the Windows
 # API, which passes inheritable entries down to existing children.
+# Each run of provision appends its steps as a section: run the whole file.
 param([string]$Root = 'D:\Sites (web)\it''s')
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
@@ -20,6 +21,8 @@ function Remove-EmptyFolder([string]$Path) {
         Remove-Item -LiteralPath $Path
     }
 }
+
+# ---- provision run of 2026-12-01T00:00:00Z ----
 
 # café ‘quoted’
 $p = [System.IO.Path]::Combine($Root, 'café ‘‘quoted’’')
