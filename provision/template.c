@@ -159,16 +159,50 @@ struct chain {
     const struct chain *up;
 };
 
+/* The spelling under which a map holds name (its keys compare without
+ * regard to ASCII case), or NULL. */
+static const char *spelling_in(const struct strmap *m, const char *name)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key && ascii_casecmp(m->slots[i].key, name) == 0)
+            return m->slots[i].key;
+    return NULL;
+}
+
+/* One rule for template names: a name is the file DIR/NAME.ini, matched
+ * exactly, and two spellings that differ only in case are refused in one
+ * run (one template on Windows, two files here: whichever loaded first
+ * would win). Returns the other spelling in use, or NULL. */
+static const char *case_variant(const struct template_set *ts, const char *name,
+                                const struct chain *up)
+{
+    for (const struct chain *c = up; c; c = c->up)
+        if (ascii_casecmp(c->name, name) == 0 && strcmp(c->name, name) != 0)
+            return c->name;
+    const char *other = spelling_in(&ts->loaded, name);
+    if (!other)
+        other = spelling_in(&ts->failed, name);
+    return other && strcmp(other, name) != 0 ? other : NULL;
+}
+
 static const struct template *load(struct template_set *ts, const char *name, const char *from,
                                    const struct chain *up, struct diag *d)
 {
-    const struct template *done = strmap_get(&ts->loaded, name);
-    if (done)
-        return done;
     if (!valid_template_name(name)) {
         diag_add(d, "%s: invalid template name '%s' (letters, digits, '_', '-', '.')", from, name);
         return NULL;
     }
+    const char *variant = case_variant(ts, name, up);
+    if (variant) {
+        diag_add(d,
+                 "%s: template '%s' differs only in case from template '%s' used in this run; "
+                 "template names are file names, matched exactly: use one spelling",
+                 from, name, variant);
+        return NULL;
+    }
+    const struct template *done = strmap_get(&ts->loaded, name);
+    if (done)
+        return done;
     for (const struct chain *c = up; c; c = c->up) {
         if (!strcmp(c->name, name)) {
             struct strbuf path;
@@ -211,7 +245,13 @@ static const struct template *load(struct template_set *ts, const char *name, co
     if (parent_name) {
         char *where = xasprintf("%s:%u", path, parent_line);
         struct chain me = {name, up};
+        size_t before = d->count;
         const struct template *parent = load(ts, parent_name, where, &me, d);
+        /* A parent that failed earlier in the run fails quietly: say why
+         * this template fails too, never go on without its base. */
+        if (!parent && d->count == before)
+            diag_add(d, "%s: template '%s' extends '%s', which could not be loaded (see above)",
+                     where, name, parent_name);
         free(where);
         if (parent) {
             for (size_t i = 0; i < parent->n; i++) {

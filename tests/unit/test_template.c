@@ -43,6 +43,12 @@ static int setup(void **state)
                     "ou = OU=Sites\n");
     put("cycle-a.ini", "[template]\nextends = cycle-b\n");
     put("cycle-b.ini", "[template]\nextends = cycle-a\n");
+    put("selfcase.ini", "[template]\nextends = SelfCase\n");
+    put("upper.ini", "[template]\nextends = Base\n");
+    put("orphan.ini", "[template]\nextends = nowhere\n[pool]\nruntime = none\n");
+    put("bad-base.ini", "[pool]\nnmae = x\n");
+    put("kid1.ini", "[template]\nextends = bad-base\n");
+    put("kid2.ini", "[template]\nextends = bad-base\n");
     put("unknown-key.ini", "[pool]\nnmae = x\n");
     put("unknown-section.ini", "[pools]\nname = x\n");
     put("dup.ini", "[pool]\nname = a\nname = b\n");
@@ -93,6 +99,39 @@ static void template_errors(void **state)
     expect_template_error("dup", "set twice", "dup.ini:3");
     expect_template_error("missing", "template 'missing' not found", "sites.ini:1");
     expect_template_error("../etc/passwd", "invalid template name", NULL);
+}
+
+/* One rule for template names (exact file names; case variants refused in
+ * one run), and a template whose parent cannot be loaded never loads
+ * without it: "not found", "cycle" or the reason is always said. */
+static void template_names(void **state)
+{
+    (void)state;
+    expect_template_error("selfcase", "differs only in case from template 'selfcase'",
+                          "selfcase.ini:2");
+    expect_template_error("orphan", "template 'nowhere' not found", "orphan.ini:2");
+    struct template_set ts;
+    template_set_init(&ts, dir);
+    struct diag d;
+    diag_init(&d);
+    /* base loads; then a template naming it Base is refused, whatever the
+     * order, instead of silently getting base's values */
+    assert_non_null(template_get(&ts, "base", "sites.ini:1", &d));
+    assert_null(template_get(&ts, "upper", "sites.ini:2", &d));
+    assert_true(
+        has_msg(&d, "template 'Base' differs only in case from template 'base'", "upper.ini:2"));
+    assert_null(template_get(&ts, "Base", "sites.ini:3", &d));
+    assert_true(has_msg(&d, "sites.ini:3", "differs only in case"));
+    /* two children of one broken parent: both fail, each says why */
+    size_t before = d.count;
+    assert_null(template_get(&ts, "kid1", "sites.ini:4", &d));
+    assert_true(d.count > before);
+    before = d.count;
+    assert_null(template_get(&ts, "kid2", "sites.ini:5", &d));
+    assert_true(d.count > before);
+    assert_true(has_msg(&d, "kid2.ini:2", "extends 'bad-base', which could not be loaded"));
+    diag_free(&d);
+    template_set_free(&ts);
 }
 
 static void extends_and_lists(void **state)
@@ -399,10 +438,11 @@ static void constructors_clean_up(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(template_errors), cmocka_unit_test(extends_and_lists),
-        cmocka_unit_test(expansion),       cmocka_unit_test(model_from_site_list),
-        cmocka_unit_test(model_errors),    cmocka_unit_test(site_list_errors),
-        cmocka_unit_test(ini_rejections),  cmocka_unit_test(constructors_clean_up),
+        cmocka_unit_test(template_errors),       cmocka_unit_test(template_names),
+        cmocka_unit_test(extends_and_lists),     cmocka_unit_test(expansion),
+        cmocka_unit_test(model_from_site_list),  cmocka_unit_test(model_errors),
+        cmocka_unit_test(site_list_errors),      cmocka_unit_test(ini_rejections),
+        cmocka_unit_test(constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
