@@ -3,6 +3,7 @@
 
 #include "ldap/account.h"
 #include "provision/iis/names.h"
+#include "provision/ntfs/backend.h"
 #include "provision/ini.h"
 
 #include <ctype.h>
@@ -159,16 +160,28 @@ const char *check_windows_path(const char *p)
             return "a path cannot contain / < > \" | ? * or control characters";
     if (drive && strchr(p + 2, ':'))
         return "a path cannot contain ':' after the drive";
-    /* No "." or ".." segments: they could leave the content root. */
-    const char *seg = p;
-    while (seg) {
-        const char *next = strchr(seg, '\\');
-        size_t len = next ? (size_t)(next - seg) : strlen(seg);
-        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-            return "a path cannot contain . or .. segments";
-        seg = next ? next + 1 : NULL;
+    /* Below its drive, share or variable, a path follows the one rule for
+     * folder names that the content back ends apply (acl_path_problem):
+     * no empty, "." or ".." segment, none ending in ' ' or '.', no DOS
+     * device name. Checked here so that validate and plan refuse what
+     * apply would. */
+    const char *rest;
+    if (drive) {
+        rest = p + 3;
+    } else if (unc) {
+        rest = strchr(p + 2, '\\');                  /* after \\server */
+        rest = rest ? strchr(rest + 1, '\\') : NULL; /* after \\share */
+        rest = rest ? rest + 1 : "";
+    } else {
+        rest = strchr(p + 1, '%') + 1; /* after %VARIABLE% */
+        if (*rest == '\\')
+            rest++;
+        else if (*rest)
+            return "a path must be absolute: D:\\..., \\\\server\\share\\... or %VARIABLE%\\...";
     }
-    return NULL;
+    if (!*rest)
+        return NULL;
+    return acl_path_problem(rest);
 }
 
 /* --- building a model ------------------------------------------------ */

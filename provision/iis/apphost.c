@@ -332,10 +332,35 @@ char *ah_default_app_pool(const struct apphost *ah)
     return p ? p : xstrdup("DefaultAppPool");
 }
 
+/* The pool a site's <applicationDefaults> names, or NULL. */
+static char *site_default_app_pool(const struct apphost *ah, int32_t site)
+{
+    int32_t defaults = xml_child(&ah->doc, site, "applicationDefaults");
+    return defaults >= 0 ? xml_get(&ah->doc, defaults, "applicationPool") : NULL;
+}
+
+/* An application's pool as IIS resolves it: its own attribute, else its
+ * site's <applicationDefaults>, else the one under <sites>, else
+ * DefaultAppPool. */
 char *ah_app_pool_of(const struct apphost *ah, int32_t app)
 {
     char *p = xml_get(&ah->doc, app, "applicationPool");
+    if (!p)
+        p = site_default_app_pool(ah, ah->doc.elems[app].parent);
     return p ? p : ah_default_app_pool(ah);
+}
+
+int32_t ah_root_app(const struct apphost *ah, int32_t site)
+{
+    for (int32_t a = xml_child(&ah->doc, site, "application"); a >= 0;
+         a = xml_next_named(&ah->doc, a, "application")) {
+        char *path = xml_get(&ah->doc, a, "path");
+        bool root = path && strcmp(path, "/") == 0;
+        free(path);
+        if (root)
+            return a;
+    }
+    return -1;
 }
 
 static int index_pools(struct apphost *ah, struct diag *d)
@@ -432,6 +457,12 @@ static int index_sites(struct apphost *ah, struct diag *d)
                     ah_site_add_app_pool(ah, ss, pool);
                     free(pool);
                 }
+                /* The site's own default is where its next application
+                 * lands: a reference even while no application uses it. */
+                char *site_default = site_default_app_pool(ah, c);
+                if (site_default)
+                    ah_site_add_app_pool(ah, ss, site_default);
+                free(site_default);
             }
         }
         free(where);
@@ -681,7 +712,7 @@ void apphost_list(const struct apphost *ah, iis_site_visitor visit, void *arg)
         if (ss->removed || ss->elem < 0)
             continue;
         struct iis_site_info info = {.name = ss->name, .id = ss->id};
-        int32_t app = xml_child(&ah->doc, ss->elem, "application");
+        int32_t app = ah_root_app(ah, ss->elem);
         char *pool = app >= 0 ? ah_app_pool_of(ah, app) : xstrdup("");
         int32_t vdir = app >= 0 ? xml_child(&ah->doc, app, "virtualDirectory") : -1;
         char *path = vdir >= 0 ? xml_get(&ah->doc, vdir, "physicalPath") : NULL;

@@ -339,16 +339,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
                  true, &ch, out, "site", s->name);
 
     /* The root application and its root virtual directory. */
-    int32_t root_app = -1;
-    for (int32_t a = xml_child(&ah->doc, el, "application"); a >= 0;
-         a = xml_next_named(&ah->doc, a, "application")) {
-        char *path = xml_get(&ah->doc, a, "path");
-        if (path && strcmp(path, "/") == 0)
-            root_app = a;
-        free(path);
-        if (root_app >= 0)
-            break;
-    }
+    int32_t root_app = ah_root_app(ah, el);
     if (root_app < 0) {
         if (!ch)
             ch = changes_add(out, '~', "site", s->name);

@@ -99,6 +99,8 @@ void ah_site_drop_app_pools(struct apphost *ah, struct site_state *ss);
  * the schema default; reconcile records and queues a difference. */
 char *ah_default_app_pool(const struct apphost *ah);
 char *ah_app_pool_of(const struct apphost *ah, int32_t app);
+/* A site's root application (path "/"), or -1. */
+int32_t ah_root_app(const struct apphost *ah, int32_t site);
 int32_t ah_location_of(const struct apphost *ah, const char *site);
 char *ah_effective(const struct apphost *ah, int32_t elem, int32_t defaults, const char *name,
                    const char *schema_default);

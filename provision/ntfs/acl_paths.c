@@ -52,25 +52,12 @@ static bool dos_device(const char *comp, size_t n)
     return false;
 }
 
-int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d)
+const char *acl_path_problem(const char *rel)
 {
     const char *why = NULL;
-    size_t len;
-
-    *norm = NULL;
-    if (!rel) {
-        diag_add(d, "no path given");
-        return -1;
-    }
-    len = strlen(rel);
-    if (len == 0) {
-        if (allow_root) {
-            *norm = xstrdup("");
-            return 0;
-        }
-        diag_add(d, "empty path: a folder below the location's root is needed");
-        return -1;
-    }
+    size_t len = strlen(rel);
+    if (len == 0)
+        return "empty path: a folder below the location's root is needed";
     if (len > 4096)
         why = "longer than 4096 bytes";
     else if (!utf8_valid(rel, len, NULL))
@@ -113,6 +100,25 @@ int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d
                 break;
             c = e + 1;
         }
+    }
+    return why;
+}
+
+int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d)
+{
+    *norm = NULL;
+    if (!rel) {
+        diag_add(d, "no path given");
+        return -1;
+    }
+    if (!*rel && allow_root) {
+        *norm = xstrdup("");
+        return 0;
+    }
+    const char *why = acl_path_problem(rel);
+    if (why && !*rel) {
+        diag_add(d, "%s", why);
+        return -1;
     }
     if (why) {
         char *s = acl_shown(rel);

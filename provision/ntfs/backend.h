@@ -80,6 +80,9 @@ const char *acl_backend_location(const struct acl_backend *b);
  * allow_root. On success *norm (caller frees) is the path with '/' between
  * components. Returns 0, or -1 with a message naming the path in d. */
 int acl_path_check(const char *rel, bool allow_root, char **norm, struct diag *d);
+/* The rule of acl_path_check alone: why rel is refused (static text), or
+ * NULL. The one rule for folder paths, also applied at validation. */
+const char *acl_path_problem(const char *rel);
 
 /* A list of relative paths (heap strings). */
 struct acl_pathlist {

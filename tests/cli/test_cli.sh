@@ -426,6 +426,41 @@ for shape in '<site name="shop.example.com" id="7" />' \
   fi
 done
 
+# --- every way a pool is referenced counts -----------------------------
+# A site's own <applicationDefaults applicationPool=...> gives its
+# applications without the attribute their pool: list shows it, and destroy
+# does not remove a pool another site uses that way.
+setup
+"$P" -q -c provision.ini apply sites.ini
+sed -i 's|<site name="Default Web Site" id="1">|<site name="Default Web Site" id="1">\n                <applicationDefaults applicationPool="shop.example.com" />|' applicationHost.config
+sed -i 's|<application path="/">|<application path="/app"><virtualDirectory path="/" physicalPath="C:\\app" /></application><application path="/">|' applicationHost.config
+grep -q '<applicationDefaults applicationPool="shop.example.com" />' applicationHost.config || bad "test set-up: no site-level applicationDefaults"
+cp applicationHost.config original.config
+out=$("$P" -c provision.ini --json list) && python3 -c '
+import json,sys; d=json.load(sys.stdin); s=[x for x in d["sites"] if x["name"]=="Default Web Site"][0]
+assert s["pool"]=="shop.example.com", s
+' <<<"$out" && ok "list: a site's pool comes from its own applicationDefaults" || bad "list site-level default: $out"
+# Even with no application using it, the site's default is a reference.
+sed -i 's|<application path="/">|<application path="/" applicationPool="DefaultAppPool">|; s|<application path="/app">|<application path="/app" applicationPool="DefaultAppPool">|' applicationHost.config
+out=$("$P" -c provision.ini destroy sites.ini 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -qF "pool 'shop.example.com' is also used by site 'Default Web Site'; nothing was removed" <<<"$out" \
+  && grep -q '<add name="shop.example.com"' applicationHost.config && grep -q '<site name="shop.example.com"' applicationHost.config \
+  && ! grep -q '<site name="static.example.com"' applicationHost.config \
+  && ok "destroy keeps a pool another site uses through its applicationDefaults" || bad "destroy site-level default (rc $rc): $out"
+
+# --- one path rule, at validation --------------------------------------
+# What apply's content back ends refuse, validate and plan refuse first,
+# naming the file, line, key and site.
+for bad_path in 'CON' 'a\\b' 'x.' '...' 'com1.txt'; do
+  setup
+  printf '[site shop.example.com]\ntemplate = standard\nfolders.data = D:\\Sites\\shop.example.com\\%s\n' "$bad_path" > bad.ini
+  expect_fail "validate refuses folder path component '$bad_path'" 2 "bad.ini:3: folders.data (site 'shop.example.com'): " -- validate bad.ini
+  expect_fail "plan refuses folder path component '$bad_path'" 2 "bad.ini:3: folders.data (site 'shop.example.com'): " -- plan bad.ini
+done
+setup
+printf '[site shop.example.com]\ntemplate = standard\nsite.path = D:\\Sites\\NUL\\wwwroot\n' > bad.ini
+expect_fail "validate refuses a DOS device name in the site's path" 2 "bad.ini:3: site.path (site 'shop.example.com'): a component is a DOS device name" -- validate bad.ini
+
 # --- saved plans --------------------------------------------------------
 # apply --plan executes the plan when nothing it relies on changed: the same
 # bytes as a plain apply.

@@ -287,8 +287,8 @@ static void model_errors(void **state)
                        "sites.ini:3");
     expect_model_error("[site a]\ntemplate = base\nsite.id = 0\n", "from 1 to 4294967295", NULL);
     expect_model_error("[site a]\ntemplate = base\nsite.id = 4294967296\n", "from 1 to", NULL);
-    expect_model_error("[site a]\ntemplate = base\nsite.path = D:\\x\\..\\y\n", ".. segments",
-                       NULL);
+    expect_model_error("[site a]\ntemplate = base\nsite.path = D:\\x\\..\\y\n",
+                       "'..' components are not allowed", NULL);
     expect_model_error("[site a]\ntemplate = base\npool.identity = admin\n", "must be apppool",
                        NULL);
     expect_model_error("[site a]\ntemplate = base\ngrants.wwwroot = pool:(OI)(CI)Q\n",
