@@ -746,6 +746,10 @@ static int open_systems(struct session *s, struct run *r)
                    e, mark, DIAG_IIS, s->conf.iis_config) < 0)
         return finish(s);
     r->cf_open = true;
+    if (r->cf.stale_removed)
+        diag_add(&s->rep.notes,
+                 "%s: removed %u temporary file(s) left by runs that died writing it",
+                 s->conf.iis_config, r->cf.stale_removed);
     size_t len;
     char *text = configfile_take(&r->cf, &len);
     r->ah = apphost_load(text, len, s->conf.iis_config, e);

@@ -443,7 +443,8 @@ char *write_temp_file(const char *dir, const char *base, const void *data, size_
         char suffix[7];
         random_suffix(suffix);
         free(tmp);
-        tmp = xasprintf("%s/.%s.provision-%s", dir, base, suffix);
+        /* The pid in the name tells a dead run's leftover (configfile.c). */
+        tmp = xasprintf("%s/.%s.provision-%ld-%s", dir, base, (long)getpid(), suffix);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
         if (fd < 0 && errno != EEXIST)
             break;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,43 @@ static char *lock_path_of(const char *lock_dir, const char *path)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     free(real);
     return xasprintf("%s/config-%016llx.lock", lock_dir, (unsigned long long)h);
+}
+
+/* Removes the temporary files that runs killed while writing left beside a
+ * local config (write_temp_file names them .BASE.provision-PID-XXXXXX; a
+ * complete one holds the new config, plain pool passwords included). Only
+ * with the run lock held, and only when that pid is no process here: a
+ * live run of another state folder keeps its file. Returns the count. */
+static unsigned remove_dead_temps(const char *path)
+{
+    char *copy1 = xstrdup(path), *copy2 = xstrdup(path);
+    const char *dir = dirname(copy1), *base = basename(copy2);
+    char *prefix = xasprintf(".%s.provision-", base);
+    size_t plen = strlen(prefix);
+    unsigned removed = 0;
+    DIR *dh = opendir(dir);
+    struct dirent *de;
+    while (dh && (de = readdir(dh))) {
+        if (strncmp(de->d_name, prefix, plen) != 0)
+            continue;
+        char *end;
+        long pid = strtol(de->d_name + plen, &end, 10);
+        if (pid <= 0 || *end != '-' || strlen(end + 1) != 6)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to ask): not a leftover */
+        char *p = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+            removed++;
+        free(p);
+    }
+    if (dh)
+        closedir(dh);
+    free(prefix);
+    free(copy1);
+    free(copy2);
+    return removed;
 }
 
 int configfile_open(struct configfile *cf, const char *path, const struct smb_options *smb_opts,
@@ -109,6 +147,8 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
     cf->mode = st.st_mode & 07777;
     cf->uid = st.st_uid;
     cf->gid = st.st_gid;
+    if (cf->lock_fd >= 0)
+        cf->stale_removed = remove_dead_temps(path);
     return 0;
 }
 
@@ -270,13 +310,15 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
     }
     sync_folder(dir);
     if (backups > 0)
-        prune_backups(dir, base, backups);
+        prune_backups(dir, base, backups); /* only after a write: never for a failed one */
     if (backup_path && bak) {
         *backup_path = bak;
         bak = NULL;
     }
     rc = 0;
 out:
+    if (rc < 0 && bak)
+        unlink(bak); /* a copy of the file as it still is: not a backup of anything */
     free(tmp);
     free(bak);
     free(copy1);

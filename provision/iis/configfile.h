@@ -23,6 +23,7 @@ struct configfile {
     mode_t mode;
     uid_t uid;
     gid_t gid;
+    unsigned stale_removed; /* temp files of dead runs removed at open */
 };
 
 /* Reads path: a local file, or smb://HOST/SHARE/PATH through libsmbclient

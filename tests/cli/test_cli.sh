@@ -448,6 +448,26 @@ out=$("$P" -c provision.ini destroy sites.ini 2>&1); rc=$?
   && ! grep -q '<site name="static.example.com"' applicationHost.config \
   && ok "destroy keeps a pool another site uses through its applicationDefaults" || bad "destroy site-level default (rc $rc): $out"
 
+# --- leftovers of killed runs ------------------------------------------
+# A run killed while writing leaves .applicationHost.config.provision-PID-XXXXXX
+# (a complete one holds the plain pool passwords). The next changing run,
+# holding the lock, removes those of dead pids and keeps a live run's.
+setup
+sleep 0 & dead_pid=$!; wait $dead_pid
+printf 'secret' > ".applicationHost.config.provision-$dead_pid-abcdef"
+printf 'live' > ".applicationHost.config.provision-$$-ghijkl"
+printf 'other' > ".other.config.provision-$dead_pid-abcdef"
+out=$("$P" -c provision.ini plan sites.ini 2>&1)
+[ -e ".applicationHost.config.provision-$dead_pid-abcdef" ] && ok "plan leaves temp files alone (it takes no lock)" \
+  || bad "plan removed a temp file: $out"
+out=$("$P" -c provision.ini apply sites.ini 2>&1); rc=$?
+[ $rc -eq 0 ] && [ ! -e ".applicationHost.config.provision-$dead_pid-abcdef" ] \
+  && [ -e ".applicationHost.config.provision-$$-ghijkl" ] && [ -e ".other.config.provision-$dead_pid-abcdef" ] \
+  && grep -q "removed 1 temporary file(s) left by runs that died writing it" <<<"$out" \
+  && ok "apply removes a dead run's temp file beside the config, and only that" || bad "dead temps (rc $rc): $out"
+ls -a | grep -q '\.applicationHost\.config\.provision-[0-9]*-......$' && [ "$(ls -a | grep -c 'provision-')" = 2 ] \
+  && ok "apply leaves no temp file of its own" || bad "temp files after apply: $(ls -a)"
+
 # --- one path rule, at validation --------------------------------------
 # What apply's content back ends refuse, validate and plan refuse first,
 # naming the file, line, key and site.
