@@ -66,6 +66,30 @@ void changes_truncate(struct changes *c, size_t keep)
         change_free(&c->items[--c->count]);
 }
 
+void changes_replace_kinds(struct changes *c, const char *const *kinds, struct changes *from)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        bool drop = false;
+        for (size_t k = 0; kinds[k] && !drop; k++)
+            drop = !strcmp(c->items[i].kind, kinds[k]);
+        if (drop)
+            change_free(&c->items[i]);
+        else
+            c->items[kept++] = c->items[i];
+    }
+    c->count = kept;
+    for (size_t i = 0; i < from->count; i++) {
+        if (c->count == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 8;
+            c->items = xrealloc(c->items, c->cap * sizeof *c->items);
+        }
+        c->items[c->count++] = from->items[i]; /* moved, not copied */
+    }
+    from->count = 0;
+    changes_free(from);
+}
+
 void changes_free(struct changes *c)
 {
     changes_truncate(c, 0);

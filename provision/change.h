@@ -37,6 +37,9 @@ void change_secret(struct change *ch, const char *name);
 void change_note(struct change *ch, const char *note);
 /* Drops the entries from index `keep` on (to undo a failed site's records). */
 void changes_truncate(struct changes *c, size_t keep);
+/* Drops the entries of the NULL-ended kinds and moves every entry of
+ * `from` to the end of c (from is left empty). */
+void changes_replace_kinds(struct changes *c, const char *const *kinds, struct changes *from);
 void changes_free(struct changes *c);
 
 #endif

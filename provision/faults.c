@@ -81,6 +81,8 @@ int fault_point(const char *point, struct diag *d)
             kill(getpid(), SIGKILL);
         if (!strcmp(h->action, "signal"))
             raise(SIGINT); /* as if Ctrl-C was pressed now */
+        if (!strcmp(h->action, "stop"))
+            raise(SIGSTOP); /* a test does something meanwhile, then SIGCONT */
         if (!strcmp(h->action, "fail") && d) {
             diag_add(d, "injected fault at %s (PROVISION_TEST_HOOK)", point);
             return -1;

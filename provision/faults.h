@@ -5,8 +5,10 @@
  *
  * PROVISION_TEST_HOOK = ACTION:POINT:N[,ACTION:POINT:N...]
  *   ACTION  crash (SIGKILL to itself), fail (an internal error: the step
- *           fails with "injected fault", the site is undone) or signal
- *           (SIGINT to itself, as if Ctrl-C was pressed there)
+ *           fails with "injected fault", the site is undone), signal
+ *           (SIGINT to itself, as if Ctrl-C was pressed there) or stop
+ *           (SIGSTOP to itself: the test acts, e.g. edits the config as
+ *           another tool would, then sends SIGCONT)
  *   POINT   account (each site's account, before the adds), accounts (the
  *           batch of adds, after the journal has them), mkdir, sd (each
  *           descriptor write), site (a site's IIS edits), render (the

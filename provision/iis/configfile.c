@@ -152,6 +152,17 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
     return 0;
 }
 
+int configfile_reread(struct configfile *cf, char **data, size_t *len, struct diag *d)
+{
+    if (cf->smb)
+        return smb_read_file(cf->smb, cf->path, XMLDOC_MAX_BYTES, data, len, d);
+    if (read_file(cf->path, data, len) < 0) {
+        diag_add(d, "%s: cannot read again: %s", cf->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 char *configfile_take(struct configfile *cf, size_t *len)
 {
     char *p = cf->data;
@@ -238,8 +249,16 @@ static int replace_smb(struct configfile *cf, const char *expected, size_t expec
                        struct diag *d)
 {
     char *bak = NULL;
-    if (smb_replace_file(cf->smb, cf->path, data, len, expected, expected_len, &bak, d) < 0)
-        return -1;
+    struct diag why;
+    diag_init(&why);
+    if (smb_replace_file(cf->smb, cf->path, data, len, expected, expected_len, &bak, &why) < 0) {
+        bool changed = smb_errno(cf->smb) == ESTALE;
+        for (size_t i = 0; !changed && i < why.count; i++)
+            diag_add(d, "%s", why.msgs[i]);
+        diag_free(&why);
+        return changed ? CONFIGFILE_CHANGED : -1;
+    }
+    diag_free(&why);
     prune_smb_backups(cf, backups);
     if (backup_path && backups > 0)
         *backup_path = bak;
@@ -265,9 +284,13 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         *backup_path = NULL;
 
     int same = unchanged_on_disk(cf->path, expected, expected_len);
-    if (same != 1) {
-        diag_add(d, "%s: %s since it was read; nothing was written (run again)", cf->path,
-                 same < 0 ? "cannot be read again" : "was changed by someone else");
+    if (same == 0) {
+        rc = CONFIGFILE_CHANGED;
+        goto out;
+    }
+    if (same < 0) {
+        diag_add(d, "%s: cannot be read again since it was read; nothing was written (run again)",
+                 cf->path);
         goto out;
     }
     if (backups > 0) {
@@ -298,8 +321,12 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         goto out;
     }
     /* Last look just before the swap: the window left is the rename itself. */
-    if (unchanged_on_disk(cf->path, expected, expected_len) != 1) {
-        diag_add(d, "%s: was changed by someone else while writing; nothing was written", cf->path);
+    same = unchanged_on_disk(cf->path, expected, expected_len);
+    if (same != 1) {
+        if (same == 0)
+            rc = CONFIGFILE_CHANGED;
+        else
+            diag_add(d, "%s: cannot be read again while writing; nothing was written", cf->path);
         unlink(tmp);
         goto out;
     }
@@ -317,7 +344,7 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
     }
     rc = 0;
 out:
-    if (rc < 0 && bak)
+    if (rc != 0 && bak)
         unlink(bak); /* a copy of the file as it still is: not a backup of anything */
     free(tmp);
     free(bak);

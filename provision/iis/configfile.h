@@ -37,11 +37,18 @@ int configfile_open(struct configfile *cf, const char *path, const struct smb_op
                     const char *lock_dir, struct diag *d);
 /* Hands the bytes read to the caller (who frees them). */
 char *configfile_take(struct configfile *cf, size_t *len);
+/* Reads the file again (the lock, if any, is kept): its bytes now, for
+ * the caller to free. 0 or -1. */
+int configfile_reread(struct configfile *cf, char **data, size_t *len, struct diag *d);
 /* Replaces the file with data, after checking that it still holds `expected`
  * (the bytes the edits were made against). Keeps `backups` copies named
  * PATH.YYYYMMDD-HHMMSS.NNNNNNNNN.bak (0 keeps none); over SMB the previous
  * file itself becomes PATH.provision-bak-STAMP-PID-N (smb_replace_file:
- * readers see the old or the new file, or for a moment none). 0 or -1. */
+ * readers see the old or the new file, or for a moment none). 0, -1 with
+ * a message, or CONFIGFILE_CHANGED without one: the file no longer holds
+ * `expected` (another tool wrote it), nothing was written; the caller may
+ * configfile_reread, redo its edits on the new bytes and try again. */
+#define CONFIGFILE_CHANGED (-2)
 int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
                        const char *data, size_t len, unsigned backups, char **backup_path,
                        struct diag *d);

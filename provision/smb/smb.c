@@ -444,8 +444,13 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
     return 0;
 }
 
-int smb_write_new_file(struct smb_session *s, const char *url, const void *data, size_t len,
-                       struct diag *d)
+/* smb_write_new_file, and with dacl_from the DACL of that file on the new
+ * one before any byte is written: the handle opened first keeps its write
+ * access whatever the DACL then says, and the content (a config holds
+ * plain pool passwords) is never readable under the folder's inherited
+ * entries. */
+static int write_new(struct smb_session *s, const char *url, const void *data, size_t len,
+                     const char *dacl_from, struct diag *d)
 {
     SMBCFILE *f;
     size_t n = 0;
@@ -458,6 +463,19 @@ int smb_write_new_file(struct smb_session *s, const char *url, const void *data,
         return -1;
     }
     ok(s, url);
+    if (dacl_from) {
+        struct ntfs_sd sd;
+        int ok_sd = smb_get_sd(s, dacl_from, &sd, d) == 0;
+        if (ok_sd) {
+            ok_sd = smb_set_sd(s, url, &sd, d) == 0;
+            ntfs_sd_free(&sd);
+        }
+        if (!ok_sd) {
+            smbc_getFunctionClose(s->ctx)(s->ctx, f);
+            smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+            return -1;
+        }
+    }
     while (n < len) {
         size_t chunk = len - n > 1048576 ? 1048576 : len - n;
         errno = 0;
@@ -490,6 +508,12 @@ int smb_write_new_file(struct smb_session *s, const char *url, const void *data,
         return -1;
     }
     return 0;
+}
+
+int smb_write_new_file(struct smb_session *s, const char *url, const void *data, size_t len,
+                       struct diag *d)
+{
+    return write_new(s, url, data, len, NULL, d);
 }
 
 int smb_rename(struct smb_session *s, const char *from, const char *to, struct diag *d)
@@ -749,22 +773,10 @@ int smb_replace_file(struct smb_session *s, const char *url, const void *data, s
     bak = xasprintf("%s.provision-bak-%s-%ld-%lu", url, stamp, (long)getpid(), s->counter);
 
     /* 1. the new content, complete, under a temp name, with the DACL of
-     *    the file it replaces (on Windows a new file would only get the
-     *    folder's inheritable entries) */
-    if (smb_write_new_file(s, tmp, data, len, d) != 0)
+     *    the file it replaces from before its first byte (on Windows a new
+     *    file would only get the folder's inheritable entries) */
+    if (write_new(s, tmp, data, len, url, d) != 0)
         goto fail_nothing;
-    {
-        struct ntfs_sd sd;
-        int ok_sd = smb_get_sd(s, url, &sd, d) == 0;
-        if (ok_sd) {
-            ok_sd = smb_set_sd(s, tmp, &sd, d) == 0;
-            ntfs_sd_free(&sd);
-        }
-        if (!ok_sd) {
-            smb_unlink(s, tmp, NULL);
-            goto fail_nothing;
-        }
-    }
     hook(s, 1);
     /* 2. still what the caller based its change on? */
     same = same_content(s, url, expected, expected_len, d);

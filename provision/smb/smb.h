@@ -115,9 +115,12 @@ int smb_set_sd(struct smb_session *s, const char *url, const struct ntfs_sd *sd,
  * libsmbclient has no rename-with-replace (its smbc_rename onto an existing
  * file deletes the target first, and SMB2's ReplaceIfExists is not exposed),
  * so the steps are:
- *   1. write data to a new temp file in the same folder
- *      (".NAME.provision-tmp-PID-N"), check its size, give it the DACL of
- *      the target (owner: the writer);
+ *   1. create a new temp file in the same folder
+ *      (".NAME.provision-tmp-PID-N"), give it the DACL of the target
+ *      before writing data into it through the handle opened first (the
+ *      content is never readable under the folder's inherited entries),
+ *      check its size (owner: the writer; keeping the target's owner
+ *      would need SeRestorePrivilege);
  *   2. read the target; not `expected` -> remove temp, fail (ESTALE);
  *   3. rename the target to a fresh backup name
  *      ("NAME.provision-bak-YYYYMMDDTHHMMSSZ-PID-N");

@@ -468,6 +468,61 @@ out=$("$P" -c provision.ini apply sites.ini 2>&1); rc=$?
 ls -a | grep -q '\.applicationHost\.config\.provision-[0-9]*-......$' && [ "$(ls -a | grep -c 'provision-')" = 2 ] \
   && ok "apply leaves no temp file of its own" || bad "temp files after apply: $(ls -a)"
 
+# --- concurrent edits --------------------------------------------------
+# Another tool writes the file between this run's read and its write (the
+# run is stopped right before the replace: PROVISION_TEST_HOOK=stop:config:1).
+# A change elsewhere is merged (both kept); one in an object the run
+# changes stops the run, naming it, with nothing of the run written.
+# stopped_run OUT -- ARGS: starts provision, waits until it stops itself.
+run_pid=
+stopped_run() {
+  local out=$1; shift 2
+  PROVISION_TEST_HOOK=stop:config:1 "$P" -c provision.ini "$@" >"$out" 2>&1 &
+  run_pid=$!
+  for _ in $(seq 1 600); do
+    [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && return 0
+    sleep 0.05
+  done
+  bad "the run did not stop at the hook"; kill -9 "$run_pid"; return 1
+}
+other_tool_edit() { # an atomic rewrite, as IIS Manager or appcmd would
+  sed "$1" applicationHost.config > .other-tool.tmp && mv .other-tool.tmp applicationHost.config
+}
+setup
+if stopped_run "$work/merge.out" -- apply sites.ini; then
+  other_tool_edit 's|<site name="Default Web Site" id="1"|<site name="Default Web Site" id="1" serverAutoStart="false"|'
+  kill -CONT "$run_pid"; wait "$run_pid"; rc=$?
+  out=$(cat "$work/merge.out")
+  [ $rc -eq 0 ] && grep -q 'serverAutoStart="false"' applicationHost.config \
+    && grep -q '<site name="shop.example.com"' applicationHost.config && grep -q '<add name="static.example.com"' applicationHost.config \
+    && grep -q "this run's edits were made again on the new content" <<<"$out" \
+    && "$SCHEMA_CHECK" "$SCHEMA" applicationHost.config >/dev/null 2>&1 \
+    && ok "concurrent edit elsewhere: merged, nothing of either writer lost" || bad "merge (rc $rc): $out"
+fi
+setup
+if stopped_run "$work/conflict.out" -- apply sites.ini; then
+  other_tool_edit 's|<add name="DefaultAppPool"|<add name="static.example.com" /><add name="DefaultAppPool"|'
+  cp applicationHost.config original.config
+  kill -CONT "$run_pid"; wait "$run_pid"; rc=$?
+  out=$(cat "$work/conflict.out")
+  [ $rc -eq 1 ] && same_as_original \
+    && grep -q "another tool changed pool static.example.com since this run read the file; nothing was written" <<<"$out" \
+    && ok "concurrent edit of a pool the run creates: refused, naming it; the other tool's file kept" || bad "conflict (rc $rc): $out"
+fi
+# A half-written file read back (another tool mid-write) is read again, not
+# reported as malformed: truncated now, completed a moment later.
+setup
+if stopped_run "$work/half.out" -- apply sites.ini; then
+  other_tool_edit 's|<site name="Default Web Site" id="1"|<site name="Default Web Site" id="1" serverAutoStart="false"|'
+  cp applicationHost.config "$work/complete.config"
+  head -c 3000 "$work/complete.config" > applicationHost.config
+  kill -CONT "$run_pid"; sleep 0.3; cp "$work/complete.config" applicationHost.config
+  wait "$run_pid"; rc=$?
+  out=$(cat "$work/half.out")
+  [ $rc -eq 0 ] && grep -q 'serverAutoStart="false"' applicationHost.config && grep -q '<site name="shop.example.com"' applicationHost.config \
+    && ok "a config read half-written is read again until complete" || bad "half-written (rc $rc): $out"
+fi
+
 # --- one path rule, at validation --------------------------------------
 # What apply's content back ends refuse, validate and plan refuse first,
 # naming the file, line, key and site.

@@ -452,6 +452,11 @@ cur=$WORK/new.config; cmp -s "$CONF_PATH" "$WORK/old.config" && cur=$WORK/old.co
 it "${ADMIN[@]}" replace "$CONF_URL" "$WORK/new.config" "$cur" >/dev/null 2>&1 || cp "$WORK/new.config" "$CONF_PATH"
 
 # What a crash leaves after each step (the driver exits right after it).
+# The target gets an explicit entry first, so that its DACL differs from
+# what the folder would pass to a new file: the temp file must carry it
+# (it holds the new config, plain passwords included).
+in_lab smbcacls "${ADMIN[@]}" "$LAB_SMB_IIS" "$LAB_APPHOST_REL" -a "ACL:S-1-5-32-544:ALLOWED/0x0/FULL" >/dev/null 2>&1
+acl_target=$(in_lab smbcacls "${ADMIN[@]}" "$LAB_SMB_IIS" "$LAB_APPHOST_REL" --numeric --sddl 2>&1 | sed 's/^O:[^G]*//')
 for step in 1 2 3 4; do
   rm -f "$CONF_DIR"/*.provision-bak-* "$CONF_DIR"/.*.provision-tmp-*
   cp "$WORK/new.config" "$CONF_PATH"
@@ -460,7 +465,12 @@ for step in 1 2 3 4; do
   bakf=$(first "$CONF_DIR"/*.provision-bak-*)
   case $step in
     1|2) check "crash after step $step: target still the old content, the complete new one in the temp file" \
-           bash -c 'cmp -s "$1" "$2" && cmp -s "$3" "$4" && test -z "$5"' _ "$CONF_PATH" "$WORK/new.config" "$CONF_DIR/$tmpf" "$WORK/old.config" "$bakf" ;;
+           bash -c 'cmp -s "$1" "$2" && cmp -s "$3" "$4" && test -z "$5"' _ "$CONF_PATH" "$WORK/new.config" "$CONF_DIR/$tmpf" "$WORK/old.config" "$bakf"
+         if [ "$step" = 1 ]; then
+           acl_tmp=$(in_lab smbcacls "${ADMIN[@]}" "$LAB_SMB_IIS" "$(dirname "$LAB_APPHOST_REL")/$tmpf" --numeric --sddl 2>&1 | sed 's/^O:[^G]*//')
+           check "the temp file holding the new content has the target's DACL (with its explicit entry)" \
+             bash -c 'test "$1" == "$2" && grep -q "(A;;0x001f01ff;;;BA)" <<<"$1"' _ "$($PY norm "$acl_tmp")" "$($PY norm "$acl_target")"
+         fi ;;
     3) check "crash after step 3 (the window): no target, old content complete in the backup, new complete in the temp" \
          bash -c '! test -e "$1" && cmp -s "$2" "$3" && cmp -s "$4" "$5"' _ "$CONF_PATH" "$CONF_DIR/$bakf" "$WORK/new.config" "$CONF_DIR/$tmpf" "$WORK/old.config" ;;
     4) check "crash after step 4: target has the new content, the backup the old" \
