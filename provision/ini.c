@@ -24,7 +24,10 @@ static void add_section(struct ini_file *f, const char *name, size_t n, unsigned
     f->sections[f->n_sections++] = (struct ini_section){trim(s), line};
 }
 
-/* inih asks for one line at a time; we hand it over and check it first. */
+/* inih asks for one line at a time; we check it and hand over its content
+ * alone: without a UTF-8 BOM (first line) and without the CR of a CRLF
+ * end, so that the length limit counts the same characters whatever the
+ * file's line ends. */
 static char *read_line(char *buf, int size, void *stream)
 {
     struct reader *r = stream;
@@ -33,10 +36,24 @@ static char *read_line(char *buf, int size, void *stream)
     const char *nl = memchr(r->pos, '\n', (size_t)(r->end - r->pos));
     size_t n = nl ? (size_t)(nl - r->pos) + 1 : (size_t)(r->end - r->pos);
     r->line++;
-    size_t content = n - (nl ? 1 : 0);
-    if (content && r->pos[content - 1] == '\r')
-        content--;
-    if (content > INI_LINE_MAX || n + 1 > (size_t)size) {
+    const char *p = r->pos, *e = r->pos + n - (nl ? 1 : 0);
+    r->pos += n;
+    if (e > p && e[-1] == '\r')
+        e--;
+    if (r->line == 1 && e - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+        p += 3;
+    size_t content = (size_t)(e - p);
+    const char *cr = memchr(p, '\r', content);
+    if (cr) {
+        diag_add(r->d,
+                 "%s:%u: a carriage return without a line feed (old Mac line ends?): save the "
+                 "file with LF or CRLF line ends",
+                 r->path, r->line);
+        r->failed = 1;
+        return NULL;
+    }
+    /* INI_LINE_MAX leaves inih's buffer room for the LF and the NUL. */
+    if (content > INI_LINE_MAX || content + 2 > (size_t)size) {
         diag_add(r->d,
                  "%s:%u: line too long (%zu characters; at most %d): split a list over "
                  "several keys of the same name",
@@ -45,19 +62,16 @@ static char *read_line(char *buf, int size, void *stream)
         return NULL;
     }
     size_t bad;
-    if (!utf8_valid(r->pos, content, &bad)) {
+    if (!utf8_valid(p, content, &bad)) {
         diag_add(r->d, "%s:%u: invalid UTF-8 at column %zu", r->path, r->line, bad + 1);
         r->failed = 1;
         return NULL;
     }
-    if (memchr(r->pos, '\0', content)) {
+    if (memchr(p, '\0', content)) {
         diag_add(r->d, "%s:%u: NUL byte in line", r->path, r->line);
         r->failed = 1;
         return NULL;
     }
-    const char *p = r->pos, *e = r->pos + content;
-    if (r->line == 1 && content >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
-        p += 3;
     const char *s = p;
     while (s < e && (*s == ' ' || *s == '\t'))
         s++;
@@ -78,9 +92,9 @@ static char *read_line(char *buf, int size, void *stream)
             r->section_line = r->line;
         }
     }
-    memcpy(buf, r->pos, n);
-    buf[n] = '\0';
-    r->pos += n;
+    memcpy(buf, p, content);
+    buf[content] = '\n';
+    buf[content + 1] = '\0';
     return buf;
 }
 

@@ -333,6 +333,8 @@ static void ini_rejections(void **state)
         {"[site a]\ntemplate = b\xff\n", "invalid UTF-8"},
         {"[site a]\nno equals sign here\n", "not an INI line"},
         {"key = before section\n", "before any [section]"},
+        {"[site a]\rtemplate = base\rid = 1\r", "carriage return without a line feed"},
+        {"[site a]\r\ntemplate = base\rid = 1\r\n", "carriage return without a line feed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         put("x.ini", cases[i].text);
@@ -365,6 +367,53 @@ static void ini_rejections(void **state)
     ini_free(&f);
     diag_free(&d);
     free(path);
+}
+
+/* The length limit counts a line's characters whatever its file's line
+ * ends, and not a UTF-8 BOM: INI_LINE_MAX passes with LF, CRLF and after a
+ * BOM, one more is refused, naming the count and the limit. */
+static void ini_line_limit(void **state)
+{
+    (void)state;
+    const char *starts[] = {"", "\xEF\xBB\xBF"};
+    const char *ends[] = {"\n", "\r\n"};
+    for (int b = 0; b < 2; b++)
+        for (int e = 0; e < 2; e++)
+            for (int extra = 0; extra < 2; extra++) {
+                struct strbuf t;
+                sb_init(&t);
+                /* line 1 holds the key: the BOM (if any) comes before it */
+                sb_adds(&t, starts[b]);
+                sb_adds(&t, "k = ");
+                while (t.len - strlen(starts[b]) < (size_t)INI_LINE_MAX + (size_t)extra)
+                    sb_addc(&t, 'v');
+                sb_adds(&t, ends[e]);
+                char *text = xasprintf("[s]%s%s", ends[e], t.buf);
+                /* the BOM belongs at the file's start: put the section after */
+                if (b) {
+                    free(text);
+                    text = xasprintf("%s%s[s]%s", t.buf, "", ends[e]);
+                }
+                sb_free(&t);
+                struct ini_file f;
+                struct diag d;
+                diag_init(&d);
+                int rc = ini_load_text("lim.ini", text, strlen(text), &f, &d);
+                if (b) /* a key before any section: the length check comes first */
+                    assert_true(extra ? has_msg(&d, "line too long (199 characters; at most 198)",
+                                                "lim.ini:1")
+                                      : !has_msg(&d, "line too long", NULL));
+                else if (extra)
+                    assert_true(rc == -1 && has_msg(&d,
+                                                    "line too long (199 characters; at most "
+                                                    "198)",
+                                                    "lim.ini:2"));
+                else
+                    assert_int_equal(rc, 0);
+                ini_free(&f);
+                diag_free(&d);
+                free(text);
+            }
 }
 
 static bool all_zero(const void *p, size_t n)
@@ -438,11 +487,11 @@ static void constructors_clean_up(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(template_errors),       cmocka_unit_test(template_names),
-        cmocka_unit_test(extends_and_lists),     cmocka_unit_test(expansion),
-        cmocka_unit_test(model_from_site_list),  cmocka_unit_test(model_errors),
-        cmocka_unit_test(site_list_errors),      cmocka_unit_test(ini_rejections),
-        cmocka_unit_test(constructors_clean_up),
+        cmocka_unit_test(template_errors),      cmocka_unit_test(template_names),
+        cmocka_unit_test(extends_and_lists),    cmocka_unit_test(expansion),
+        cmocka_unit_test(model_from_site_list), cmocka_unit_test(model_errors),
+        cmocka_unit_test(site_list_errors),     cmocka_unit_test(ini_rejections),
+        cmocka_unit_test(ini_line_limit),       cmocka_unit_test(constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
