@@ -233,6 +233,10 @@ static const char *shown(const char *v)
 static void print_human(const struct report *r, FILE *out)
 {
     size_t counts[3] = {0}, failed = 0, unchanged = 0;
+    /* The run's own errors first: they name the systems (directory,
+     * content, configuration) whose failure the sites' messages follow. */
+    for (size_t e = 0; e < r->errors.count; e++)
+        fprintf(stderr, "provision: %s\n", report_visible(r->errors.msgs[e]));
     for (size_t i = 0; i < r->n_sites; i++) {
         const struct site_report *s = &r->sites[i];
         if (s->status == SITE_FAILED)
@@ -277,8 +281,6 @@ static void print_human(const struct report *r, FILE *out)
             }
         }
     }
-    for (size_t e = 0; e < r->errors.count; e++)
-        fprintf(stderr, "provision: %s\n", report_visible(r->errors.msgs[e]));
     if (r->verbosity < 0)
         return;
     for (size_t n = 0; n < r->notes.count; n++)

@@ -295,7 +295,7 @@ static int prepare_site(struct session *s, struct apphost *ah, struct systems *s
     }
     if (!sys->accts) {
         diag_add(e,
-                 "%s: site '%s': the directory is not available (see the error above); "
+                 "%s: site '%s': the directory is not available (see its error above); "
                  "nothing was done for this site",
                  m->origin, m->name);
         return classified(-1, e, mark, DIAG_DIRECTORY, m->name);

@@ -523,6 +523,23 @@ if stopped_run "$work/half.out" -- apply sites.ini; then
     && ok "a config read half-written is read again until complete" || bad "half-written (rc $rc): $out"
 fi
 
+# --- messages in the order they explain each other ----------------------
+# A site's "the directory is not available (see its error above)" comes
+# after the directory's own error.
+setup
+cat >> provision.ini <<'CONF'
+plain_passwords = accept
+CONF
+sed -i 's/^\[iis\]$/[iis]\nplain_passwords = accept/; $d' provision.ini
+sed -i 's/^netbios = LAB$/netbios = LAB\nupn_suffix = lab.test\nuri = ldaps:\/\/127.0.0.1:1\nbase_dn = DC=lab,DC=test\nbind_dn = CN=x,DC=lab,DC=test\npassword_file = pw\ntimeout = 2/' provision.ini
+printf 'x' > pw; chmod 600 pw
+printf '[site ad.example.com]\ntemplate = ad-identity\nid = ad1\n' > ad.ini
+out=$("$P" -c provision.ini apply ad.ini 2>&1 >/dev/null); rc=$?
+ldap_line=$(grep -n "cannot connect to the LDAP server" <<<"$out" | cut -d: -f1)
+site_line=$(grep -n "the directory is not available (see its error above)" <<<"$out" | cut -d: -f1)
+[ $rc -eq 1 ] && [ -n "$ldap_line" ] && [ -n "$site_line" ] && [ "$ldap_line" -lt "$site_line" ] && same_as_original \
+  && ok "the directory's error comes before the site message that refers to it" || bad "message order (rc $rc): $out"
+
 # --- one path rule, at validation --------------------------------------
 # What apply's content back ends refuse, validate and plan refuse first,
 # naming the file, line, key and site.

@@ -102,15 +102,23 @@ static void refuses_when_changed_on_disk(void **state)
     size_t len;
     char *read_bytes = configfile_take(&cf, &len);
     write_text(path, "someone else"); /* e.g. IIS Manager saved meanwhile */
-    assert_int_equal(configfile_replace(&cf, read_bytes, len, "mine", 4, 5, NULL, &d), -1);
-    assert_non_null(strstr(d.msgs[0], "changed by someone else"));
+    int baks = count_entries(".bak");
+    /* CONFIGFILE_CHANGED, no message: the caller decides (merge or say) */
+    assert_int_equal(configfile_replace(&cf, read_bytes, len, "mine", 4, 5, NULL, &d),
+                     CONFIGFILE_CHANGED);
+    assert_int_equal(d.count, 0);
+    assert_int_equal(count_entries(".bak"), baks); /* no backup of a write that did not happen */
     char *now;
     assert_int_equal(read_file(path, &now, &len), 0);
     assert_string_equal(now, "someone else");
     free(now);
+    /* what the other tool wrote, for the caller to redo its edits on */
+    assert_int_equal(configfile_reread(&cf, &now, &len, &d), 0);
+    assert_int_equal(len, strlen("someone else"));
+    assert_memory_equal(now, "someone else", len);
+    free(now);
     free(read_bytes);
     configfile_close(&cf);
-    count_entries(".bak");
     diag_free(&d);
 }
 
