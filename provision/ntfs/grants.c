@@ -636,13 +636,21 @@ static void report(struct engine *e, struct changes *out, const struct acl_pathl
         changes_add(out, '+', "folder", w);
         free(w);
     }
+    /* Without ACL_CAP_CONTROL the target keeps no PROTECTED flag: an
+     * isolated folder is one holding its own entries only, and the report
+     * says that, not what the server does not store. */
+    bool control = (e->b->caps & ACL_CAP_CONTROL) != 0;
     for (size_t i = 0; i < e->nf; i++) {
         struct folder *f = &e->f[i];
         if (!f->nattrs)
             continue;
+        /* A folder this run makes had no entries before: all of it is new. */
+        bool fresh = false;
+        for (size_t k = 0; k < e->created.count && !fresh; k++)
+            fresh = ascii_casecmp(e->created.items[k], f->rel) == 0;
         bool all_new = true, all_gone = true;
         for (size_t k = 0; k < f->nattrs; k++) {
-            if (f->attrs[k].old_value)
+            if (f->attrs[k].old_value && !fresh)
                 all_new = false;
             if (f->attrs[k].new_value)
                 all_gone = false;
@@ -650,8 +658,14 @@ static void report(struct engine *e, struct changes *out, const struct acl_pathl
         char *w = acl_winpath(f->rel);
         struct change *ch = changes_add(out, all_new ? '+' : all_gone ? '-' : '~', "grant", w);
         free(w);
-        for (size_t k = 0; k < f->nattrs; k++)
-            change_attr(ch, f->attrs[k].name, f->attrs[k].old_value, f->attrs[k].new_value);
+        for (size_t k = 0; k < f->nattrs; k++) {
+            const char *from = fresh ? NULL : f->attrs[k].old_value, *to = f->attrs[k].new_value;
+            if (!control && !strcmp(f->attrs[k].name, "inheritance")) {
+                from = from && !strcmp(from, "protected") ? "own entries only" : from;
+                to = to && !strcmp(to, "protected") ? "own entries only" : to;
+            }
+            change_attr(ch, f->attrs[k].name, from, to);
+        }
     }
     if (deleted)
         for (size_t i = 0; i < deleted->count; i++) {

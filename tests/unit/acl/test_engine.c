@@ -376,6 +376,38 @@ static void assert_same(struct acl_backend *b, const char *rel, const char *want
 
 /* ------------------------------------------------------------------ tests */
 
+/* A site made from nothing: every folder and grant is new ("+", never
+ * "~ inheritance: inherited -> protected"), and over SMB, whose server
+ * keeps no PROTECTED flag, the report says what the folder holds (its own
+ * entries only), not a flag. */
+static void test_new_site_reported_as_new(void **state)
+{
+    (void)state;
+    for (int smb = 0; smb < 2; smb++) {
+        struct acl_backend *b = fake(smb);
+        struct acl_grant_spec s[5];
+        size_t n = site_specs(s);
+        struct changes c;
+        struct diag d;
+        changes_init(&c);
+        diag_init(&d);
+        assert_int_equal(acl_apply_site(b, s, n, false, &c, &d), 0);
+        for (size_t i = 0; i < c.count; i++)
+            if (c.items[i].op != '+')
+                fail_msg("%s: %c %s %s is not new", smb ? "smb" : "ntfs", c.items[i].op,
+                         c.items[i].kind, c.items[i].object);
+        char *t = changes_text(&c);
+        const char *want =
+            smb ? "  inheritance: - -> own entries only\n" : "  inheritance: - -> protected\n";
+        if (!strstr(t, want))
+            fail_msg("%s: no '%s' in\n%s", smb ? "smb" : "ntfs", want, t);
+        free(t);
+        changes_free(&c);
+        diag_free(&d);
+        acl_backend_close(b, NULL);
+    }
+}
+
 static void test_apply_exact(void **state)
 {
     struct acl_backend *b = fake(false);
@@ -808,6 +840,7 @@ static void test_dry_run_creates_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_site_reported_as_new),
         cmocka_unit_test(test_apply_exact),
         cmocka_unit_test(test_dry_run_same_report),
         cmocka_unit_test(test_protected_child_is_left_alone),
