@@ -107,6 +107,109 @@ int dir_sid_to_string(const void *bin, size_t n, char *buf, size_t len)
     return rc;
 }
 
+bool dir_sid_domain_rid(const char *sid, char *domain, size_t len, unsigned long *rid)
+{
+    static const char prefix[] = "S-1-5-21-";
+    if (!sid || strncmp(sid, prefix, sizeof prefix - 1) != 0)
+        return false;
+    /* Exactly four decimal sub-authorities after S-1-5-21: three for the
+     * domain, the RID last. */
+    const char *p = sid + sizeof prefix - 1, *last = NULL;
+    int parts = 0;
+    unsigned long v = 0;
+    for (;;) {
+        if (*p < '0' || *p > '9')
+            return false;
+        const char *start = p;
+        v = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (p - start >= 10)
+                return false;
+            v = v * 10 + (unsigned long)(*p - '0');
+        }
+        if (v > 0xFFFFFFFFul)
+            return false;
+        parts++;
+        last = start;
+        if (!*p)
+            break;
+        if (*p != '-')
+            return false;
+        p++;
+    }
+    if (parts != 4)
+        return false;
+    if (domain) {
+        size_t n = (size_t)(last - 1 - sid);
+        if (n + 1 > len)
+            return false;
+        memcpy(domain, sid, n);
+        domain[n] = '\0';
+    }
+    *rid = v;
+    return true;
+}
+
+const char *dir_sid_protected_group(const char *sid)
+{
+    static const struct {
+        unsigned long rid;
+        const char *name;
+    } domain_groups[] = {
+        {498, "Enterprise Read-only Domain Controllers"},
+        {512, "Domain Admins"},
+        {516, "Domain Controllers"},
+        {518, "Schema Admins"},
+        {519, "Enterprise Admins"},
+        {520, "Group Policy Creator Owners"},
+        {521, "Read-only Domain Controllers"},
+        {526, "Key Admins"},
+        {527, "Enterprise Key Admins"},
+    };
+    static const struct {
+        const char *sid, *name;
+    } builtin[] = {
+        {"S-1-5-32-544", "Administrators"},   {"S-1-5-32-548", "Account Operators"},
+        {"S-1-5-32-549", "Server Operators"}, {"S-1-5-32-550", "Print Operators"},
+        {"S-1-5-32-551", "Backup Operators"}, {"S-1-5-32-552", "Replicator"},
+    };
+    unsigned long rid;
+    if (dir_sid_domain_rid(sid, NULL, 0, &rid)) {
+        for (size_t i = 0; i < sizeof domain_groups / sizeof *domain_groups; i++)
+            if (domain_groups[i].rid == rid)
+                return domain_groups[i].name;
+        return NULL;
+    }
+    for (size_t i = 0; sid && i < sizeof builtin / sizeof *builtin; i++)
+        if (strcmp(sid, builtin[i].sid) == 0)
+            return builtin[i].name;
+    return NULL;
+}
+
+const char *dir_uac_problem(unsigned long uac)
+{
+    if (uac & DIR_UAC_WORKSTATION_TRUST_ACCOUNT)
+        return "a workstation trust (computer) account (WORKSTATION_TRUST_ACCOUNT)";
+    if (uac & DIR_UAC_SERVER_TRUST_ACCOUNT)
+        return "a domain controller's account (SERVER_TRUST_ACCOUNT)";
+    if (uac & DIR_UAC_INTERDOMAIN_TRUST_ACCOUNT)
+        return "a trust account of another domain (INTERDOMAIN_TRUST_ACCOUNT)";
+    if (uac & DIR_UAC_PARTIAL_SECRETS_ACCOUNT)
+        return "a read-only domain controller's account (PARTIAL_SECRETS_ACCOUNT)";
+    if (uac & DIR_UAC_TEMP_DUPLICATE_ACCOUNT)
+        return "a temporary duplicate account (TEMP_DUPLICATE_ACCOUNT)";
+    if (uac & DIR_UAC_TRUSTED_FOR_DELEGATION)
+        return "trusted for delegation (TRUSTED_FOR_DELEGATION): its password would "
+               "let anyone who reads the IIS configuration act as other users";
+    if (uac & DIR_UAC_TRUSTED_TO_AUTH_FOR_DELEGATION)
+        return "trusted to authenticate for delegation (TRUSTED_TO_AUTH_FOR_DELEGATION): its "
+               "password would let anyone who reads the IIS configuration act "
+               "as other users";
+    if (!(uac & DIR_UAC_NORMAL_ACCOUNT))
+        return "not a normal user account (NORMAL_ACCOUNT is not set)";
+    return NULL;
+}
+
 /* Byte order of the text form: Data1 (4, LE), Data2 (2, LE), Data3 (2, LE),
  * then 8 bytes as stored. */
 static const int guid_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};

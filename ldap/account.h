@@ -54,6 +54,50 @@ int dir_guid_to_string(const void *bin, size_t n, char *buf, size_t len);
 /* The reverse (upper or lower case hex). Returns 0, or -1 if malformed. */
 int dir_guid_from_string(const char *s, unsigned char out[16]);
 
+/* The RID (last sub-authority) of a domain account's SID
+ * "S-1-5-21-A-B-C-RID": true, *rid set and, when domain is not NULL, the
+ * SID without "-RID" copied there (len bytes; false if it does not fit).
+ * False for any other SID (S-1-5-32-544, S-1-5-18, a malformed string). */
+bool dir_sid_domain_rid(const char *sid, char *domain, size_t len, unsigned long *rid);
+
+/* Lowest RID of an account made by someone: below it are the built-in
+ * accounts and groups (Administrator 500, Guest 501, krbtgt 502,
+ * DefaultAccount 503, Domain Admins 512, Domain Users 513, ...). */
+#define DIR_FIRST_ORDINARY_RID 1000
+#define DIR_RID_DOMAIN_USERS   513
+
+/* The name of the administrative group sid is, or NULL. These groups are
+ * never acceptable for an adopted account, whatever [directory]
+ * adopt_group says: the groups AdminSDHolder protects (MS-ADTS 3.1.1.6.1.2:
+ * Administrators, Account, Server, Print and Backup Operators, Replicator;
+ * Domain Admins, Domain Controllers, Schema Admins, Enterprise Admins,
+ * Read-only Domain Controllers, Key Admins, Enterprise Key Admins) plus
+ * Enterprise Read-only Domain Controllers and Group Policy Creator Owners
+ * (whose members write the policies every computer applies). Domain RIDs
+ * are matched in any domain of the forest (S-1-5-21-*-RID). */
+const char *dir_sid_protected_group(const char *sid);
+
+/* userAccountControl (MS-ADTS 2.2.16) bits that make an object something
+ * else than an ordinary user account a pool could run as. */
+#define DIR_UAC_TEMP_DUPLICATE_ACCOUNT         0x100u
+#define DIR_UAC_NORMAL_ACCOUNT                 0x200u
+#define DIR_UAC_INTERDOMAIN_TRUST_ACCOUNT      0x800u
+#define DIR_UAC_WORKSTATION_TRUST_ACCOUNT      0x1000u
+#define DIR_UAC_SERVER_TRUST_ACCOUNT           0x2000u
+#define DIR_UAC_TRUSTED_FOR_DELEGATION         0x80000u
+#define DIR_UAC_TRUSTED_TO_AUTH_FOR_DELEGATION 0x1000000u
+#define DIR_UAC_PARTIAL_SECRETS_ACCOUNT        0x4000000u
+
+/* NULL when uac is that of an ordinary user account (NORMAL_ACCOUNT set,
+ * none of the bits above), else a phrase naming the first bit that makes
+ * it something else, e.g. "a workstation trust (computer) account
+ * (WORKSTATION_TRUST_ACCOUNT)" or "trusted for delegation
+ * (TRUSTED_FOR_DELEGATION): its password would let anyone who reads the
+ * IIS configuration act as other users". Delegation
+ * is refused because a password written in clear into
+ * applicationHost.config would hand that right to every reader. */
+const char *dir_uac_problem(unsigned long uac);
+
 /* unicodePwd value: the password in double quotes, UTF-16LE. Returns a new
  * buffer (wipe and free it) and its size in *len, or NULL if the password
  * is not valid UTF-8 or contains a NUL-free but empty string. */

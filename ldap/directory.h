@@ -48,7 +48,11 @@ struct dir_config {
     int timeout_seconds;       /* connect, TLS, bind and each operation; <= 0: 30 */
     bool create_ou;            /* create the missing OU path of a new account */
     bool adopt_unmarked;       /* an existing unmarked account of the wanted name is used
-                                  (never marked, never deleted) instead of refused */
+                                  (never marked, never deleted) instead of refused, when
+                                  dir_check_adoption allows it */
+    const char *const *adopt_groups; /* the groups, besides Domain Users, an adopted account
+                                  may belong to (a DN or a name, as for groups) */
+    size_t n_adopt_groups;
     const char *const *groups; /* groups for new accounts: a DN (relative to base_dn or
                                   absolute) or a group's sAMAccountName */
     size_t n_groups;
@@ -74,8 +78,10 @@ struct dir_account {
     char *dn, *sam, *sid /* S-1-5-21-... */, *guid /* 8-4-4-4-12 */, *upn, *description;
     bool managed;       /* carries the provision marker (account.h) */
     char *managed_site; /* the site the marker names, or NULL */
-    bool adopted;       /* unmarked but used because adopt_unmarked is set: the caller
-                           should say so; such an account is never deleted */
+    bool adopted;       /* unmarked, and adopt_unmarked is set: it may be used if
+                           dir_check_adoption says so (the caller must ask before using
+                           it; dir_create_account and dir_set_password ask themselves);
+                           the caller should say so; such an account is never deleted */
 };
 void dir_account_free(struct dir_account *acct); /* frees the members; NULL is fine */
 
@@ -123,8 +129,44 @@ struct dir_create_item {
 size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n,
                            struct diag *d);
 
+/* Whether the unmarked account acct (found by dir_find_account(s): dn and
+ * guid) may be adopted: used as a site's identity, its password reset.
+ * adopt_unmarked must be set, and the object, read again (a base search on
+ * acct->dn, the GUID checked), must be:
+ *  - a user: not a computer (nor a managed service account, a computer
+ *    too), group or contact;
+ *  - an ordinary account: userAccountControl has NORMAL_ACCOUNT and no
+ *    trust-account, temporary-duplicate, RODC or delegation bit
+ *    (account.h dir_uac_problem);
+ *  - not built in: its RID is DIR_FIRST_ORDINARY_RID or more
+ *    (Administrator is 500, krbtgt 502);
+ *  - directly in ou (relative to base_dn or absolute: the template's OU,
+ *    where dir_create_account would make it); ou NULL: not checked;
+ *  - within its groups: every SID of its tokenGroups (read with that base
+ *    search; the DC computes it as for a logon: every group it is in,
+ *    directly or through nesting, the primary group included) is Domain
+ *    Users (RID 513 of its domain), an adopt_groups group, or a group one
+ *    of those is itself a member of, directly or through nesting (Builtin
+ *    Users through Domain Users; an LDAP_MATCHING_RULE_IN_CHAIN search per
+ *    group, once per handle); and none is an administrative group
+ *    (account.h dir_sid_protected_group), even when adopt_groups names it
+ *    or Domain Users is nested in it.
+ * adminCount is NOT used: SDProp sets it only once an hour, never clears it
+ * when the account leaves the protected groups, and it says nothing of
+ * groups that are powerful by delegation (a "Helpdesk" group allowed to
+ * reset passwords in an OU); only the actual transitive membership,
+ * checked against an allow-list, bounds what an adopted password hands out.
+ * 1 allowed; 0 refused, with one message naming the account, its DN and the
+ * reason (for groups: their DN and SID, e.g. "member of CN=Domain
+ * Admins,CN=Users,DC=... (S-1-5-21-...-512, an administrative group: never
+ * adopted)"); -1 error (including adopt_groups naming a group that does not
+ * exist or is administrative). */
+int dir_check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
+                       struct diag *d);
+
 /* Administrative reset of the password of the user at dn (must carry the
- * marker, or adopt_unmarked must be set). 0 or -1. */
+ * marker, or adopt_unmarked must be set and dir_check_adoption, with no OU
+ * known here, allow it). 0 or -1. */
 int dir_set_password(struct dir *dir, const char *dn, const char *password, struct diag *d);
 
 /* Deletes the account, after reading it again by DN and GUID: refuses an
@@ -132,6 +174,43 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
  * acct->managed_site, or that is no longer the object acct describes.
  * 1 deleted, 0 already gone, -1 error or refused. */
 int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct diag *d);
+
+/* Replication. Another DC of the domain learns of a new account, or of a
+ * password set, only when AD replication brings it there: seconds later
+ * within a site, at the next scheduled replication between sites. A host
+ * that asks that DC meanwhile does not find the account (an IIS pool then
+ * fails to start). */
+struct dir_replica_item {
+    const char *label;      /* for messages: "IUSR_x (CN=...)" */
+    const char *guid;       /* the object's objectGUID (replicated; a DN may change) */
+    long long pwd_last_set; /* 0: being there is enough (a new account); else its
+                               pwdLastSet must be at least this (a password set) */
+    bool seen;              /* out: there, and current enough */
+};
+
+/* The pwdLastSet of the account at dn (FILETIME: 100 ns units since 1601),
+ * read on this connection: what dir_wait_replica waits for after
+ * dir_set_password. pwdLastSet is replicated with the password (whenChanged
+ * and uSNChanged are not: each DC sets its own). 0 and *out, or -1. */
+int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct diag *d);
+
+/* Waits until the DC at uri has every item: connects with cfg's other
+ * settings (bind, TLS, base_dn; cfg->uri is ignored) and searches base_dn
+ * for the items not seen yet by objectGUID (one search per 64), again and
+ * again with growing pauses (dir_replica_next_delay: 250 ms doubling to
+ * 5 s) until every item is seen or timeout_ms has passed; each connect and
+ * search may take up to cfg's timeout, cut to the time left (at least 1 s).
+ * A connection that fails or is lost is opened again at the next poll; a
+ * failure that waiting cannot cure (TLS, credentials, base_dn, bad URI) ends
+ * the wait at once (retrying a refused bind could lock the account out).
+ * stop (may be NULL) is asked before each poll and each pause; true ends
+ * the wait (a signal). items[i].seen says which arrived. Returns 0 when
+ * every item is seen; else -1 with one message (dir_replica_failure) naming
+ * the server, the time waited, why, the items not seen and the last error.
+ * Items with seen already set are not looked for. */
+int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
+                     size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
+                     struct diag *d);
 
 /* Opens a separate connection with cfg's server and TLS settings, binds as
  * upn with password and reads base_dn (Samba has no WhoAmI). 1 accepted,

@@ -12,9 +12,11 @@
 #include "ldap/escape.h"
 #include "provision/util.h"
 
+#include <errno.h>
 #include <ldap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Operations kept in flight by dir_create_accounts. */
 #define WINDOW 16
@@ -422,6 +424,375 @@ static int resolve_groups(struct dir *dir, struct diag *d)
     return 0;
 }
 
+/* ------------------------------------------------------------------ adoption */
+
+/* True when the two DNs (canonical or not) name the same entry. */
+static bool same_dn(const char *a, const char *b)
+{
+    struct dnp pa, pb;
+    if (dir_dn_parse(a, &pa) < 0)
+        return false;
+    if (dir_dn_parse(b, &pb) < 0) {
+        dir_dnp_free(&pa);
+        return false;
+    }
+    bool same = pa.n == pb.n && dn_has_suffix(&pa, &pb);
+    dir_dnp_free(&pa);
+    dir_dnp_free(&pb);
+    return same;
+}
+
+/* The DN of the object with that SID ("<SID=...>" base search, MS-ADTS
+ * 3.1.1.3.1.2.4), or NULL (none, or an error: reported in d when d). */
+static char *dn_of_sid(struct dir *dir, const char *sid, struct diag *d)
+{
+    char *base = xasprintf("<SID=%s>", sid);
+    char *attrs[] = {"1.1", NULL};
+    LDAPMessage *res;
+    int rc = 0;
+    char *dn = NULL;
+    struct diag quiet;
+    diag_init(&quiet);
+    if (dir_search_sync(dir, base, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, &res, DIR_OP_SEARCH,
+                        sid, d ? d : &quiet, &rc) == 0) {
+        int count;
+        LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
+        if (e)
+            dn = entry_dn(dir->ld, e);
+        ldap_msgfree(res);
+    }
+    diag_free(&quiet);
+    free(base);
+    return dn;
+}
+
+static char *sid_of_entry(LDAP *ld, LDAPMessage *e)
+{
+    size_t n = 0;
+    char *bin = first_value(ld, e, "objectSid", &n);
+    char buf[200];
+    char *sid = bin && dir_sid_to_string(bin, n, buf, sizeof buf) == 0 ? xstrdup(buf) : NULL;
+    free(bin);
+    return sid;
+}
+
+static void allowed_add(struct dir *dir, const char *sid)
+{
+    for (size_t i = 0; i < dir->n_allowed; i++)
+        if (strcmp(dir->allowed[i], sid) == 0)
+            return;
+    dir->allowed = xrealloc(dir->allowed, (dir->n_allowed + 1) * sizeof *dir->allowed);
+    dir->allowed[dir->n_allowed++] = xstrdup(sid);
+}
+
+static void allowed_clear(struct dir *dir)
+{
+    for (size_t i = 0; i < dir->n_allowed; i++)
+        free(dir->allowed[i]);
+    free(dir->allowed);
+    dir->allowed = NULL;
+    dir->n_allowed = 0;
+    free(dir->adopt_domain);
+    dir->adopt_domain = NULL;
+}
+
+/* An adopt_group entry: its DN and SID. 0, or -1 reported. */
+static int resolve_adopt_group(struct dir *dir, const char *g, char **dn, char **sid,
+                               struct diag *d)
+{
+    *dn = *sid = NULL;
+    char *attrs[] = {"objectSid", NULL};
+    char *object = xasprintf("adopt_group %s", g);
+    LDAPMessage *res = NULL;
+    int r = -1, rc = LDAP_SUCCESS;
+    if (strchr(g, '=')) {
+        char *abs = absolute_dn(dir, g, "adopt_group", d);
+        if (abs && dir_search_sync(dir, abs, LDAP_SCOPE_BASE, "(objectClass=group)", attrs, &res,
+                                   DIR_OP_SEARCH, object, d, &rc) == 0) {
+            int count;
+            LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
+            if (!e) {
+                diag_add(d, "ldap: adopt_group %s does not exist on %s (or is not a group)", abs,
+                         dir->server);
+            } else {
+                *dn = entry_dn(dir->ld, e);
+                *sid = sid_of_entry(dir->ld, e);
+                r = 0;
+            }
+        }
+        free(abs);
+    } else {
+        char *v = dir_escape_filter(g, strlen(g));
+        char *filter = xasprintf("(&(objectClass=group)(sAMAccountName=%s))", v ? v : "");
+        free(v);
+        if (dir_search_sync(dir, dir->base, LDAP_SCOPE_SUBTREE, filter, attrs, &res, DIR_OP_SEARCH,
+                            object, d, NULL) == 0) {
+            int count;
+            LDAPMessage *e = dir_first_entry(dir->ld, res, &count);
+            if (!e) {
+                diag_add(d, "ldap: adopt_group %s not found under %s on %s", g, dir->base,
+                         dir->server);
+            } else {
+                *dn = entry_dn(dir->ld, e);
+                *sid = sid_of_entry(dir->ld, e);
+                r = 0;
+            }
+        }
+        free(filter);
+    }
+    if (res)
+        ldap_msgfree(res);
+    if (r == 0 && !*sid) {
+        diag_add(d, "ldap: adopt_group %s (%s) on %s has no objectSid", g, *dn, dir->server);
+        r = -1;
+    }
+    if (r == 0 && dir_sid_protected_group(*sid)) {
+        diag_add(d,
+                 "ldap: adopt_group %s (%s, %s) is an administrative group (%s): its members are "
+                 "never adopted; remove it from adopt_group",
+                 g, *dn, *sid, dir_sid_protected_group(*sid));
+        r = -1;
+    }
+    if (r < 0) {
+        free(*dn);
+        free(*sid);
+        *dn = *sid = NULL;
+    }
+    free(object);
+    return r;
+}
+
+/* The groups dn is in, directly or through nesting (LDAP_MATCHING_RULE_IN_CHAIN,
+ * 1.2.840.113556.1.4.1941), searched under search_base: their SIDs go to
+ * the allowed set. 0, or -1 reported. */
+static int allow_groups_of(struct dir *dir, const char *search_base, const char *dn, struct diag *d)
+{
+    char *v = dir_escape_filter(dn, strlen(dn));
+    char *filter = xasprintf("(member:1.2.840.113556.1.4.1941:=%s)", v ? v : "");
+    free(v);
+    char *attrs[] = {"objectSid", NULL};
+    char *object = xasprintf("the groups %s is in", dn);
+    LDAPMessage *res;
+    int r = -1;
+    if (dir_search_sync(dir, search_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res, DIR_OP_SEARCH,
+                        object, d, NULL) == 0) {
+        for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
+            if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+                continue;
+            char *sid = sid_of_entry(dir->ld, m);
+            if (sid)
+                allowed_add(dir, sid);
+            free(sid);
+        }
+        ldap_msgfree(res);
+        r = 0;
+    }
+    free(filter);
+    free(object);
+    return r;
+}
+
+/* The SIDs an adopted account of domain `domain` (a domain SID) may have
+ * in its tokenGroups: Domain Users, the adopt_group groups, and every
+ * group those are in (transitively). Made once per handle and domain.
+ * 0, or -1 reported. */
+static int ensure_allowed(struct dir *dir, const char *domain, struct diag *d)
+{
+    if (dir->adopt_domain && strcmp(dir->adopt_domain, domain) == 0)
+        return 0;
+    allowed_clear(dir);
+    /* The in-chain searches run from the domain's root (the DC= part of
+     * base_dn): Builtin groups live in CN=Builtin there. */
+    struct dnp base;
+    dir_dn_parse(dir->base, &base);
+    size_t k = base.n;
+    while (k > 0 && ascii_casecmp(base.r[k - 1].type, "DC") == 0)
+        k--;
+    char *root = k < base.n ? dir_dn_format(base.r + k, base.n - k) : xstrdup(dir->base);
+    dir_dnp_free(&base);
+
+    char *users = xasprintf("%s-%d", domain, DIR_RID_DOMAIN_USERS);
+    char *users_dn = dn_of_sid(dir, users, d);
+    int r = 0;
+    if (!users_dn) {
+        diag_add(d,
+                 "ldap: cannot find Domain Users (%s) on %s, against which adoptions are checked",
+                 users, dir->server);
+        r = -1;
+    } else {
+        allowed_add(dir, users);
+        r = allow_groups_of(dir, root, users_dn, d);
+    }
+    for (size_t i = 0; r == 0 && i < dir->n_adopt; i++) {
+        char *dn, *sid;
+        r = resolve_adopt_group(dir, dir->adopt_names[i], &dn, &sid, d);
+        if (r == 0) {
+            allowed_add(dir, sid);
+            r = allow_groups_of(dir, root, dn, d);
+        }
+        free(dn);
+        free(sid);
+    }
+    free(users);
+    free(users_dn);
+    free(root);
+    if (r < 0) {
+        allowed_clear(dir);
+        return -1;
+    }
+    dir->adopt_domain = xstrdup(domain);
+    return 0;
+}
+
+static char *adopt_attrs[] = {"sAMAccountName", "objectClass", "userAccountControl",
+                              "objectSid",      "tokenGroups", NULL};
+
+/* dir_check_adoption inside the SIGPIPE guard. */
+static int check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
+                          struct diag *d)
+{
+    if (!acct || !acct->dn) {
+        diag_add(d, "ldap: cannot judge an adoption without the account's DN (find it first)");
+        return -1;
+    }
+    const char *sam = acct->sam ? acct->sam : acct->dn;
+    if (!dir->adopt_unmarked) {
+        char *t = dir_adoption_refusal(sam, acct->dn, dir->server,
+                                       "adopt_unmarked is off (the account was not created by "
+                                       "provision: no " DIR_MARKER_ATTR " marker)");
+        diag_add(d, "%s", t);
+        free(t);
+        return 0;
+    }
+    char *filter = NULL;
+    unsigned char guid[16];
+    if (acct->guid && dir_guid_from_string(acct->guid, guid) == 0) {
+        char *gv = dir_escape_filter_bytes(guid, sizeof guid);
+        filter = xasprintf("(objectGUID=%s)", gv);
+        free(gv);
+    } else {
+        filter = xstrdup("(objectClass=*)");
+    }
+    char *object = xasprintf("account %s", sam);
+    LDAPMessage *res;
+    int rc = 0;
+    int r = dir_search_sync(dir, acct->dn, LDAP_SCOPE_BASE, filter, adopt_attrs, &res,
+                            DIR_OP_SEARCH, object, d, &rc);
+    free(filter);
+    free(object);
+    if (r < 0)
+        return -1;
+    int count;
+    LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
+    if (!e) {
+        diag_add(d,
+                 "ldap: account %s (%s) is no longer on %s, or another object has its DN now: "
+                 "not adopted",
+                 sam, acct->dn, dir->server);
+        ldap_msgfree(res);
+        return -1;
+    }
+    char *uac_text = first_value(dir->ld, e, "userAccountControl", NULL);
+    char *end = NULL;
+    unsigned long uac = uac_text ? strtoul(uac_text, &end, 10) : 0;
+    bool has_uac = uac_text && *uac_text && end && !*end;
+    free(uac_text);
+    char *sid = sid_of_entry(dir->ld, e);
+    char *reason = dir_adoption_object_problem(kind_of(dir->ld, e), has_uac, uac, sid);
+    if (!reason && ou) {
+        struct dnp p;
+        char *abs = absolute_dn(dir, ou, "OU", d);
+        if (!abs) {
+            r = -1;
+        } else if (dir_dn_parse(acct->dn, &p) < 0 || p.n < 2) {
+            diag_add(d, "ldap: account %s has a DN that cannot be parsed (%s)", sam, acct->dn);
+            if (p.r)
+                dir_dnp_free(&p);
+            r = -1;
+        } else {
+            char *parent = dir_dn_format(p.r + 1, p.n - 1);
+            dir_dnp_free(&p);
+            if (!same_dn(parent, abs))
+                reason = dir_adoption_ou_reason(parent, abs);
+            free(parent);
+        }
+        free(abs);
+    }
+    if (!reason && r == 0) {
+        struct berval **v = ldap_get_values_len(dir->ld, e, "tokenGroups");
+        size_t n = 0;
+        while (v && v[n])
+            n++;
+        char **token = xcalloc(n ? n : 1, sizeof *token);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            char buf[200];
+            if (dir_sid_to_string(v[i]->bv_val, v[i]->bv_len, buf, sizeof buf) == 0)
+                token[k++] = xstrdup(buf);
+        }
+        if (v)
+            ldap_value_free_len(v);
+        char domain[200];
+        unsigned long rid;
+        dir_sid_domain_rid(sid, domain, sizeof domain, &rid); /* checked above */
+        if (k == 0) {
+            reason = xstrdup("its group membership (tokenGroups) could not be read, so it cannot "
+                             "be checked: the bind account needs to read tokenGroups");
+        } else if (ensure_allowed(dir, domain, d) < 0) {
+            r = -1;
+        } else {
+            size_t *bad = xcalloc(k, sizeof *bad);
+            size_t nb =
+                dir_adoption_offenders((const char *const *)token, k,
+                                       (const char *const *)dir->allowed, dir->n_allowed, bad);
+            if (nb) {
+                const char **sids = xcalloc(nb, sizeof *sids);
+                char **dns = xcalloc(nb, sizeof *dns);
+                for (size_t i = 0; i < nb; i++) {
+                    sids[i] = token[bad[i]];
+                    if (i < 4) /* the ones the message names */
+                        dns[i] = dn_of_sid(dir, sids[i], NULL);
+                }
+                reason = dir_adoption_groups_reason(sids, (const char *const *)dns, nb);
+                for (size_t i = 0; i < nb; i++)
+                    free(dns[i]);
+                free(dns);
+                free(sids);
+            }
+            free(bad);
+        }
+        for (size_t i = 0; i < k; i++)
+            free(token[i]);
+        free(token);
+    }
+    ldap_msgfree(res);
+    free(sid);
+    if (r < 0) {
+        free(reason);
+        return -1;
+    }
+    if (reason) {
+        char *t = dir_adoption_refusal(sam, acct->dn, dir->server, reason);
+        diag_add(d, "%s", t);
+        free(t);
+        free(reason);
+        return 0;
+    }
+    return 1;
+}
+
+int dir_check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
+                       struct diag *d)
+{
+    if (dir_alive(dir, d, DIR_OP_SEARCH, acct && acct->dn ? acct->dn : "an account") < 0)
+        return -1;
+    struct pipe_guard g;
+    dir_guard_on(&g);
+    int r = check_adoption(dir, acct, ou, d);
+    dir_guard_off(&g);
+    return r;
+}
+
 /* ------------------------------------------------------------------ create */
 
 enum stage { ST_FREE, ST_ADD, ST_GROUP, ST_READ, ST_EXISTING, ST_ROLLBACK };
@@ -561,8 +932,10 @@ static void judge_existing(struct dir *dir, struct job *j, LDAPMessage *res, str
                  s->sam, dn, dir->server, a.managed_site ? a.managed_site : "(none)",
                  s->site ? s->site : "(none)");
     } else if (dir->adopt_unmarked) {
-        a.adopted = true;
-        result = 0;
+        if (check_adoption(dir, &a, s->ou, d) == 1) {
+            a.adopted = true;
+            result = 0;
+        }
     } else {
         diag_add(d,
                  "ldap: account %s already exists on %s (%s) and was not created by provision "
@@ -865,6 +1238,8 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
                  "ldap: refusing to set the password of %s on %s: the account was not created "
                  "by provision (no " DIR_MARKER_ATTR " marker) and adopt_unmarked is off",
                  dn, dir->server);
+    } else if (found == 1 && !a.managed && check_adoption(dir, &a, NULL, d) != 1) {
+        /* refused or failed: said by check_adoption */
     } else if (found == 1) {
         struct berval bv = {pwlen, (char *)pw};
         struct berval *vals[] = {&bv, NULL};
@@ -958,5 +1333,222 @@ int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct d
         dir_account_free(&now);
     }
     dir_guard_off(&g);
+    return r;
+}
+
+/* ------------------------------------------------------------------ replication */
+
+int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct diag *d)
+{
+    *out = 0;
+    if (dir_alive(dir, d, DIR_OP_SEARCH, dn ? dn : "an account") < 0)
+        return -1;
+    struct pipe_guard g;
+    dir_guard_on(&g);
+    char *attrs[] = {"pwdLastSet", NULL};
+    LDAPMessage *res;
+    int rc = 0, r = -1;
+    char *object = xasprintf("pwdLastSet of %s", dn ? dn : "");
+    if (dn && dir_search_sync(dir, dn, LDAP_SCOPE_BASE, "(objectClass=user)", attrs, &res,
+                              DIR_OP_SEARCH, object, d, &rc) == 0) {
+        int count;
+        LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
+        char *v = e ? first_value(dir->ld, e, "pwdLastSet", NULL) : NULL;
+        char *end = NULL;
+        long long n = v ? strtoll(v, &end, 10) : 0;
+        if (v && *v && end && !*end && n > 0) {
+            *out = n;
+            r = 0;
+        } else {
+            diag_add(d, "ldap: cannot read the pwdLastSet of %s on %s%s", dn, dir->server,
+                     e ? "" : ": no such account");
+        }
+        free(v);
+        ldap_msgfree(res);
+    }
+    free(object);
+    dir_guard_off(&g);
+    return r;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* host[:port] of uri for messages (as dir_open names the server), or uri. */
+static char *server_of(const char *uri)
+{
+    LDAPURLDesc *lud = NULL;
+    char *s = NULL;
+    if (uri && ldap_url_parse(uri, &lud) == LDAP_URL_SUCCESS && lud->lud_host && *lud->lud_host) {
+        int defport = ascii_casecmp(lud->lud_scheme, "ldaps") == 0 ? 636 : 389;
+        s = lud->lud_port && lud->lud_port != defport
+                ? xasprintf("%s:%d", lud->lud_host, lud->lud_port)
+                : xstrdup(lud->lud_host);
+    }
+    if (lud)
+        ldap_free_urldesc(lud);
+    return s ? s : xstrdup(uri ? uri : "");
+}
+
+static char *joined(const struct diag *d, size_t from)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    for (size_t i = from; i < d->count; i++) {
+        if (d->msgs[i] && sb.len)
+            sb_adds(&sb, "; ");
+        if (d->msgs[i])
+            sb_adds(&sb, d->msgs[i]);
+    }
+    return sb_detach(&sb);
+}
+
+/* One look at the DC for the items not seen yet. 0, or -1 with the error
+ * in *err (caller frees). */
+static int replica_poll(struct dir *dir, struct dir_replica_item *items, size_t n, char **err)
+{
+    struct pipe_guard g;
+    dir_guard_on(&g);
+    int r = 0;
+    for (size_t from = 0; from < n && r == 0;) {
+        struct strbuf filter;
+        sb_init(&filter);
+        sb_adds(&filter, "(|");
+        size_t k = 0, to = from;
+        for (; to < n && k < FIND_CHUNK; to++) {
+            unsigned char guid[16];
+            if (items[to].seen || !items[to].guid || dir_guid_from_string(items[to].guid, guid) < 0)
+                continue;
+            char *gv = dir_escape_filter_bytes(guid, sizeof guid);
+            sb_addf(&filter, "(objectGUID=%s)", gv);
+            free(gv);
+            k++;
+        }
+        sb_adds(&filter, ")");
+        if (k) {
+            char *attrs[] = {"objectGUID", "pwdLastSet", NULL};
+            LDAPMessage *res;
+            struct diag e;
+            diag_init(&e);
+            if (dir_search_sync(dir, dir->base, LDAP_SCOPE_SUBTREE, filter.buf, attrs, &res,
+                                DIR_OP_SEARCH, "the accounts to wait for", &e, NULL) < 0) {
+                *err = joined(&e, 0);
+                r = -1;
+            } else {
+                for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
+                    if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+                        continue;
+                    size_t len = 0;
+                    char *bin = first_value(dir->ld, m, "objectGUID", &len);
+                    char guid[40];
+                    bool ok = bin && dir_guid_to_string(bin, len, guid, sizeof guid) == 0;
+                    free(bin);
+                    char *pls = first_value(dir->ld, m, "pwdLastSet", NULL);
+                    long long set = pls ? strtoll(pls, NULL, 10) : 0;
+                    free(pls);
+                    for (size_t i = from; ok && i < to; i++)
+                        if (!items[i].seen && items[i].guid &&
+                            ascii_casecmp(items[i].guid, guid) == 0 && set >= items[i].pwd_last_set)
+                            items[i].seen = true;
+                }
+                ldap_msgfree(res);
+            }
+            diag_free(&e);
+        }
+        sb_free(&filter);
+        from = to;
+    }
+    dir_guard_off(&g);
+    return r;
+}
+
+int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
+                     size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
+                     struct diag *d)
+{
+    struct dir_config c = *cfg;
+    c.uri = uri;
+    int op_timeout = cfg->timeout_seconds > 0 ? cfg->timeout_seconds : 30;
+    char *server = server_of(uri);
+    long start = now_ms(), delay = 0;
+    struct dir *dir = NULL;
+    char *last = NULL;
+    const char *why = NULL;
+    for (bool first = true;; first = false) {
+        size_t missing = 0;
+        for (size_t i = 0; i < n; i++)
+            missing += !items[i].seen;
+        if (missing == 0)
+            break;
+        long left = timeout_ms - (now_ms() - start);
+        if (stop && stop(stop_arg)) {
+            why = "stopped by a signal";
+            break;
+        }
+        if (!first && left <= 0) {
+            why = "wait_timeout";
+            break;
+        }
+        /* Each step may take the operation timeout, cut to the time left. */
+        int t = left > 0 ? (int)((left + 999) / 1000) : 1;
+        c.timeout_seconds = t < op_timeout ? t : op_timeout;
+        if (!dir) {
+            struct diag e;
+            diag_init(&e);
+            bool transient = false;
+            if (dir_open_retry(&c, &dir, &e, &transient) < 0) {
+                free(last);
+                last = joined(&e, 0);
+                dir = NULL;
+                if (!transient)
+                    why = "a failure that waiting does not cure; not retried";
+            }
+            diag_free(&e);
+            if (why)
+                break;
+        }
+        if (dir) {
+            dir->timeout = c.timeout_seconds;
+            char *err = NULL;
+            if (replica_poll(dir, items, n, &err) < 0) {
+                free(last);
+                last = err;
+                if (dir->broken) { /* opened again at the next poll */
+                    dir_close(dir);
+                    dir = NULL;
+                }
+            } else {
+                free(err);
+            }
+        }
+        missing = 0;
+        for (size_t i = 0; i < n; i++)
+            missing += !items[i].seen;
+        if (missing == 0)
+            break;
+        delay = dir_replica_next_delay(delay);
+        left = timeout_ms - (now_ms() - start);
+        if (left <= 0)
+            continue; /* the check at the top ends it */
+        long pause = delay < left ? delay : left;
+        struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            if (stop && stop(stop_arg))
+                break;
+    }
+    dir_close(dir);
+    int r = 0;
+    if (why) {
+        char *t = dir_replica_failure(server, now_ms() - start, why, items, n, last);
+        diag_add(d, "%s", t);
+        free(t);
+        r = -1;
+    }
+    free(last);
+    free(server);
     return r;
 }

@@ -2,6 +2,8 @@
 /* The steps of ldap/directory.h that need no connection (see
  * directory_common.h). */
 #include "ldap/directory_common.h"
+
+#include "ldap/account.h"
 #include "provision/util.h"
 
 #include <errno.h>
@@ -44,6 +46,11 @@ static int dir_bind_settings_check(const struct dir_config *cfg, struct diag *d)
     for (size_t i = 0; i < cfg->n_groups; i++)
         if (!cfg->groups[i] || !*cfg->groups[i]) {
             diag_add(d, "ldap: group %zu is empty", i + 1);
+            return -1;
+        }
+    for (size_t i = 0; i < cfg->n_adopt_groups; i++)
+        if (!cfg->adopt_groups[i] || !*cfg->adopt_groups[i]) {
+            diag_add(d, "ldap: adopt_group %zu is empty", i + 1);
             return -1;
         }
     return 0;
@@ -167,4 +174,133 @@ char *dir_create_begin(struct dir_create_item *items, size_t n)
         return NULL;
     return n == 1 && items[0].spec && items[0].spec->sam ? xasprintf("%s", items[0].spec->sam)
                                                          : xasprintf("(%zu accounts)", n);
+}
+
+/* ------------------------------------------------------------------ adoption */
+
+char *dir_adoption_refusal(const char *sam, const char *dn, const char *server, const char *reason)
+{
+    return xasprintf("ldap: refusing to adopt account %s (%s) on %s: %s", sam ? sam : "?",
+                     dn ? dn : "?", server ? server : "?", reason);
+}
+
+char *dir_adoption_object_problem(const char *kind, bool has_uac, unsigned long uac,
+                                  const char *sid)
+{
+    if (strcmp(kind, "computer") == 0)
+        return xstrdup("it is a computer account (objectClass computer), not a user account");
+    if (strcmp(kind, "group") == 0)
+        return xstrdup("it is a group, not a user account");
+    if (strcmp(kind, "user") != 0)
+        return xstrdup("it is not a user account (no objectClass user)");
+    if (!has_uac)
+        return xstrdup("it has no userAccountControl, so it is no ordinary user account");
+    const char *why = dir_uac_problem(uac);
+    if (why)
+        return xasprintf("it is %s (userAccountControl 0x%lx)", why, uac);
+    unsigned long rid;
+    if (!sid || !dir_sid_domain_rid(sid, NULL, 0, &rid))
+        return xasprintf("its objectSid (%s) is not that of a domain account", sid ? sid : "none");
+    if (rid < DIR_FIRST_ORDINARY_RID)
+        return xasprintf("it is a built-in account (%s, RID %lu; built-in accounts have RIDs "
+                         "below %d)",
+                         sid, rid, DIR_FIRST_ORDINARY_RID);
+    return NULL;
+}
+
+char *dir_adoption_ou_reason(const char *parent, const char *ou)
+{
+    return xasprintf("it is in %s, not in the template's OU %s (only accounts in the OU where "
+                     "provision would create them are adopted)",
+                     parent, ou);
+}
+
+size_t dir_adoption_offenders(const char *const *token, size_t n_token, const char *const *allowed,
+                              size_t n_allowed, size_t *out)
+{
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n_token; i++) {
+            bool admin = dir_sid_protected_group(token[i]) != NULL;
+            bool listed = false;
+            for (size_t j = 0; !listed && j < n_allowed; j++)
+                listed = strcmp(token[i], allowed[j]) == 0;
+            if ((admin || !listed) && admin == (pass == 0))
+                out[k++] = i;
+        }
+    return k;
+}
+
+#define NAMED_GROUPS 4
+
+char *dir_adoption_groups_reason(const char *const *sids, const char *const *dns, size_t n)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, "member of ");
+    for (size_t i = 0; i < n && i < NAMED_GROUPS; i++) {
+        if (i)
+            sb_adds(&sb, i + 1 == n ? " and " : ", ");
+        const char *admin = dir_sid_protected_group(sids[i]);
+        if (dns[i])
+            sb_addf(&sb, "%s (%s", dns[i], sids[i]);
+        else
+            sb_addf(&sb, "%s (", sids[i]);
+        if (admin)
+            sb_addf(&sb, "%s%s, an administrative group: never adopted", dns[i] ? ", " : "", admin);
+        else if (!dns[i])
+            sb_adds(&sb, "no object found for it");
+        sb_addc(&sb, ')');
+    }
+    if (n > NAMED_GROUPS)
+        sb_addf(&sb, " and %zu more", n - NAMED_GROUPS);
+    sb_adds(&sb, " (tokenGroups: directly or through nested groups)");
+    size_t plain = 0;
+    for (size_t i = 0; i < n; i++)
+        plain += !dir_sid_protected_group(sids[i]);
+    if (plain)
+        sb_addf(&sb, ", which %s not in adopt_group", n == 1 ? "is" : "are");
+    sb_adds(&sb, "; an adopted account may belong only to Domain Users, the adopt_group groups "
+                 "and the groups those are in, never to an administrative group");
+    return sb_detach(&sb);
+}
+
+/* ------------------------------------------------------------------ replication */
+
+long dir_replica_next_delay(long prev_ms)
+{
+    if (prev_ms <= 0)
+        return 250;
+    return prev_ms >= 2500 ? 5000 : prev_ms * 2;
+}
+
+#define NAMED_ITEMS 5
+
+char *dir_replica_failure(const char *server, long waited_ms, const char *why,
+                          const struct dir_replica_item *items, size_t n, const char *last_error)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i++)
+        missing += !items[i].seen;
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_addf(&sb,
+            "ldap: replication wait: %zu of %zu account(s) not confirmed on %s after %ld.%01ld s "
+            "(%s): ",
+            missing, n, server ? server : "?", waited_ms / 1000, (waited_ms % 1000) / 100, why);
+    size_t named = 0;
+    for (size_t i = 0; i < n && named < NAMED_ITEMS; i++) {
+        if (items[i].seen)
+            continue;
+        if (named)
+            sb_adds(&sb, ", ");
+        sb_addf(&sb, "%s%s", items[i].label ? items[i].label : "?",
+                items[i].pwd_last_set ? " (its new password)" : "");
+        named++;
+    }
+    if (missing > named)
+        sb_addf(&sb, " and %zu more", missing - named);
+    if (last_error)
+        sb_addf(&sb, "; last error: %s", last_error);
+    return sb_detach(&sb);
 }

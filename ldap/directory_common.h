@@ -28,4 +28,38 @@ int dir_transport_check(const struct dir_config *cfg, bool ldaps, struct diag *d
  * NULL when n is 0. */
 char *dir_create_begin(struct dir_create_item *items, size_t n);
 
+/* Adoption (dir_check_adoption), the parts that need no connection.
+ * The message: "ldap: refusing to adopt account SAM (DN) on SERVER:
+ * REASON". Caller frees. */
+char *dir_adoption_refusal(const char *sam, const char *dn, const char *server, const char *reason);
+/* The reason an object is no ordinary user account, or NULL: kind as the
+ * objectClass values say ("user", "computer", "group", "object"), uac
+ * (has_uac false: the object has none), sid (objectSid, text; NULL: none).
+ * Caller frees. */
+char *dir_adoption_object_problem(const char *kind, bool has_uac, unsigned long uac,
+                                  const char *sid);
+/* The reason for an account outside the template's OU: parent is the DN
+ * it sits in, ou the template's (absolute). Caller frees. */
+char *dir_adoption_ou_reason(const char *parent, const char *ou);
+/* Which tokenGroups SIDs are not acceptable: those not in allowed[] and
+ * the administrative ones (account.h dir_sid_protected_group) wherever
+ * they are. Their indexes go to out (room for n_token), administrative
+ * ones first; returns how many. */
+size_t dir_adoption_offenders(const char *const *token, size_t n_token, const char *const *allowed,
+                              size_t n_allowed, size_t *out);
+/* The reason for those: sids[i] with dns[i] (NULL when unknown), the
+ * first four named. Caller frees. */
+char *dir_adoption_groups_reason(const char *const *sids, const char *const *dns, size_t n);
+
+/* Replication wait (dir_wait_replica): the pause after a poll that did
+ * not see everything, prev_ms the one before (0: the first): 250 ms,
+ * doubling, at most 5 s. */
+long dir_replica_next_delay(long prev_ms);
+/* The message when the wait ends without every item seen: names the
+ * server, the time waited, why (timeout, stopped, or a failure that is not
+ * retried), the items not seen (the first five) and the last error (may be
+ * NULL). Caller frees. */
+char *dir_replica_failure(const char *server, long waited_ms, const char *why,
+                          const struct dir_replica_item *items, size_t n, const char *last_error);
+
 #endif

@@ -399,6 +399,13 @@ static void dir_free(struct dir *dir)
     for (size_t i = 0; i < dir->n_ous; i++)
         free(dir->ous[i]);
     free(dir->ous);
+    for (size_t i = 0; i < dir->n_adopt; i++)
+        free(dir->adopt_names[i]);
+    free(dir->adopt_names);
+    free(dir->adopt_domain);
+    for (size_t i = 0; i < dir->n_allowed; i++)
+        free(dir->allowed[i]);
+    free(dir->allowed);
     free(dir->warning);
     free(dir);
 }
@@ -661,7 +668,14 @@ static struct dir *dir_new(const struct dir_config *cfg, struct diag *d)
 
 int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
 {
+    bool transient;
+    return dir_open_retry(cfg, out, d, &transient);
+}
+
+int dir_open_retry(const struct dir_config *cfg, struct dir **out, struct diag *d, bool *transient)
+{
     *out = NULL;
+    *transient = false;
     struct dir *dir = dir_new(cfg, d);
     if (!dir)
         return -1;
@@ -694,13 +708,21 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
     dir->group_names = xcalloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *dir->group_names);
     for (size_t i = 0; i < cfg->n_groups; i++)
         dir->group_names[i] = xstrdup(cfg->groups[i]);
+    dir->n_adopt = cfg->n_adopt_groups;
+    dir->adopt_names =
+        xcalloc(cfg->n_adopt_groups ? cfg->n_adopt_groups : 1, sizeof *dir->adopt_names);
+    for (size_t i = 0; i < cfg->n_adopt_groups; i++)
+        dir->adopt_names[i] = xstrdup(cfg->adopt_groups[i]);
     r = 0;
 done:
     dir_guard_off(&g);
-    if (r < 0)
+    if (r < 0) {
+        /* Not reached, no answer in time, or lost on the way. */
+        *transient = dir->broken || dir->io_timed_out || (dir->ld && !dir->tcp_connected);
         dir_free(dir);
-    else
+    } else {
         *out = dir;
+    }
     return r;
 }
 

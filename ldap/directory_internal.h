@@ -34,9 +34,20 @@ struct dir {
     bool groups_ready;
     char **ous; /* OUs known to exist */
     size_t n_ous;
+    char **adopt_names; /* adopt_groups as configured */
+    size_t n_adopt;
+    char *adopt_domain; /* the domain SID the allowed set below was made for, or NULL */
+    char **allowed;     /* SIDs an adopted account's groups may be (dir_check_adoption) */
+    size_t n_allowed;
     char security[96];
     char *warning; /* for dir_warning(), or NULL */
 };
+
+/* dir_open, also saying whether a failure may pass by itself (the server
+ * could not be reached, timed out or went away) or not (TLS, credentials,
+ * base_dn, settings): for dir_wait_replica, which retries the first kind
+ * only. */
+int dir_open_retry(const struct dir_config *cfg, struct dir **out, struct diag *d, bool *transient);
 
 /* Every public call that sends or receives runs between dir_guard_on and
  * dir_guard_off: SIGPIPE is blocked in this thread meanwhile, and one

@@ -2,6 +2,7 @@
 #include "provision/accounts.h"
 
 #include "ldap/password.h"
+#include "provision/faults.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct account_run {
@@ -52,6 +54,8 @@ struct account_run *accounts_open(const struct conf *c, struct diag *d, struct d
         .adopt_unmarked = cd->adopt_unmarked,
         .groups = (const char *const *)cd->groups,
         .n_groups = cd->n_groups,
+        .adopt_groups = (const char *const *)cd->adopt_groups,
+        .n_adopt_groups = cd->n_adopt_groups,
     };
     if (dir_open(&run->cfg, &run->dir, d) < 0) {
         free(run);
@@ -171,6 +175,19 @@ int accounts_prepare(struct account_run *run, const struct site_model *m, bool p
                      a->managed_site ? "site '" : "no site (its marker names none)",
                      a->managed_site ? a->managed_site : "", a->managed_site ? "'" : "", a->dn);
             return -1;
+        }
+        if (!a->managed) {
+            /* Adopted: only an ordinary user account in the template's OU
+             * whose groups lie within Domain Users and adopt_group (even
+             * when the pool keeps its password: it would run as it). */
+            struct diag why;
+            diag_init(&why);
+            int ok = dir_check_adoption(run->dir, a, m->account_ou, &why);
+            for (size_t i = 0; i < why.count; i++)
+                diag_add(d, "%s: site '%s': %s", m->origin, m->name, why.msgs[i]);
+            diag_free(&why);
+            if (ok != 1)
+                return -1;
         }
         if (!rotate && pool_has_password) {
             step->action = ACCOUNT_KEEP;
@@ -310,6 +327,112 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
     free(items);
     free(specs);
     free(site_of);
+}
+
+static bool stop_requested(void *arg)
+{
+    (void)arg;
+    return interrupted();
+}
+
+#define DEFAULT_WAIT_TIMEOUT 60
+
+static long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t accounts_wait_replicated(struct account_run *run, const struct site_model *const *models,
+                                struct account_step *const *steps, struct diag *const *errs,
+                                bool *failed, size_t n)
+{
+    const struct conf_directory *cd = &run->conf->dir;
+    if (!cd->n_wait_for || n == 0)
+        return 0;
+    long start = monotonic_ms();
+    long timeout_ms =
+        1000L * (cd->wait_timeout_seconds > 0 ? cd->wait_timeout_seconds : DEFAULT_WAIT_TIMEOUT);
+    struct dir_replica_item *items = xcalloc(n, sizeof *items);
+    size_t *site_of = xcalloc(n, sizeof *site_of);
+    char **labels = xcalloc(n, sizeof *labels);
+    char **why = xcalloc(n, sizeof *why); /* per item: the message of the DC that lacked it */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct account_step *st = steps[i];
+        if (!st || (failed && failed[i]) || !st->done ||
+            (st->action != ACCOUNT_CREATE && st->action != ACCOUNT_ROTATE))
+            continue;
+        long long pls = 0;
+        if (st->action == ACCOUNT_ROTATE) {
+            struct diag e;
+            diag_init(&e);
+            if (dir_pwd_last_set(run->dir, st->account.dn, &pls, &e) < 0) {
+                why[k] = xstrdup(e.count ? e.msgs[0] : "its pwdLastSet could not be read");
+                pls = -1; /* not waited for: it fails */
+            }
+            diag_free(&e);
+        }
+        labels[k] =
+            xasprintf("%s (%s)", st->account.sam ? st->account.sam : models[i]->account_name,
+                      st->account.dn ? st->account.dn : "?");
+        items[k].label = labels[k];
+        items[k].guid = st->account.guid;
+        items[k].pwd_last_set = pls > 0 ? pls : 0;
+        site_of[k++] = i;
+    }
+    for (size_t j = 0; j < cd->n_wait_for && k; j++) {
+        /* Items that a DC before lacked are not looked for again. */
+        for (size_t t = 0; t < k; t++)
+            items[t].seen = why[t] != NULL;
+        long left = timeout_ms - (monotonic_ms() - start);
+        struct diag e;
+        diag_init(&e);
+        if (dir_wait_replica(&run->cfg, cd->wait_for[j], items, k, left > 0 ? left : 0,
+                             stop_requested, NULL, &e) < 0)
+            for (size_t t = 0; t < k; t++)
+                if (!items[t].seen && !why[t])
+                    why[t] = xstrdup(e.count ? e.msgs[0] : cd->wait_for[j]);
+        diag_free(&e);
+    }
+    size_t lost = 0;
+    for (size_t t = 0; t < k; t++) {
+        if (!why[t])
+            continue;
+        size_t i = site_of[t];
+        const struct site_model *m = models[i];
+        struct account_step *st = steps[i];
+        lost++;
+        if (st->action == ACCOUNT_CREATE) {
+            diag_add(errs[i],
+                     "site '%s': account %s, created in this run, did not reach every DC of "
+                     "[directory] wait_for within wait_timeout (%ld s): %s",
+                     m->name, labels[t], timeout_ms / 1000, why[t]);
+            if (failed) {
+                failed[i] = true;
+                accounts_undo(run, st, errs[i]);
+            }
+        } else {
+            diag_add(errs[i],
+                     "site '%s': the new password of %s did not reach every DC of [directory] "
+                     "wait_for within wait_timeout (%ld s): %s; it is set on %s and in the IIS "
+                     "configuration (it cannot be taken back) and the other DCs get it when "
+                     "replication does",
+                     m->name, labels[t], timeout_ms / 1000, why[t], cd->uri);
+            if (failed)
+                failed[i] = true;
+        }
+    }
+    for (size_t t = 0; t < k; t++) {
+        free(labels[t]);
+        free(why[t]);
+    }
+    free(labels);
+    free(why);
+    free(items);
+    free(site_of);
+    return lost;
 }
 
 int accounts_undo(struct account_run *run, struct account_step *step, struct diag *d)

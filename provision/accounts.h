@@ -43,8 +43,11 @@ struct account_step {
  * or "~ account" password), reading only (a plan): no password is made
  * here. rotate: set a new password even when the pool has one.
  * pool_has_password: the IIS config already stores a password for the
- * account. -1 with messages (directory errors, an account that belongs to
- * another site). */
+ * account. An unmarked account is used only with adopt_unmarked and when
+ * dir_check_adoption allows it in the template's OU (m->account_ou): a
+ * user account, not built in, whose groups lie within Domain Users and
+ * adopt_group. -1 with messages (directory errors, an account that belongs
+ * to another site, an adoption refused: naming account, DN and reason). */
 int accounts_prepare(struct account_run *run, const struct site_model *m, bool pool_has_password,
                      bool rotate, struct account_step *step, struct changes *out, struct diag *d);
 /* Executing the plan: a new password (CSPRNG, AD complexity) for a step
@@ -64,6 +67,35 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
 /* Creates or rotates as decided. 0 or -1. */
 int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
                      struct diag *d);
+/* Replication ([directory] wait_for, wait_timeout). In a domain of
+ * several DCs a new account exists at first only on the DC it was made on
+ * (the [directory] uri); a host that asks another DC cannot find it, and
+ * an IIS pool that runs as it does not start. Call this after the accounts
+ * are created (accounts_execute_all) and before the IIS configuration is
+ * written: it waits until every account that steps[i] made in this run
+ * (done, ACCOUNT_CREATE) is on each DC wait_for names, found by its
+ * objectGUID (ldap/directory.h dir_wait_replica: same bind and TLS
+ * settings as uri; polls with pauses from 250 ms doubling to 5 s). Steps
+ * that rotated a password (done, ACCOUNT_ROTATE: accounts_execute, which
+ * runs after the write) are waited for too when they are passed: the
+ * account's pwdLastSet on the DC must reach the value uri gives now
+ * (pwdLastSet replicates with the password; whenChanged and uSNChanged are
+ * each DC's own). One deadline, wait_timeout seconds (default 60) from the
+ * call, covers every DC; SIGINT/SIGTERM (faults.h interrupted) ends the
+ * wait early. Without wait_for: nothing, no connection, 0.
+ * A site whose account is not confirmed on every DC gets one message in
+ * errs[i] (naming the site, the account, the DC, the time waited and the
+ * last error, e.g. the DC could not be reached) and, when failed is not
+ * NULL, failed[i] set; its account, if this run created it, is deleted
+ * again (accounts_undo, which says so in errs[i]) - the run then undoes the
+ * site like any other directory failure. A rotated password cannot be
+ * taken back (the configuration holds it): its message says so and the
+ * account is left as it is. Sites with failed[i] set on entry, or no step,
+ * are skipped. Returns the number of sites not confirmed. */
+size_t accounts_wait_replicated(struct account_run *run, const struct site_model *const *models,
+                                struct account_step *const *steps, struct diag *const *errs,
+                                bool *failed, size_t n);
+
 /* Deletes an account this run created (when the site's later steps fail).
  * Says what it did in d's next message. 0 or -1. */
 int accounts_undo(struct account_run *run, struct account_step *step, struct diag *d);

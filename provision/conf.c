@@ -87,6 +87,9 @@ static const struct conf_key known[] = {
     {"directory", "create_ou"},
     {"directory", "adopt_unmarked"},
     {"directory", "group"},
+    {"directory", "adopt_group"},
+    {"directory", "wait_for"},
+    {"directory", "wait_timeout"},
     {"directory", "password_length"},
     {"directory", "secrets_file"},
 };
@@ -95,6 +98,18 @@ static void set(char **slot, const char *v)
 {
     free(*slot);
     *slot = xstrdup(v);
+}
+
+/* Appends v to a list key's values (a key that may repeat). */
+static void add_value(char ***list, size_t *n, const char *v)
+{
+    *list = xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = xstrdup(v);
+}
+
+static bool repeatable(const char *key)
+{
+    return !strcmp(key, "group") || !strcmp(key, "adopt_group") || !strcmp(key, "wait_for");
 }
 
 /* [directory] keys; returns a reason for a bad value or NULL. */
@@ -130,8 +145,22 @@ static const char *directory_key(struct conf *c, const char *k, const char *v)
         free(dir->secrets_file);
         dir->secrets_file = conf_relative(c, v);
     } else if (!strcmp(k, "group")) {
-        dir->groups = xrealloc(dir->groups, (dir->n_groups + 1) * sizeof *dir->groups);
-        dir->groups[dir->n_groups++] = xstrdup(v);
+        add_value(&dir->groups, &dir->n_groups, v);
+    } else if (!strcmp(k, "adopt_group")) {
+        if (!*v)
+            return "needs a group: a DN (relative to base_dn or absolute) or a group name";
+        add_value(&dir->adopt_groups, &dir->n_adopt_groups, v);
+    } else if (!strcmp(k, "wait_for")) {
+        if ((strncmp(v, "ldaps://", 8) != 0 && strncmp(v, "ldap://", 7) != 0) || strchr(v, ' ') ||
+            strchr(v, ','))
+            return "must be one ldaps://HOST or ldap://HOST (StartTLS) per line; the key may "
+                   "repeat";
+        add_value(&dir->wait_for, &dir->n_wait_for, v);
+    } else if (!strcmp(k, "wait_timeout")) {
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 3600)
+            return "must be a number of seconds from 1 to 3600";
+        dir->wait_timeout_seconds = (int)n;
     } else if (!strcmp(k, "timeout")) {
         long n = strtol(v, &end, 10);
         if (!*v || *end || n < 1 || n > 3600)
@@ -197,7 +226,7 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
             diag_add(d, "%s:%u: unknown key '%s' in [%s]", path, e->line, k, s);
             continue;
         }
-        for (size_t j = 0; j < i && strcmp(k, "group") != 0; j++)
+        for (size_t j = 0; j < i && !repeatable(k); j++)
             if (!strcmp(f.entries[j].section, s) && !strcmp(f.entries[j].key, k))
                 diag_add(d, "%s:%u: key '%s' in [%s] is set twice (first at line %u)", path,
                          e->line, k, s, f.entries[j].line);
@@ -350,6 +379,12 @@ void conf_free(struct conf *c)
     for (size_t i = 0; i < dir->n_groups; i++)
         free(dir->groups[i]);
     free(dir->groups);
+    for (size_t i = 0; i < dir->n_adopt_groups; i++)
+        free(dir->adopt_groups[i]);
+    free(dir->adopt_groups);
+    for (size_t i = 0; i < dir->n_wait_for; i++)
+        free(dir->wait_for[i]);
+    free(dir->wait_for);
     free(c->runtime);
     free(c->pipeline);
     free(c->start_mode);

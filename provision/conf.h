@@ -32,7 +32,12 @@ struct conf {
         unsigned password_length;
         char **groups;
         size_t n_groups;
-        unsigned line; /* of [directory], for messages */
+        char **adopt_groups; /* adopt_group: what an adopted account may belong to */
+        size_t n_adopt_groups;
+        char **wait_for; /* wait_for: DCs (URIs) new accounts must reach before the write */
+        size_t n_wait_for;
+        int wait_timeout_seconds; /* wait_timeout; 0 = the default (60) */
+        unsigned line;            /* of [directory], for messages */
     } dir;
     /* [defaults] */
     char *runtime, *pipeline, *start_mode, *identity, *anonymous;

@@ -445,6 +445,10 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
     } else if (any) {
         size_t mark = d->count;
         accounts_execute_all(sys->accts, models, ptrs, errs, failed, s->n_models);
+        /* [directory] wait_for: the new accounts on every DC named, before
+         * anything else of the site is done; a site whose account is not
+         * seen in time is failed and its account deleted again. */
+        accounts_wait_replicated(sys->accts, models, ptrs, errs, failed, s->n_models);
         diag_classify(d, mark, DIAG_DIRECTORY, NULL);
         for (size_t i = 0; i < s->n_models; i++)
             diag_classify(errs[i], 0, DIAG_DIRECTORY, models[i]->name);
@@ -486,6 +490,26 @@ static int announce_destroy(struct session *s, struct systems *sys, struct accou
             journal_add(sys->journal, "account-delete", m->name, "sam", steps[i].account.sam, NULL);
     }
     return journal_commit(sys->journal, &s->rep.errors);
+}
+
+/* [directory] wait_for, for rotated passwords: the file already holds
+ * them, so nothing is undone; a DC that does not show the new password in
+ * time is a note (the pool may fail to log on there until it does). */
+static void wait_for_rotations(struct session *s, struct systems *sys, struct account_step *steps)
+{
+    size_t n = s->n_models ? s->n_models : 1;
+    const struct site_model **models = xcalloc(n, sizeof *models);
+    struct account_step **rotated = xcalloc(n, sizeof *rotated);
+    struct diag **notes = xcalloc(n, sizeof *notes);
+    for (size_t i = 0; i < s->n_models; i++) {
+        models[i] = &s->models[i];
+        rotated[i] = steps[i].action == ACCOUNT_ROTATE && steps[i].done ? &steps[i] : NULL;
+        notes[i] = &s->rep.notes;
+    }
+    accounts_wait_replicated(sys->accts, models, rotated, notes, NULL, s->n_models);
+    free(models);
+    free(rotated);
+    free(notes);
 }
 
 /* After the configuration is written. destroy: the written sites lose
@@ -555,6 +579,8 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
             done[n_done++] = step;
         }
     }
+    if (mode == MODE_APPLY && sys->accts && s->conf.dir.n_wait_for)
+        wait_for_rotations(s, sys, steps);
     size_t mark = s->rep.errors.count;
     if (n_done)
         accounts_save_secrets(&s->conf, models, done, n_done, &s->rep.errors);

@@ -5,10 +5,14 @@
 # LAB\IUSR_<id>; the stored password binds; re-apply changes nothing; plan
 # shows nothing; --rotate-passwords sets a new one; destroy deletes the
 # account and returns the config to its original bytes; an unmarked account
-# of the same name is refused (or adopted, and then never deleted); a site
-# that fails after its account was made gets the account deleted again; a
-# configuration changed by someone else mid-run refuses the write and every
-# account the run made is deleted; a wrong bind password and a stopped DC
+# of the same name is refused (or adopted, and then never deleted), and
+# adoption takes only an ordinary user in the template's OU whose real
+# tokenGroups lie within Domain Users and adopt_group (a Domain Admins
+# member and a member of an unnamed group, made with samba-tool, are
+# refused and keep their passwords); a site that fails after its account was made gets the account deleted again; a
+# configuration changed by another tool mid-run is merged when the change
+# is elsewhere, and refused (every account the run made deleted) when it
+# touches the run's objects; a wrong bind password and a stopped DC
 # are clear errors that change nothing, and so are a bind account that is
 # disabled, expired or locked out. Usage: test_accounts.sh BUILD_DIR.
 # Needs root. A lab that cannot start is a failure.
@@ -22,7 +26,7 @@ cfg=$work/iis/applicationHost.config
 setup() {
   rm -rf "$work/iis"; mkdir -p "$work/iis"
   cp "$FIXTURE" "$cfg"; chmod 644 "$cfg"
-  lab_provision_conf "$repo" "$cfg" "" "secrets_file = $work/secrets" ${1:+"$1"} \
+  lab_provision_conf "$repo" "$cfg" "" "secrets_file = $work/secrets" "$@" \
     "[iis]" "backups = 2" > "$work/provision.ini"
 }
 prov() { in_lab "$P" -c "$work/provision.ini" "$@"; }
@@ -120,6 +124,45 @@ out=$(prov destroy "$work/sites.ini" 2>&1); rc=$?
   && ok "destroy keeps an adopted account" || bad "destroy adopted (rc $rc): $out"
 in_lab ldapdelete -H "$LAB_LDAPS_URI" -D "$LAB_ADMIN_UPN" -y "$LAB_ADMIN_PASSWORD_FILE" "CN=IUSR_shop,$LAB_SITES_OU" >/dev/null 2>&1
 
+# --- adoption within limits: the OU, ordinary users, Domain Users + adopt_group ---
+samdb="$LAB_DIR/private/sam.ldb" adopt_pw="Adopt-Passw0rd-acc-7"
+if { in_lab samba-tool user create IUSR_boss "$adopt_pw" --userou=OU=Sites,OU=Hosting -H "$samdb" &&
+     in_lab samba-tool group addmembers "Domain Admins" IUSR_boss -H "$samdb" &&
+     in_lab samba-tool group add WebPools --groupou=OU=Hosting -H "$samdb" &&
+     in_lab samba-tool user create IUSR_pool "$adopt_pw" --userou=OU=Sites,OU=Hosting -H "$samdb" &&
+     in_lab samba-tool group addmembers WebPools IUSR_pool -H "$samdb"; } >"$work/samba-tool.log" 2>&1; then
+  ok "samba-tool: IUSR_boss in Domain Admins and IUSR_pool in WebPools, both in the sites' OU"
+else
+  bad "samba-tool fixtures for adoption: $(cat "$work/samba-tool.log")"
+fi
+printf '[site boss.example.com]\ntemplate = ad-identity\nid = boss\n' > "$work/boss.ini"
+printf '[site pool.example.com]\ntemplate = ad-identity\nid = pool\n' > "$work/pool.ini"
+setup "adopt_unmarked = true"
+out=$(prov plan "$work/boss.ini" 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "refusing to adopt account IUSR_boss (CN=IUSR_boss,OU=Sites,OU=Hosting" <<<"$out" \
+  && grep -q "CN=Domain Admins,CN=Users,$LAB_BASE_DN (S-1-5-21-[0-9-]*-512, Domain Admins" <<<"$out" \
+  && ok "plan: a Domain Admins member is not adopted ($(grep -o 'member of CN=Domain Admins[^,]*' <<<"$out" | head -1))" \
+  || bad "plan with a Domain Admins member (rc $rc): $out"
+out=$(prov apply "$work/boss.ini" 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "refusing to adopt account IUSR_boss" <<<"$out" && cmp -s "$cfg" "$FIXTURE" \
+  && binds IUSR_boss "$adopt_pw" \
+  && ok "apply: the Domain Admins member is refused, config unchanged, its password unchanged" \
+  || bad "apply with a Domain Admins member (rc $rc): $out"
+out=$(prov apply "$work/pool.ini" 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "member of CN=WebPools,OU=Hosting,$LAB_BASE_DN (S-1-5-21-[0-9-]*) (tokenGroups[^)]*), which is not in adopt_group" <<<"$out" \
+  && cmp -s "$cfg" "$FIXTURE" && binds IUSR_pool "$adopt_pw" \
+  && ok "apply: a member of WebPools is refused while adopt_group does not name it" \
+  || bad "apply with a WebPools member, no adopt_group (rc $rc): $out"
+setup "adopt_unmarked = true" "adopt_group = WebPools"
+out=$(prov apply "$work/pool.ini" 2>&1); rc=$?
+pw=$(pool_password pool.example.com)
+[ $rc -eq 0 ] && [ -n "$pw" ] && binds IUSR_pool "$pw" \
+  && ok "apply with adopt_group = WebPools: IUSR_pool adopted, its new password binds" \
+  || bad "apply with adopt_group (rc $rc): $out"
+out=$(prov destroy "$work/pool.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && account_exists IUSR_pool && cmp -s "$cfg" "$FIXTURE" \
+  && ok "destroy keeps the adopted IUSR_pool" || bad "destroy adopted IUSR_pool (rc $rc): $out"
+
 # --- failures after the account was made ---------------------------------------
 setup
 printf '[site clash.example.com]\ntemplate = ad-identity\nid = clash\nsite.bindings = http/*:80:\n' > "$work/clash.ini"
@@ -128,16 +171,60 @@ out=$(prov apply "$work/clash.ini" 2>&1); rc=$?
   && grep -q "already used by site 'Default Web Site'" <<<"$out" \
   && ok "a site refused by IIS rules: no account left behind" || bad "clash (rc $rc): $out"
 
+# Another tool writes the config while the run is stopped right before its
+# write (PROVISION_TEST_HOOK=stop:config:1): a change elsewhere is merged
+# (the run's 60 accounts stay, both edits are in the file); a change to a
+# pool of the batch stops the run: nothing written, its accounts deleted.
 for i in $(seq -w 1 60); do printf '[site b%s.example.com]\ntemplate = ad-identity\nid = b%s\n' "$i" "$i"; done > "$work/batch.ini"
-( sleep 0.4; printf '<!-- edited by someone else -->\r\n' >> "$cfg" ) &
-out=$(prov apply "$work/batch.ini" 2>&1); rc=$?
-wait
+# run_stopped EDIT: apply the batch, stopped before the write while EDIT runs
+run_stopped() {
+  PROVISION_TEST_HOOK=stop:config:1 prov apply "$work/batch.ini" >"$work/stopped.out" 2>&1 &
+  local bg=$! pid= _
+  for _ in $(seq 1 1200); do
+    pid=$(pgrep -f -- "-c $work/provision.ini apply $work/batch.ini" | while read -r p; do
+      [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = T ] && echo "$p"; done | head -1)
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || { kill "$bg"; wait "$bg"; echo "the run never stopped at the hook" >"$work/stopped.out"; return 99; }
+  eval "$1"
+  kill -CONT "$pid"
+  wait "$bg"
+}
+run_stopped 'printf "<!-- edited by someone else -->\r\n" >> "$cfg"'; rc=$?
+out=$(cat "$work/stopped.out")
 left=0
 for i in 01 30 60; do account_exists "IUSR_b$i" && left=$((left + 1)); done
-[ $rc -ne 0 ] && [ $left -eq 0 ] && grep -q "changed by someone else" <<<"$out" \
+[ $rc -eq 0 ] && [ $left -eq 3 ] && grep -q "edited by someone else" "$cfg" && grep -q '<site name="b60.example.com"' "$cfg" \
+  && grep -q "this run's edits were made again on the new content" <<<"$out" \
+  && ok "config changed elsewhere mid-run: merged, the 60 sites written, the other edit kept" \
+  || bad "mid-run change elsewhere (rc $rc, $left accounts): $(tail -3 <<<"$out")"
+prov destroy "$work/batch.ini" >/dev/null 2>&1 || bad "destroy after the merged batch"
+cp "$FIXTURE" "$cfg"
+run_stopped 'sed -i "s|<add name=\"DefaultAppPool\"|<add name=\"b30.example.com\" /><add name=\"DefaultAppPool\"|" "$cfg"; cp "$cfg" "$work/other.config"'; rc=$?
+out=$(cat "$work/stopped.out")
+left=0
+for i in 01 30 60; do account_exists "IUSR_b$i" && left=$((left + 1)); done
+[ $rc -ne 0 ] && [ $left -eq 0 ] && cmp -s "$cfg" "$work/other.config" \
+  && grep -q "another tool changed pool b30.example.com since this run read the file" <<<"$out" \
   && grep -q "accounts created in this run deleted again" <<<"$out" \
-  && ok "config changed mid-run: nothing written, the run's 60 accounts deleted again" \
-  || bad "mid-run change (rc $rc, $left accounts left): $(tail -3 <<<"$out")"
+  && ok "config changed mid-run in a pool of the batch: nothing written, the run's 60 accounts deleted again" \
+  || bad "mid-run conflicting change (rc $rc, $left accounts left): $(tail -3 <<<"$out")"
+cp "$FIXTURE" "$cfg"
+
+# --- [directory] wait_for: the config is written once the DCs named have the accounts
+setup "wait_for = $LAB_LDAPS_URI"
+printf '[site wait.example.com]\ntemplate = ad-identity\nid = wait\n' > "$work/wait.ini"
+out=$(prov apply "$work/wait.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && account_exists IUSR_wait && grep -q '<site name="wait.example.com"' "$cfg" \
+  && ok "wait_for the lab's DC: the account is seen there, the config written" || bad "wait_for lab DC (rc $rc): $out"
+prov destroy "$work/wait.ini" >/dev/null 2>&1 || bad "destroy after wait_for"
+setup "wait_for = ldaps://127.0.0.2:1" "wait_timeout = 3"
+out=$(prov apply "$work/wait.ini" 2>&1); rc=$?
+[ $rc -ne 0 ] && ! account_exists IUSR_wait && cmp -s "$cfg" "$FIXTURE" \
+  && grep -q "not confirmed on 127.0.0.2:1" <<<"$out" && grep -q "deleted again" <<<"$out" \
+  && ok "wait_for an unreachable DC: times out, the account deleted again, nothing written" \
+  || bad "wait_for unreachable (rc $rc): $out"
 
 # --- directory errors ------------------------------------------------------------
 setup

@@ -26,6 +26,8 @@
 static char tmp[64];
 static char *secrets;
 static char *groups_buf[2];
+static char *adopt_buf[3];
+static char *wait_buf[3];
 static struct conf conf;
 static struct diag msgs;
 static struct changes changes;
@@ -47,6 +49,11 @@ static void conf_reset(void)
     d->timeout_seconds = 5;
     d->groups = groups_buf;
     d->n_groups = 0;
+    d->adopt_groups = adopt_buf;
+    d->n_adopt_groups = 0;
+    d->wait_for = wait_buf;
+    d->n_wait_for = 0;
+    d->wait_timeout_seconds = 2;
 }
 
 static int setup(void **st)
@@ -898,6 +905,444 @@ static void test_secret_lines_refuses_open_file(void **st)
     assert_quiet(&msgs);
 }
 
+/* ------------------------------------------------------------------ adoption */
+
+#define DOMAIN_ADMINS "S-1-5-21-1-2-3-512"
+
+/* accounts_prepare of site adopt.example.com for an existing account sam,
+ * adopt_unmarked on. 0 adopted, -1 refused; messages in msgs. */
+static int prepare_adopt(const char *sam, const char *ou)
+{
+    conf.dir.adopt_unmarked = true;
+    struct account_run *run = open_run();
+    struct site_model m;
+    model(&m, "adopt.example.com", sam);
+    if (ou) {
+        free(m.account_ou);
+        m.account_ou = xstrdup(ou);
+    }
+    struct account_step step;
+    int rc = prepare_with_password(run, &m, false, false, &step, &changes, &msgs);
+    if (rc == 0) {
+        assert_true(step.account.adopted);
+        assert_int_equal(step.action, ACCOUNT_ROTATE);
+    } else {
+        assert_null(step.password);
+    }
+    account_step_free(&step);
+    accounts_close(run);
+    model_free(&m);
+    return rc;
+}
+
+static void test_adopt_plain_user_in_ou(void **st)
+{
+    (void)st;
+    /* Domain Users (its primary group) and Builtin Users through it */
+    fake_dir_add_group_sid("Domain Users", "S-1-5-21-1-2-3-513");
+    fake_dir_add_group_sid("Users", "S-1-5-32-545");
+    fake_dir_add_member("Users", "Domain Users");
+    fake_dir_add_unmarked("IUSR_plain");
+    char *token = fake_dir_token_groups("IUSR_plain");
+    assert_string_equal(token, "S-1-5-21-1-2-3-513 S-1-5-32-545");
+    free(token);
+    assert_int_equal(prepare_adopt("IUSR_plain", NULL), 0);
+    assert_quiet(&msgs);
+    assert_non_null(find_change('~', "IUSR_plain"));
+    assert_int_equal(fake_dir_calls(FAKE_FN_CHECK_ADOPTION), 1);
+}
+
+static void test_adopt_refuses_domain_admin(void **st)
+{
+    (void)st;
+    const char *admins = fake_dir_add_group_sid("Domain Admins", DOMAIN_ADMINS);
+    const char *dn = fake_dir_add_unmarked("IUSR_boss");
+    fake_dir_add_member("Domain Admins", "IUSR_boss");
+    assert_int_equal(prepare_adopt("IUSR_boss", NULL), -1);
+    assert_said(&msgs, "/etc/provision/sites.ini:3", "site 'adopt.example.com'",
+                "refusing to adopt account IUSR_boss", dn, "dc01.lab.test", admins, DOMAIN_ADMINS,
+                "an administrative group: never adopted", "tokenGroups");
+    assert_int_equal(changes.count, 0);
+    /* naming Domain Admins in adopt_group does not make it acceptable */
+    diag_free(&msgs);
+    adopt_buf[0] = (char *)"Domain Admins";
+    conf.dir.n_adopt_groups = 1;
+    assert_int_equal(prepare_adopt("IUSR_boss", NULL), -1);
+    assert_said(&msgs, "adopt_group Domain Admins", "administrative group", "remove it");
+    /* the password is never reset, whatever asks (recovery's path too) */
+    conf.dir.n_adopt_groups = 0;
+    conf.dir.adopt_unmarked = true;
+    struct account_run *run = open_run();
+    diag_free(&msgs);
+    assert_int_equal(accounts_set_password(run, "IUSR_boss", "Kq7-Mz.Rt2:Vw9_Hs4+Lp8@N", &msgs),
+                     -1);
+    assert_said(&msgs, "refusing to adopt account IUSR_boss", DOMAIN_ADMINS);
+    assert_string_equal(fake_dir_password("IUSR_boss"), "Old-Pass-123");
+    assert_int_equal(fake_dir_ops(FAKE_OP_PASSWORD), 0);
+    accounts_close(run);
+}
+
+static void test_adopt_refuses_builtin_account(void **st)
+{
+    (void)st;
+    const char *dn = fake_dir_add_unmarked("Administrator");
+    fake_dir_set_rid("Administrator", 500);
+    assert_int_equal(prepare_adopt("Administrator", NULL), -1);
+    assert_said(&msgs, "refusing to adopt account Administrator", dn, "built-in account",
+                "RID 500");
+    diag_free(&msgs);
+    fake_dir_add_unmarked("krbtgt");
+    fake_dir_set_rid("krbtgt", 502);
+    assert_int_equal(prepare_adopt("krbtgt", NULL), -1);
+    assert_said(&msgs, "krbtgt", "RID 502");
+}
+
+static void test_adopt_refuses_computer_and_trust_accounts(void **st)
+{
+    (void)st;
+    /* a computer: find already refuses the name, and so does the check */
+    const char *web = fake_dir_add_computer("WEB01$");
+    assert_int_equal(prepare_adopt("WEB01$", "CN=Computers"), -1);
+    assert_said(&msgs, "WEB01$", "belongs to a computer");
+    conf.dir.adopt_unmarked = true;
+    struct account_run *run = open_run();
+    struct dir_account acct = {.dn = (char *)web, .sam = (char *)"WEB01$"};
+    diag_free(&msgs);
+    /* the core's only door is accounts.c: reach the module through a
+     * second handle, as the core would */
+    struct dir_config cfg = {.uri = "ldaps://dc01.lab.test",
+                             .bind_dn = "LAB\\provision",
+                             .password_env = BIND_ENV,
+                             .base_dn = FAKE_DIR_DEFAULT_BASE,
+                             .adopt_unmarked = true};
+    struct dir *dir;
+    assert_int_equal(dir_open(&cfg, &dir, &msgs), 0);
+    assert_int_equal(dir_check_adoption(dir, &acct, NULL, &msgs), 0);
+    assert_said(&msgs, "refusing to adopt account WEB01$", web, "computer account");
+    dir_close(dir);
+    accounts_close(run);
+    /* user objects whose userAccountControl makes them something else */
+    static const struct {
+        const char *sam;
+        unsigned long uac;
+        const char *why;
+    } cases[] = {
+        {"IUSR_ws", 0x1000, "WORKSTATION_TRUST_ACCOUNT"},
+        {"IUSR_dc", 0x82000, "SERVER_TRUST_ACCOUNT"},
+        {"IUSR_trust", 0x800, "INTERDOMAIN_TRUST_ACCOUNT"},
+        {"IUSR_deleg", 0x80200, "TRUSTED_FOR_DELEGATION"},
+        {"IUSR_s4u", 0x1000200, "TRUSTED_TO_AUTH_FOR_DELEGATION"},
+        {"IUSR_rodc", 0x4001000, "WORKSTATION_TRUST_ACCOUNT"},
+        {"IUSR_dup", 0x100, "TEMP_DUPLICATE_ACCOUNT"},
+        {"IUSR_odd", 0x10000, "NORMAL_ACCOUNT is not set"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fake_dir_add_unmarked(cases[i].sam);
+        fake_dir_set_uac(cases[i].sam, cases[i].uac);
+        diag_free(&msgs);
+        assert_int_equal(prepare_adopt(cases[i].sam, NULL), -1);
+        assert_said(&msgs, "refusing to adopt account", cases[i].sam, cases[i].why);
+    }
+    /* a disabled ordinary account, password never expires: fine */
+    fake_dir_add_unmarked("IUSR_off");
+    fake_dir_set_uac("IUSR_off", 66050);
+    diag_free(&msgs);
+    assert_int_equal(prepare_adopt("IUSR_off", NULL), 0);
+    assert_quiet(&msgs);
+}
+
+static void test_adopt_refuses_outside_ou(void **st)
+{
+    (void)st;
+    const char *dn = fake_dir_add_user("IUSR_away", "OU=Other", NULL, "Old-Pass-123");
+    assert_int_equal(prepare_adopt("IUSR_away", NULL), -1);
+    assert_said(&msgs, "refusing to adopt account IUSR_away", dn, "OU=Other,DC=lab,DC=test",
+                "not in the template's OU OU=Sites,DC=lab,DC=test");
+    /* below the OU is not in it either */
+    fake_dir_add_user("IUSR_deep", "OU=Deep,OU=Sites", NULL, "Old-Pass-123");
+    diag_free(&msgs);
+    assert_int_equal(prepare_adopt("IUSR_deep", NULL), -1);
+    assert_said(&msgs, "IUSR_deep", "not in the template's OU");
+    /* the same OU written absolute and in another case */
+    fake_dir_add_unmarked("IUSR_here");
+    diag_free(&msgs);
+    assert_int_equal(prepare_adopt("IUSR_here", "ou=sites,dc=LAB,dc=test"), 0);
+    assert_quiet(&msgs);
+}
+
+static void test_adopt_named_groups(void **st)
+{
+    (void)st;
+    const char *pools = fake_dir_add_group("Web Pools");
+    fake_dir_add_group("File Readers");
+    fake_dir_add_member("File Readers", "Web Pools"); /* follows from Web Pools */
+    fake_dir_add_unmarked("IUSR_pool");
+    fake_dir_add_member("Web Pools", "IUSR_pool");
+    /* not named: refused, naming the group */
+    assert_int_equal(prepare_adopt("IUSR_pool", NULL), -1);
+    assert_said(&msgs, "IUSR_pool", pools, "not in adopt_group");
+    /* named (by name, or by a DN relative to base_dn): allowed, with what it implies */
+    const char *names[] = {"Web Pools", "CN=Web Pools,CN=Users"};
+    for (int i = 0; i < 2; i++) {
+        adopt_buf[0] = (char *)names[i];
+        conf.dir.n_adopt_groups = 1;
+        diag_free(&msgs);
+        assert_int_equal(prepare_adopt("IUSR_pool", NULL), 0);
+        assert_quiet(&msgs);
+    }
+    /* a group that does not exist: an error, not a silent "allowed" */
+    adopt_buf[0] = (char *)"No Such Group";
+    assert_int_equal(prepare_adopt("IUSR_pool", NULL), -1);
+    assert_said(&msgs, "adopt_group No Such Group not found");
+}
+
+static void test_adopt_refuses_nested_membership(void **st)
+{
+    (void)st;
+    const char *admins = fake_dir_add_group_sid("Domain Admins", DOMAIN_ADMINS);
+    const char *help = fake_dir_add_group("Helpdesk");
+    fake_dir_add_member("Domain Admins", "Helpdesk");
+    fake_dir_add_unmarked("IUSR_help");
+    fake_dir_add_member("Helpdesk", "IUSR_help");
+    /* tokenGroups is transitive: Domain Admins through Helpdesk */
+    char *token = fake_dir_token_groups("IUSR_help");
+    assert_non_null(strstr(token, DOMAIN_ADMINS));
+    free(token);
+    assert_int_equal(prepare_adopt("IUSR_help", NULL), -1);
+    assert_said(&msgs, "IUSR_help", admins, help, "not in adopt_group");
+    /* two plain groups, one in the other: both named, not only the direct one */
+    const char *inner = fake_dir_add_group("Inner");
+    const char *outer = fake_dir_add_group("Outer");
+    fake_dir_add_member("Outer", "Inner");
+    fake_dir_add_unmarked("IUSR_nest");
+    fake_dir_add_member("Inner", "IUSR_nest");
+    diag_free(&msgs);
+    assert_int_equal(prepare_adopt("IUSR_nest", NULL), -1);
+    assert_said(&msgs, "IUSR_nest", inner, outer, "are not in adopt_group");
+    /* an allowed group nested in Domain Admins does not open the door */
+    fake_dir_add_group("Web Pools");
+    fake_dir_add_member("Domain Admins", "Web Pools");
+    fake_dir_add_unmarked("IUSR_sneak");
+    fake_dir_add_member("Web Pools", "IUSR_sneak");
+    adopt_buf[0] = (char *)"Web Pools";
+    conf.dir.n_adopt_groups = 1;
+    diag_free(&msgs);
+    assert_int_equal(prepare_adopt("IUSR_sneak", NULL), -1);
+    assert_said(&msgs, "IUSR_sneak", admins, "never adopted");
+}
+
+/* The create path (the account appeared between look-up and add) and the
+ * marker: an adopted account is never marked, and destroy keeps it. */
+static void test_adopt_create_path_and_marker(void **st)
+{
+    (void)st;
+    fake_dir_add_group_sid("Domain Admins", DOMAIN_ADMINS);
+    fake_dir_add_unmarked("IUSR_boss");
+    fake_dir_add_member("Domain Admins", "IUSR_boss");
+    fake_dir_add_unmarked("IUSR_ok");
+    conf.dir.adopt_unmarked = true;
+    struct account_run *run = open_run();
+    struct site_model m;
+    model(&m, "ok.example.com", "IUSR_ok");
+    struct account_step step;
+    assert_int_equal(prepare_with_password(run, &m, false, false, &step, &changes, &msgs), 0);
+    assert_int_equal(accounts_execute(run, &m, &step, &msgs), 0);
+    assert_quiet(&msgs);
+    assert_string_equal(fake_dir_password("IUSR_ok"), step.password);
+    assert_null(fake_dir_marker("IUSR_ok"));
+    struct account_step rm;
+    assert_int_equal(accounts_prepare_removal(run, &m, &rm, &changes, &msgs), 0);
+    assert_int_equal(accounts_remove(run, &rm, &msgs), 0);
+    assert_int_equal(accounts_delete_marked(run, "IUSR_ok", "ok.example.com", &msgs), 0);
+    assert_true(fake_dir_exists("IUSR_ok"));
+    assert_int_equal(fake_dir_ops(FAKE_OP_DELETE), 0);
+    account_step_free(&rm);
+    account_step_free(&step);
+    model_free(&m);
+    accounts_close(run);
+    struct dir_config cfg = {.uri = "ldaps://dc01.lab.test",
+                             .bind_dn = "LAB\\provision",
+                             .password_env = BIND_ENV,
+                             .base_dn = FAKE_DIR_DEFAULT_BASE,
+                             .adopt_unmarked = true};
+    struct dir *dir;
+    assert_int_equal(dir_open(&cfg, &dir, &msgs), 0);
+    struct dir_account_spec spec = {.sam = "IUSR_boss", .ou = "OU=Sites", .site = "boss.example"};
+    struct dir_account a;
+    assert_int_equal(dir_create_account(dir, &spec, "Kq7-Mz.Rt2:Vw9_Hs4+Lp8@N", &a, &msgs), -1);
+    assert_said(&msgs, "refusing to adopt account IUSR_boss", DOMAIN_ADMINS);
+    assert_false(a.adopted);
+    dir_account_free(&a);
+    spec.sam = "IUSR_ok";
+    assert_int_equal(dir_create_account(dir, &spec, "Kq7-Mz.Rt2:Vw9_Hs4+Lp8@N", &a, &msgs), 0);
+    assert_true(a.adopted);
+    dir_account_free(&a);
+    dir_close(dir);
+}
+
+/* ------------------------------------------------------------------ replication */
+
+static void batch_created(struct account_run *run, struct batch *b)
+{
+    batch_prepare(run, b);
+    accounts_execute_all(run, b->mp, b->sp, b->ep, b->failed, N_SITES);
+    for (int i = 0; i < N_SITES; i++) {
+        assert_false(b->failed[i]);
+        assert_true(b->s[i].done);
+    }
+}
+
+static void test_wait_replicated_none_configured(void **st)
+{
+    (void)st;
+    struct account_run *run = open_run();
+    struct batch b;
+    batch_created(run, &b);
+    assert_int_equal(accounts_wait_replicated(run, b.mp, b.sp, b.ep, b.failed, N_SITES), 0);
+    assert_int_equal(fake_dir_calls(FAKE_FN_WAIT_REPLICA), 0);
+    batch_free(&b);
+    accounts_close(run);
+}
+
+static void test_wait_replicated_current_dc(void **st)
+{
+    (void)st;
+    wait_buf[0] = (char *)"ldaps://dc01.lab.test";
+    wait_buf[1] = (char *)"ldaps://dc02.lab.test";
+    conf.dir.n_wait_for = 2;
+    struct account_run *run = open_run();
+    struct batch b;
+    batch_created(run, &b);
+    assert_int_equal(accounts_wait_replicated(run, b.mp, b.sp, b.ep, b.failed, N_SITES), 0);
+    assert_int_equal(fake_dir_calls(FAKE_FN_WAIT_REPLICA), 2);
+    for (int i = 0; i < N_SITES; i++) {
+        assert_false(b.failed[i]);
+        assert_quiet(&b.e[i]);
+        assert_true(fake_dir_exists(b.m[i].account_name));
+    }
+    batch_free(&b);
+    accounts_close(run);
+}
+
+static void test_wait_replicated_unreachable(void **st)
+{
+    (void)st;
+    wait_buf[0] = (char *)"ldaps://dc01.lab.test";
+    wait_buf[1] = (char *)"ldaps://127.0.0.2:1";
+    conf.dir.n_wait_for = 2;
+    fake_dir_replica_unreachable("ldaps://127.0.0.2:1");
+    struct account_run *run = open_run();
+    struct batch b;
+    batch_created(run, &b);
+    assert_int_equal(accounts_wait_replicated(run, b.mp, b.sp, b.ep, b.failed, N_SITES), N_SITES);
+    for (int i = 0; i < N_SITES; i++) {
+        assert_true(b.failed[i]);
+        assert_false(b.s[i].done);
+        assert_said(&b.e[i], b.m[i].name, b.m[i].account_name, "did not reach every DC",
+                    "wait_timeout (2 s)", "not confirmed on 127.0.0.2:1", "cannot be reached");
+        assert_said(&b.e[i], b.m[i].account_name, "deleted again");
+        assert_false(fake_dir_exists(b.m[i].account_name));
+    }
+    batch_free(&b);
+    accounts_close(run);
+}
+
+static void test_wait_replicated_one_missing(void **st)
+{
+    (void)st;
+    wait_buf[0] = (char *)"ldaps://dc02.lab.test";
+    conf.dir.n_wait_for = 1;
+    fake_dir_replica_lacks("ldaps://dc02.lab.test", "IUSR_b");
+    struct account_run *run = open_run();
+    struct batch b;
+    batch_created(run, &b);
+    b.failed[3] = true; /* failed on entry: skipped, kept as it is */
+    assert_int_equal(accounts_wait_replicated(run, b.mp, b.sp, b.ep, b.failed, N_SITES), 1);
+    assert_false(b.failed[0]);
+    assert_true(b.failed[1]);
+    assert_said(&b.e[1], "site 'b.example'", "IUSR_b (CN=IUSR_b,OU=Sites,DC=lab,DC=test)",
+                "1 of 3 account(s) not confirmed on dc02.lab.test");
+    assert_false(fake_dir_exists("IUSR_b"));
+    assert_true(fake_dir_exists("IUSR_a"));
+    assert_true(fake_dir_exists("IUSR_d"));
+    assert_quiet(&b.e[0]);
+    assert_quiet(&b.e[2]);
+    batch_free(&b);
+    accounts_close(run);
+}
+
+static void test_wait_replicated_rotation(void **st)
+{
+    (void)st;
+    wait_buf[0] = (char *)"ldaps://dc02.lab.test";
+    conf.dir.n_wait_for = 1;
+    fake_dir_add_marked("IUSR_r", "r.example");
+    struct account_run *run = open_run();
+    struct site_model m;
+    model(&m, "r.example", "IUSR_r");
+    struct account_step step, *sp = &step;
+    const struct site_model *mp = &m;
+    struct diag *ep = &msgs;
+    bool failed = false;
+    assert_int_equal(prepare_with_password(run, &m, true, true, &step, &changes, &msgs), 0);
+    assert_int_equal(step.action, ACCOUNT_ROTATE);
+    long long before = fake_dir_pwd_last_set("IUSR_r");
+    /* not done yet: nothing to wait for */
+    assert_int_equal(accounts_wait_replicated(run, &mp, &sp, &ep, &failed, 1), 0);
+    assert_int_equal(fake_dir_calls(FAKE_FN_WAIT_REPLICA), 0);
+    assert_int_equal(accounts_execute(run, &m, &step, &msgs), 0);
+    assert_true(fake_dir_pwd_last_set("IUSR_r") > before);
+    assert_int_equal(accounts_wait_replicated(run, &mp, &sp, &ep, NULL, 1), 0);
+    assert_quiet(&msgs);
+    fake_dir_replica_lacks("ldaps://dc02.lab.test", "IUSR_r");
+    assert_int_equal(accounts_wait_replicated(run, &mp, &sp, &ep, &failed, 1), 1);
+    assert_true(failed);
+    assert_said(&msgs, "site 'r.example'", "new password of IUSR_r", "cannot be taken back");
+    assert_true(fake_dir_exists("IUSR_r"));
+    assert_string_equal(fake_dir_password("IUSR_r"), step.password);
+    account_step_free(&step);
+    model_free(&m);
+    accounts_close(run);
+}
+
+static void test_wait_replicated_conf_keys(void **st)
+{
+    (void)st;
+    char *path = xasprintf("%s/provision.ini", tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[iis]\nconfig = /tmp/applicationHost.config\n[directory]\nnetbios = LAB\n"
+          "uri = ldaps://dc1.lab.test\nbind_dn = x@lab.test\npassword_env = X\n"
+          "base_dn = DC=lab,DC=test\nupn_suffix = lab.test\nadopt_unmarked = true\n"
+          "adopt_group = CN=Web Pools,OU=Groups\nadopt_group = Helpdesk Web\n"
+          "wait_for = ldaps://dc2.lab.test\nwait_for = ldap://dc3.lab.test:3389\n"
+          "wait_timeout = 90\n",
+          f);
+    fclose(f);
+    struct conf c;
+    assert_int_equal(conf_load(path, &c, &msgs), 0);
+    assert_quiet(&msgs);
+    assert_int_equal(c.dir.n_adopt_groups, 2);
+    assert_string_equal(c.dir.adopt_groups[0], "CN=Web Pools,OU=Groups");
+    assert_string_equal(c.dir.adopt_groups[1], "Helpdesk Web");
+    assert_int_equal(c.dir.n_wait_for, 2);
+    assert_string_equal(c.dir.wait_for[1], "ldap://dc3.lab.test:3389");
+    assert_int_equal(c.dir.wait_timeout_seconds, 90);
+    conf_free(&c);
+    f = fopen(path, "w");
+    fputs("[iis]\nconfig = /tmp/applicationHost.config\n[directory]\n"
+          "wait_for = ldaps://dc2, ldaps://dc3\nwait_for = dc4\nwait_timeout = 0\n"
+          "adopt_group =\n",
+          f);
+    fclose(f);
+    assert_int_equal(conf_load(path, &c, &msgs), -1);
+    assert_said(&msgs, ":4: wait_for", "the key may repeat");
+    assert_said(&msgs, ":5: wait_for", "ldaps://HOST");
+    assert_said(&msgs, ":6: wait_timeout", "1 to 3600");
+    assert_said(&msgs, ":7: adopt_group", "needs a group");
+    free(path);
+}
+
 /* ------------------------------------------------------------------ the fake itself */
 
 /* The fake follows directory.h where the core relies on it. */
@@ -1133,6 +1578,20 @@ int main(void)
         T(test_siteless_marker_is_nobodys),
         T(test_message_of_hyphenated_name),
         T(test_secret_lines_case_insensitive),
+        T(test_adopt_plain_user_in_ou),
+        T(test_adopt_refuses_domain_admin),
+        T(test_adopt_refuses_builtin_account),
+        T(test_adopt_refuses_computer_and_trust_accounts),
+        T(test_adopt_refuses_outside_ou),
+        T(test_adopt_named_groups),
+        T(test_adopt_refuses_nested_membership),
+        T(test_adopt_create_path_and_marker),
+        T(test_wait_replicated_none_configured),
+        T(test_wait_replicated_current_dc),
+        T(test_wait_replicated_unreachable),
+        T(test_wait_replicated_one_missing),
+        T(test_wait_replicated_rotation),
+        T(test_wait_replicated_conf_keys),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -776,11 +776,225 @@ static void phase_dc_gone(const char *mode)
     dir_close(dir);
 }
 
+/* run.sh made these with samba-tool: in OU=Sites,OU=Hosting IUSR_it_admin
+ * (a member of Domain Admins), IUSR_it_pool (of the group IT_WebPools),
+ * IUSR_it_nested (of IT_Helpdesk, itself a member of Domain Admins) and
+ * IUSR_it_plain (no group but Domain Users); IUSR_it_away in OU=Hosting.
+ * Every password is IT_ADOPT_PASSWORD. */
+static const char *const sites_ou = "OU=Sites,OU=Hosting";
+
+/* Finds sam and asks dir_check_adoption for the sites' OU. */
+static int adoption(struct dir *dir, const char *sam, const char *ou, struct diag *d)
+{
+    struct dir_account a;
+    int r = dir_find_account(dir, sam, &a, d);
+    if (r == 1)
+        r = dir_check_adoption(dir, &a, ou, d);
+    else
+        r = -2;
+    dir_account_free(&a);
+    return r;
+}
+
+static void phase_adopt(void)
+{
+    struct dir_config c = admin_cfg(NULL);
+    c.adopt_unmarked = true;
+    struct dir *dir = open_or_die(&c, "adopt: open with adopt_unmarked");
+    struct diag d;
+    diag_init(&d);
+
+    int r = adoption(dir, "IUSR_it_plain", sites_ou, &d);
+    check("adopt: a plain user in the OU (Domain Users, Builtin Users by nesting): allowed", r == 1,
+          &d);
+
+    r = adoption(dir, "IUSR_it_admin", sites_ou, &d);
+    char *admins = xasprintf("CN=Domain Admins,CN=Users,%s", env("LAB_BASE_DN"));
+    check_msg("adopt: a Domain Admins member is refused, naming the group, its DN and SID", r == 0,
+              &d, "refusing to adopt account IUSR_it_admin", admins,
+              "-512, Domain Admins, an administrative group: never adopted");
+    r = adoption(dir, "IUSR_it_admin", sites_ou, &d);
+    check_msg("adopt: the message names the account's DN and the real tokenGroups path", r == 0, &d,
+              "CN=IUSR_it_admin,OU=Sites,OU=Hosting", "tokenGroups", "S-1-5-21-");
+
+    r = adoption(dir, "IUSR_it_nested", sites_ou, &d);
+    check_msg("adopt: Domain Admins through a nested group (IT_Helpdesk) is refused too", r == 0,
+              &d, "IUSR_it_nested", admins, "CN=IT_Helpdesk,OU=Hosting");
+
+    r = adoption(dir, "IUSR_it_pool", sites_ou, &d);
+    check_msg("adopt: a member of IT_WebPools without adopt_group: refused, naming the group",
+              r == 0, &d, "IUSR_it_pool", "CN=IT_WebPools,OU=Hosting", "not in adopt_group");
+
+    r = adoption(dir, "IUSR_it_away", sites_ou, &d);
+    check_msg("adopt: an account outside the template's OU is refused", r == 0, &d, "IUSR_it_away",
+              "OU=Hosting,DC=lab,DC=test", "not in the template's OU");
+
+    r = adoption(dir, "Administrator", "CN=Users", &d);
+    check_msg("adopt: Administrator (RID 500) is refused as built-in", r == 0, &d,
+              "refusing to adopt account Administrator", "built-in account", "RID 500");
+
+    struct dir_account dc = {.dn = NULL, .sam = "DC1$"};
+    char *dc_dn = xasprintf("CN=DC1,OU=Domain Controllers,%s", env("LAB_BASE_DN"));
+    dc.dn = dc_dn;
+    r = dir_check_adoption(dir, &dc, NULL, &d);
+    check_msg("adopt: the DC's computer account is refused", r == 0, &d, "DC1$", "computer account",
+              NULL);
+    free(dc_dn);
+
+    /* dir_set_password asks too: the Domain Admin's password stays */
+    struct dir_account a;
+    r = dir_find_account(dir, "IUSR_it_admin", &a, &d);
+    char *pw = gen("IUSR_it_admin", NULL);
+    int s = r == 1 ? dir_set_password(dir, a.dn, pw, &d) : -2;
+    check_msg("adopt: set_password refuses the Domain Admins member", s == -1, &d,
+              "refusing to adopt account IUSR_it_admin", NULL, NULL);
+    char *upn = xasprintf("IUSR_it_admin@%s", env("LAB_DNS_DOMAIN"));
+    r = dir_check_password(&c, upn, env("IT_ADOPT_PASSWORD"), &d);
+    check("adopt: its password is unchanged (it still binds with the old one)", r == 1, &d);
+    free(upn);
+    dir_account_free(&a);
+    /* and so does create (the name taken by an unmarked account) */
+    struct dir_account_spec spec = {.sam = "IUSR_it_admin", .ou = sites_ou, .site = "x.example"};
+    r = dir_create_account(dir, &spec, pw, &a, &d);
+    check_msg("adopt: create of that name refuses to adopt it", r == -1 && !a.adopted, &d,
+              "refusing to adopt account IUSR_it_admin", NULL, NULL);
+    dir_account_free(&a);
+    free_secret(pw);
+    dir_close(dir);
+
+    /* adopt_group names IT_WebPools: IUSR_it_pool may be adopted, and used */
+    const char *groups[] = {"IT_WebPools"};
+    c.adopt_groups = groups;
+    c.n_adopt_groups = 1;
+    dir = open_or_die(&c, "adopt: open with adopt_group IT_WebPools");
+    r = adoption(dir, "IUSR_it_pool", sites_ou, &d);
+    check("adopt: a member of an adopt_group group: allowed", r == 1, &d);
+    r = adoption(dir, "IUSR_it_admin", sites_ou, &d);
+    check("adopt: the Domain Admins member is still refused", r == 0, &d);
+    spec.sam = "IUSR_it_pool";
+    pw = gen("IUSR_it_pool", NULL);
+    r = dir_create_account(dir, &spec, pw, &a, &d);
+    int sp = r == 0 ? dir_set_password(dir, a.dn, pw, &d) : -2;
+    upn = xasprintf("IUSR_it_pool@%s", env("LAB_DNS_DOMAIN"));
+    int ck = sp == 0 ? dir_check_password(&c, upn, pw, &d) : -2;
+    check("adopt: create returns it adopted, its password is set and binds",
+          r == 0 && a.adopted && !a.managed && sp == 0 && ck == 1, &d);
+    r = dir_delete_account(dir, &a, &d);
+    check_msg("adopt: an adopted account is never deleted", r == -1, &d, "refusing to delete",
+              "not created by provision", NULL);
+    free(upn);
+    free_secret(pw);
+    dir_account_free(&a);
+    dir_close(dir);
+
+    const char *admin_group[] = {"Domain Admins"};
+    c.adopt_groups = admin_group;
+    dir = open_or_die(&c, "adopt: open with adopt_group Domain Admins");
+    r = adoption(dir, "IUSR_it_admin", sites_ou, &d);
+    check_msg("adopt: adopt_group naming Domain Admins is an error", r == -1, &d,
+              "adopt_group Domain Admins", "administrative group", NULL);
+    dir_close(dir);
+    free(admins);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void phase_replica(void)
+{
+    struct dir_config c = admin_cfg(NULL);
+    c.timeout_seconds = 5;
+    struct dir *dir = open_or_die(&c, "replica: open");
+    struct diag d;
+    diag_init(&d);
+    char *pw = gen("IUSR_it_repl", NULL);
+    struct dir_account_spec spec = {.sam = "IUSR_it_repl", .ou = sites_ou, .site = "r.example"};
+    struct dir_account a;
+    int r = dir_create_account(dir, &spec, pw, &a, &d);
+    check("replica: an account to wait for", r == 1, &d);
+    struct dir_replica_item item = {.label = "IUSR_it_repl", .guid = a.guid};
+
+    double t0 = now_s();
+    r = dir_wait_replica(&c, env("LAB_LDAPS_URI"), &item, 1, 30000, NULL, NULL, &d);
+    double took = now_s() - t0;
+    set_note("%.2f s", took);
+    check("replica: waiting on the lab's own DC (by its URI) succeeds at once",
+          r == 0 && item.seen && took < 5, &d);
+
+    char *pw2 = gen("IUSR_it_repl", NULL);
+    long long before = 0, after = 0;
+    dir_pwd_last_set(dir, a.dn, &before, &d);
+    sleep(1); /* pwdLastSet counts 100 ns, but let it differ visibly */
+    r = dir_set_password(dir, a.dn, pw2, &d);
+    int p = r == 0 ? dir_pwd_last_set(dir, a.dn, &after, &d) : -1;
+    item.seen = false;
+    item.pwd_last_set = after;
+    t0 = now_s();
+    int w =
+        p == 0 ? dir_wait_replica(&c, env("LAB_LDAP_URI"), &item, 1, 30000, NULL, NULL, &d) : -2;
+    took = now_s() - t0;
+    set_note("pwdLastSet %lld -> %lld, %.2f s", before, after, took);
+    check("replica: a password set is seen by its pwdLastSet (StartTLS URI)",
+          r == 0 && p == 0 && after > before && w == 0 && item.seen, &d);
+
+    /* not there (yet): a GUID the DC does not have */
+    struct dir_replica_item missing = {.label = "IUSR_it_ghost (CN=IUSR_it_ghost)",
+                                       .guid = "0badf00d-0000-4000-8000-000000000001"};
+    t0 = now_s();
+    r = dir_wait_replica(&c, env("LAB_LDAPS_URI"), &missing, 1, 2000, NULL, NULL, &d);
+    took = now_s() - t0;
+    set_note("%.2f s", took);
+    check_msg("replica: an account the DC lacks times out after wait_timeout (2 s)",
+              r == -1 && !missing.seen && took >= 1.9 && took < 6, &d,
+              "1 of 1 account(s) not confirmed on dc1.lab.test", "(wait_timeout)", "IUSR_it_ghost");
+
+    /* an unreachable DC: retried until the timeout, then a clear error */
+    item.seen = false;
+    item.pwd_last_set = 0;
+    t0 = now_s();
+    r = dir_wait_replica(&c, "ldaps://127.0.0.2:1", &item, 1, 3000, NULL, NULL, &d);
+    took = now_s() - t0;
+    set_note("%.2f s", took);
+    check_msg("replica: an unreachable DC (ldaps://127.0.0.2:1) fails after the timeout (3 s)",
+              r == -1 && took >= 2.9 && took < 8, &d, "not confirmed on 127.0.0.2:1",
+              "(wait_timeout)", "cannot be reached");
+
+    /* a failure waiting cannot cure is not retried (a refused bind could
+     * lock the account out; a TLS name mismatch stays one) */
+    item.seen = false;
+    t0 = now_s();
+    r = dir_wait_replica(&c, "ldaps://127.0.0.1", &item, 1, 20000, NULL, NULL, &d);
+    took = now_s() - t0;
+    set_note("%.2f s", took);
+    check_msg("replica: a TLS failure (certificate names dc1, not 127.0.0.1) ends the wait at once",
+              r == -1 && took < 5, &d, "not retried", "TLS with 127.0.0.1 failed", NULL);
+    struct dir_config wrong = c;
+    wrong.password_file = NULL;
+    wrong.password_env = "IT_WRONG_PASSWORD";
+    t0 = now_s();
+    r = dir_wait_replica(&wrong, env("LAB_LDAPS_URI"), &item, 1, 20000, NULL, NULL, &d);
+    took = now_s() - t0;
+    set_note("%.2f s", took);
+    check_msg("replica: a refused bind ends the wait at once (no lockout by retrying)",
+              r == -1 && took < 5, &d, "not retried", "wrong user name or password", NULL);
+
+    r = dir_delete_account(dir, &a, &d);
+    check("replica: clean up", r == 1, &d);
+    dir_account_free(&a);
+    free_secret(pw);
+    free_secret(pw2);
+    dir_close(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: ldap_it lifecycle|policy|collide|hostile|groups|bind|tls|gssapi|"
-                        "dc-stop|dc-freeze\n");
+                        "adopt|replica|dc-stop|dc-freeze\n");
         return 2;
     }
     const char *p = argv[1];
@@ -800,6 +1014,10 @@ int main(int argc, char **argv)
         phase_tls();
     else if (strcmp(p, "gssapi") == 0)
         phase_gssapi();
+    else if (strcmp(p, "adopt") == 0)
+        phase_adopt();
+    else if (strcmp(p, "replica") == 0)
+        phase_replica();
     else if (strcmp(p, "dc-stop") == 0)
         phase_dc_gone("stop");
     else if (strcmp(p, "dc-freeze") == 0)

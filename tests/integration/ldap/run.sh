@@ -7,8 +7,11 @@
 # not match and a Kerberos ticket, then runs the driver's phases inside the
 # lab's namespaces: account life cycle, default password policy, collisions
 # with unmarked accounts, hostile names and DN escaping, groups and
-# roll-back, bind errors, TLS errors and StartTLS, GSSAPI, a frozen DC
-# (timeout) and a stopped DC (unreachable). Needs root. A lab that does not
+# roll-back, bind errors, TLS errors and StartTLS, GSSAPI, adoption
+# (accounts and groups made with samba-tool: Domain Admins, nesting, a custom
+# group, the OU, built-in and computer accounts), the replication wait (the
+# lab's DC by its URI, an account it lacks, an unreachable DC, failures not
+# retried), a frozen DC (timeout) and a stopped DC (unreachable). Needs root. A lab that does not
 # start is a FAILURE, never a skip. One line per check; ends with
 # "N passed, M failed"; exit 1 on any failure. The lab is always stopped.
 #
@@ -121,6 +124,30 @@ else
   fail "ldapadd of the fixtures: $out"
 fi
 
+# Adoption: accounts and groups made the way an administrator would, with
+# samba-tool on the DC: a Domain Admins member, a member of a custom group,
+# a member of Domain Admins through a nested group, a plain user, all in the
+# sites' OU, and a plain user outside it. The driver checks what the real
+# tokenGroups say about each.
+export IT_ADOPT_PASSWORD="Adopt-Passw0rd-it-7"
+adopt_fixtures() {
+  local sam="$LAB_DIR/private/sam.ldb" u
+  for u in IUSR_it_admin IUSR_it_pool IUSR_it_nested IUSR_it_plain; do
+    in_lab samba-tool user create "$u" "$IT_ADOPT_PASSWORD" --userou=OU=Sites,OU=Hosting -H "$sam" || return 1
+  done
+  in_lab samba-tool user create IUSR_it_away "$IT_ADOPT_PASSWORD" --userou=OU=Hosting -H "$sam" &&
+  in_lab samba-tool group add IT_WebPools --groupou=OU=Hosting -H "$sam" &&
+  in_lab samba-tool group add IT_Helpdesk --groupou=OU=Hosting -H "$sam" &&
+  in_lab samba-tool group addmembers "Domain Admins" IUSR_it_admin,IT_Helpdesk -H "$sam" &&
+  in_lab samba-tool group addmembers IT_WebPools IUSR_it_pool -H "$sam" &&
+  in_lab samba-tool group addmembers IT_Helpdesk IUSR_it_nested -H "$sam"
+}
+if out=$(adopt_fixtures 2>&1); then
+  pass "samba-tool: IUSR_it_admin in Domain Admins, IUSR_it_pool in IT_WebPools, IUSR_it_nested through IT_Helpdesk, IUSR_it_plain, IUSR_it_away"
+else
+  fail "samba-tool fixtures for adoption: $out"
+fi
+
 if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bad-ca.key" -out "$WORK/bad-ca.pem" \
      -subj "/CN=Not the lab CA" -days 1 >/dev/null 2>&1; then
   pass "a throwaway CA that did not sign the DC's certificate"
@@ -168,7 +195,7 @@ count_output() {
   fi
 }
 
-for phase in lifecycle policy collide hostile groups bind tls gssapi; do
+for phase in lifecycle policy collide hostile groups bind tls gssapi adopt replica; do
   in_lab "$IT" "$phase" >"$WORK/$phase.out" 2>"$WORK/$phase.err"
   rc=$?
   count_output "$phase" "$rc" "$WORK/$phase.out" "$WORK/$phase.err"

@@ -20,6 +20,13 @@
 
 #define FIND_CHUNK 64
 #define FIRST_RID  1100
+#define DOMAIN_SID "S-1-5-21-1-2-3"
+/* pwdLastSet of the first password set (a FILETIME in 2022), then one
+ * second more for each. */
+#define FIRST_PLS    133000000000000000LL
+#define PLS_STEP     10000000LL
+#define UAC_USER     66048ul
+#define UAC_COMPUTER 4096ul
 
 #define DM_BIND                                                                                    \
     "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data %s, v4563"
@@ -40,6 +47,16 @@ struct obj {
     bool disabled;
     char **members; /* groups: member DNs */
     size_t n_members;
+    unsigned long uac;      /* users and computers */
+    long long pwd_last_set; /* 0: no password set */
+};
+
+/* A DC for dir_wait_replica that is not simply up to date. */
+struct replica {
+    char *uri;
+    bool unreachable;
+    char **lacks; /* sAMAccountNames it does not have as they are now */
+    size_t n_lacks;
 };
 
 struct planned {
@@ -67,7 +84,10 @@ static struct {
     size_t n_ous;
     unsigned drop_generation;
     int open_handles;
-} S = {.next_rid = FIRST_RID};
+    long long next_pls;
+    struct replica *replicas;
+    size_t n_replicas;
+} S = {.next_rid = FIRST_RID, .next_pls = FIRST_PLS};
 
 /* A handle. */
 struct dir {
@@ -76,6 +96,8 @@ struct dir {
     char **group_names, **group_dns;
     size_t n_groups;
     bool groups_ready;
+    char **adopt_names;
+    size_t n_adopt;
     unsigned generation;
     char security[96];
     char *warning;
@@ -121,8 +143,9 @@ static char *state_render(void)
 {
     struct strbuf sb;
     sb_init(&sb);
-    sb_addf(&sb, "fake-directory 1\nserver\tnext_rid=%u\tnext_guid=%u\tstrict_ous=%d\n", S.next_rid,
-            S.next_guid, S.strict_ous ? 1 : 0);
+    sb_addf(&sb,
+            "fake-directory 1\nserver\tnext_rid=%u\tnext_guid=%u\tstrict_ous=%d\tnext_pls=%lld\n",
+            S.next_rid, S.next_guid, S.strict_ous ? 1 : 0, S.next_pls);
     for (size_t i = 0; i < S.n_ous; i++) {
         sb_adds(&sb, "ou");
         field(&sb, "dn", S.ous[i]);
@@ -143,6 +166,13 @@ static char *state_render(void)
         field(&sb, "marker", o->marker);
         field(&sb, "password", o->password);
         field(&sb, "disabled", o->disabled ? "1" : "0");
+        if (o->kind != K_GROUP) {
+            char num[32];
+            snprintf(num, sizeof num, "%lu", o->uac);
+            field(&sb, "uac", num);
+            snprintf(num, sizeof num, "%lld", o->pwd_last_set);
+            field(&sb, "pwdlastset", num);
+        }
         for (size_t m = 0; m < o->n_members; m++)
             field(&sb, "member", o->members[m]);
         sb_addc(&sb, '\n');
@@ -213,6 +243,8 @@ static void state_parse(const char *path, char *text)
                     S.next_guid = (unsigned)n;
                 else if (!strcmp(key, "strict_ous"))
                     S.strict_ous = n != 0;
+                else if (!strcmp(key, "next_pls"))
+                    S.next_pls = strtoll(v, NULL, 10);
             } else if (!strcmp(type, "ou")) {
                 S.ous = xrealloc(S.ous, (S.n_ous + 1) * sizeof *S.ous);
                 S.ous[S.n_ous++] = v;
@@ -223,6 +255,10 @@ static void state_parse(const char *path, char *text)
                                                    : K_USER;
             } else if (!strcmp(key, "disabled")) {
                 o->disabled = !strcmp(v, "1");
+            } else if (!strcmp(key, "uac")) {
+                o->uac = strtoul(v, NULL, 10);
+            } else if (!strcmp(key, "pwdlastset")) {
+                o->pwd_last_set = strtoll(v, NULL, 10);
             } else if (!strcmp(key, "member")) {
                 o->members = xrealloc(o->members, (o->n_members + 1) * sizeof *o->members);
                 o->members[o->n_members++] = v;
@@ -305,10 +341,18 @@ void fake_dir_reset(void)
     for (size_t i = 0; i < S.n_ous; i++)
         free(S.ous[i]);
     free(S.ous);
+    for (size_t i = 0; i < S.n_replicas; i++) {
+        free(S.replicas[i].uri);
+        for (size_t k = 0; k < S.replicas[i].n_lacks; k++)
+            free(S.replicas[i].lacks[k]);
+        free(S.replicas[i].lacks);
+    }
+    free(S.replicas);
     int open_handles = S.open_handles;
     unsigned generation = S.drop_generation;
     memset(&S, 0, sizeof S);
     S.next_rid = FIRST_RID;
+    S.next_pls = FIRST_PLS;
     S.open_handles = open_handles;
     S.drop_generation = generation;
     persist();
@@ -394,9 +438,10 @@ static struct obj *new_obj(enum kind kind, const char *sam, const char *dn)
     o->kind = kind;
     o->sam = xstrdup(sam);
     o->dn = xstrdup(dn);
-    o->sid = xasprintf("S-1-5-21-1-2-3-%u", S.next_rid++);
+    o->sid = xasprintf(DOMAIN_SID "-%u", S.next_rid++);
     unsigned g = ++S.next_guid;
     o->guid = xasprintf("%08x-f00d-4ace-8000-%012x", g, g * 7919u);
+    o->uac = kind == K_USER ? UAC_USER : kind == K_COMPUTER ? UAC_COMPUTER : 0;
     return o;
 }
 
@@ -444,6 +489,10 @@ const char *fake_dir_add_user(const char *sam, const char *ou, const char *site,
     o->display = xstrdup(sam);
     o->marker = site ? dir_marker_value(site) : NULL;
     o->password = password ? xstrdup(password) : NULL;
+    if (password) {
+        o->pwd_last_set = S.next_pls;
+        S.next_pls += PLS_STEP;
+    }
     persist();
     return o->dn;
 }
@@ -498,6 +547,196 @@ void fake_dir_disable(const char *sam)
     if (o)
         o->disabled = true;
     persist();
+}
+
+static struct obj *by_sid(const char *sid)
+{
+    for (size_t i = 0; sid && i < S.n; i++)
+        if (strcmp(S.o[i].sid, sid) == 0)
+            return &S.o[i];
+    return NULL;
+}
+
+static struct obj *by_guid(const char *guid)
+{
+    for (size_t i = 0; guid && i < S.n; i++)
+        if (ascii_casecmp(S.o[i].guid, guid) == 0)
+            return &S.o[i];
+    return NULL;
+}
+
+static struct obj *must_find(const char *sam)
+{
+    struct obj *o = by_sam(sam);
+    if (!o) {
+        fprintf(stderr, "fake_directory: no object %s\n", sam);
+        abort();
+    }
+    return o;
+}
+
+const char *fake_dir_add_group_sid(const char *sam, const char *sid)
+{
+    sync_in();
+    must_be_new(sam);
+    bool builtin = strncmp(sid, "S-1-5-32-", 9) == 0;
+    char *dn = user_dn(sam, builtin ? "CN=Builtin," FAKE_DIR_DEFAULT_BASE
+                                    : "CN=Users," FAKE_DIR_DEFAULT_BASE);
+    unsigned rid = S.next_rid;
+    struct obj *o = new_obj(K_GROUP, sam, dn);
+    S.next_rid = rid; /* not used up */
+    free(dn);
+    free(o->sid);
+    o->sid = xstrdup(sid);
+    persist();
+    return o->dn;
+}
+
+void fake_dir_add_member(const char *group_sam, const char *member_sam)
+{
+    sync_in();
+    struct obj *g = must_find(group_sam);
+    const struct obj *m = must_find(member_sam);
+    if (g->kind != K_GROUP) {
+        fprintf(stderr, "fake_directory: %s is not a group\n", group_sam);
+        abort();
+    }
+    g->members = xrealloc(g->members, (g->n_members + 1) * sizeof *g->members);
+    g->members[g->n_members++] = xstrdup(m->dn);
+    persist();
+}
+
+void fake_dir_set_rid(const char *sam, unsigned rid)
+{
+    sync_in();
+    struct obj *o = must_find(sam);
+    free(o->sid);
+    o->sid = xasprintf(DOMAIN_SID "-%u", rid);
+    persist();
+}
+
+void fake_dir_set_uac(const char *sam, unsigned long uac)
+{
+    sync_in();
+    must_find(sam)->uac = uac;
+    persist();
+}
+
+long long fake_dir_pwd_last_set(const char *sam)
+{
+    sync_in();
+    const struct obj *o = by_sam(sam);
+    return o ? o->pwd_last_set : 0;
+}
+
+static struct replica *replica_of(const char *uri, bool add)
+{
+    for (size_t i = 0; uri && i < S.n_replicas; i++)
+        if (strcmp(S.replicas[i].uri, uri) == 0)
+            return &S.replicas[i];
+    if (!add)
+        return NULL;
+    S.replicas = xrealloc(S.replicas, (S.n_replicas + 1) * sizeof *S.replicas);
+    struct replica *r = &S.replicas[S.n_replicas++];
+    memset(r, 0, sizeof *r);
+    r->uri = xstrdup(uri);
+    return r;
+}
+
+void fake_dir_replica_unreachable(const char *uri)
+{
+    replica_of(uri, true)->unreachable = true;
+}
+
+void fake_dir_replica_lacks(const char *uri, const char *sam)
+{
+    struct replica *r = replica_of(uri, true);
+    r->lacks = xrealloc(r->lacks, (r->n_lacks + 1) * sizeof *r->lacks);
+    r->lacks[r->n_lacks++] = xstrdup(sam);
+}
+
+/* A growable list of strings (SIDs, DNs). */
+struct strs {
+    char **v;
+    size_t n;
+};
+
+static bool strs_has(const struct strs *l, const char *x)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (ascii_casecmp(l->v[i], x) == 0)
+            return true;
+    return false;
+}
+
+static void strs_add(struct strs *l, const char *x)
+{
+    if (strs_has(l, x))
+        return;
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = xstrdup(x);
+}
+
+static void strs_free(struct strs *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* The SIDs of the groups dn is in, directly or through nesting, added to
+ * sids (a DC's in-chain search). */
+static void groups_of(const char *dn, struct strs *sids)
+{
+    struct strs todo = {0}, done = {0};
+    strs_add(&todo, dn);
+    while (todo.n) {
+        char *cur = todo.v[--todo.n];
+        if (!strs_has(&done, cur)) {
+            strs_add(&done, cur);
+            for (size_t i = 0; i < S.n; i++) {
+                const struct obj *g = &S.o[i];
+                for (size_t m = 0; g->kind == K_GROUP && m < g->n_members; m++)
+                    if (ascii_casecmp(g->members[m], cur) == 0) {
+                        strs_add(sids, g->sid);
+                        strs_add(&todo, g->dn);
+                    }
+            }
+        }
+        free(cur);
+    }
+    strs_free(&todo);
+    strs_free(&done);
+}
+
+/* tokenGroups of o: its primary group (and the groups that is in) and
+ * every group it is in, transitively. */
+static void token_of(const struct obj *o, struct strs *sids)
+{
+    if (o->kind != K_GROUP) {
+        char *primary = xasprintf(DOMAIN_SID "-%d", o->kind == K_USER ? DIR_RID_DOMAIN_USERS : 515);
+        strs_add(sids, primary);
+        const struct obj *p = by_sid(primary);
+        if (p)
+            groups_of(p->dn, sids);
+        free(primary);
+    }
+    groups_of(o->dn, sids);
+}
+
+char *fake_dir_token_groups(const char *sam)
+{
+    sync_in();
+    struct strs t = {0};
+    token_of(must_find(sam), &t);
+    struct strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < t.n; i++)
+        sb_addf(&sb, "%s%s", i ? " " : "", t.v[i]);
+    strs_free(&t);
+    return sb_detach(&sb);
 }
 
 void fake_dir_strict_ous(bool on)
@@ -772,6 +1011,9 @@ static void handle_free(struct dir *dir)
     }
     free(dir->group_names);
     free(dir->group_dns);
+    for (size_t i = 0; i < dir->n_adopt; i++)
+        free(dir->adopt_names[i]);
+    free(dir->adopt_names);
     free(dir->warning);
     free(dir);
 }
@@ -854,6 +1096,11 @@ int dir_open(const struct dir_config *cfg, struct dir **out, struct diag *d)
     dir->group_names = xcalloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *dir->group_names);
     for (size_t i = 0; i < cfg->n_groups; i++)
         dir->group_names[i] = xstrdup(cfg->groups[i]);
+    dir->n_adopt = cfg->n_adopt_groups;
+    dir->adopt_names =
+        xcalloc(cfg->n_adopt_groups ? cfg->n_adopt_groups : 1, sizeof *dir->adopt_names);
+    for (size_t i = 0; i < cfg->n_adopt_groups; i++)
+        dir->adopt_names[i] = xstrdup(cfg->adopt_groups[i]);
     r = 0;
 done:
     free_secret(pw);
@@ -1037,6 +1284,157 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
     return r;
 }
 
+/* ------------------------------------------------------------------ adoption */
+
+/* The allowed set for an adopted account (directory.h): Domain Users, the
+ * adopt_groups groups, and the groups those are in. 0, or -1 reported. */
+static int allowed_set(struct dir *dir, struct strs *allowed, struct diag *d)
+{
+    const char *users = DOMAIN_SID "-513";
+    strs_add(allowed, users);
+    const struct obj *u = by_sid(users);
+    if (u)
+        groups_of(u->dn, allowed);
+    for (size_t i = 0; i < dir->n_adopt; i++) {
+        const char *g = dir->adopt_names[i];
+        const struct obj *o = NULL;
+        if (strchr(g, '=')) {
+            char *abs = absolute(g, dir->base);
+            o = by_dn(abs);
+            if (!o || o->kind != K_GROUP) {
+                diag_add(d, "ldap: adopt_group %s does not exist on %s (or is not a group)", abs,
+                         dir->server);
+                o = NULL;
+            }
+            free(abs);
+        } else {
+            o = by_sam(g);
+            if (o && o->kind != K_GROUP)
+                o = NULL;
+            if (!o)
+                diag_add(d, "ldap: adopt_group %s not found under %s on %s", g, dir->base,
+                         dir->server);
+        }
+        if (!o)
+            return -1;
+        const char *admin = dir_sid_protected_group(o->sid);
+        if (admin) {
+            diag_add(d,
+                     "ldap: adopt_group %s (%s, %s) is an administrative group (%s): its members "
+                     "are never adopted; remove it from adopt_group",
+                     g, o->dn, o->sid, admin);
+            return -1;
+        }
+        strs_add(allowed, o->sid);
+        groups_of(o->dn, allowed);
+    }
+    return 0;
+}
+
+/* The DN an object sits in (its DN without the first RDN). */
+static const char *parent_of(const char *dn)
+{
+    for (const char *p = dn; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == ',')
+            return p + 1;
+    }
+    return "";
+}
+
+/* dir_check_adoption with the fake's facts. */
+static int check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
+                          struct diag *d)
+{
+    if (!acct || !acct->dn) {
+        diag_add(d, "ldap: cannot judge an adoption without the account's DN (find it first)");
+        return -1;
+    }
+    const char *sam = acct->sam ? acct->sam : acct->dn;
+    if (!dir->adopt_unmarked) {
+        char *t = dir_adoption_refusal(sam, acct->dn, dir->server,
+                                       "adopt_unmarked is off (the account was not created by "
+                                       "provision: no " DIR_MARKER_ATTR " marker)");
+        diag_add(d, "%s", t);
+        free(t);
+        return 0;
+    }
+    const struct obj *o = by_dn(acct->dn);
+    if (!o || (acct->guid && ascii_casecmp(o->guid, acct->guid) != 0)) {
+        diag_add(d,
+                 "ldap: account %s (%s) is no longer on %s, or another object has its DN now: "
+                 "not adopted",
+                 sam, acct->dn, dir->server);
+        return -1;
+    }
+    char *reason =
+        dir_adoption_object_problem(kind_name(o->kind), o->kind != K_GROUP, o->uac, o->sid);
+    if (!reason && ou) {
+        if (!dn_valid(ou)) {
+            diag_add(d, "ldap: OU '%s' is not a valid DN (RFC 4514, e.g. OU=Sites,OU=Hosting)", ou);
+            return -1;
+        }
+        char *abs = absolute(ou, dir->base);
+        if (ascii_casecmp(parent_of(o->dn), abs) != 0)
+            reason = dir_adoption_ou_reason(parent_of(o->dn), abs);
+        free(abs);
+    }
+    if (!reason) {
+        struct strs token = {0}, allowed = {0};
+        token_of(o, &token);
+        if (allowed_set(dir, &allowed, d) < 0) {
+            strs_free(&token);
+            strs_free(&allowed);
+            return -1;
+        }
+        size_t *bad = xcalloc(token.n ? token.n : 1, sizeof *bad);
+        size_t nb = dir_adoption_offenders((const char *const *)token.v, token.n,
+                                           (const char *const *)allowed.v, allowed.n, bad);
+        if (nb) {
+            const char **sids = xcalloc(nb, sizeof *sids);
+            const char **dns = xcalloc(nb, sizeof *dns);
+            for (size_t i = 0; i < nb; i++) {
+                sids[i] = token.v[bad[i]];
+                const struct obj *g = i < 4 ? by_sid(sids[i]) : NULL;
+                dns[i] = g ? g->dn : NULL;
+            }
+            reason = dir_adoption_groups_reason(sids, dns, nb);
+            free(sids);
+            free(dns);
+        }
+        free(bad);
+        strs_free(&token);
+        strs_free(&allowed);
+    }
+    if (!reason)
+        return 1;
+    char *t = dir_adoption_refusal(sam, acct->dn, dir->server, reason);
+    diag_add(d, "%s", t);
+    free(t);
+    free(reason);
+    return 0;
+}
+
+int dir_check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
+                       struct diag *d)
+{
+    S.calls[FAKE_FN_CHECK_ADOPTION]++;
+    sync_in();
+    if (alive(dir, d, DIR_OP_SEARCH, acct && acct->dn ? acct->dn : "an account") < 0)
+        return -1;
+    int rc;
+    char *dm;
+    if (send_op(dir, FAKE_OP_SEARCH, acct ? acct->sam : NULL, &rc, &dm)) {
+        report(dir, d, DIR_OP_SEARCH, rc, dm, acct && acct->sam ? acct->sam : "an account");
+        free(dm);
+        return -1;
+    }
+    return check_adoption(dir, acct, ou, d);
+}
+
 /* ------------------------------------------------------------------ create */
 
 /* Resolves the configured groups once per handle. 0 or -1 reported. */
@@ -1153,8 +1551,10 @@ static int judge_existing(struct dir *dir, struct dir_create_item *item, const c
                  s->sam, o->dn, dir->server, a.managed_site ? a.managed_site : "(none)",
                  s->site ? s->site : "(none)");
     } else if (dir->adopt_unmarked) {
-        a.adopted = true;
-        result = 0;
+        if (check_adoption(dir, &a, s->ou, d) == 1) {
+            a.adopted = true;
+            result = 0;
+        }
     } else {
         diag_add(d,
                  "ldap: account %s already exists on %s (%s) and was not created by provision "
@@ -1233,6 +1633,8 @@ static int create_one(struct dir *dir, struct dir_create_item *item, struct diag
         o->description = s->description && *s->description ? xstrdup(s->description) : NULL;
         o->marker = dir_marker_value(s->site);
         o->password = xstrdup(item->password);
+        o->pwd_last_set = S.next_pls;
+        S.next_pls += PLS_STEP;
         result = 1;
         for (size_t g = 0; g < dir->n_groups && result == 1; g++) {
             if (!send_op(dir, FAKE_OP_GROUP, s->sam, &rc, &dm)) {
@@ -1349,6 +1751,15 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
                  dn, dir->server);
         return -1;
     }
+    if (!dir_marker_parse(o->marker, NULL)) {
+        struct dir_account a;
+        fill(dir, o, &a);
+        int ok = check_adoption(dir, &a, NULL, d);
+        dir_account_free(&a);
+        if (ok != 1)
+            return -1;
+        o = by_dn(dn);
+    }
     int rc;
     char *dm;
     if (send_op(dir, FAKE_OP_PASSWORD, o->sam, &rc, &dm)) {
@@ -1362,6 +1773,8 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
     }
     free_secret(o->password);
     o->password = xstrdup(password);
+    o->pwd_last_set = S.next_pls;
+    S.next_pls += PLS_STEP;
     persist();
     return 0;
 }
@@ -1418,5 +1831,100 @@ int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct d
         r = 1;
     }
     free(site);
+    return r;
+}
+
+/* ------------------------------------------------------------------ replication */
+
+int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct diag *d)
+{
+    S.calls[FAKE_FN_PWD_LAST_SET]++;
+    sync_in();
+    *out = 0;
+    if (alive(dir, d, DIR_OP_SEARCH, dn ? dn : "an account") < 0)
+        return -1;
+    int rc;
+    char *dm;
+    const struct obj *o = by_dn(dn);
+    char *object = xasprintf("pwdLastSet of %s", dn ? dn : "");
+    int r = -1;
+    if (send_op(dir, FAKE_OP_SEARCH, o ? o->sam : NULL, &rc, &dm)) {
+        report(dir, d, DIR_OP_SEARCH, rc, dm, object);
+        free(dm);
+    } else if (!o || o->kind == K_GROUP || o->pwd_last_set <= 0) {
+        diag_add(d, "ldap: cannot read the pwdLastSet of %s on %s%s", dn ? dn : "", dir->server,
+                 o ? "" : ": no such account");
+    } else {
+        *out = o->pwd_last_set;
+        r = 0;
+    }
+    free(object);
+    return r;
+}
+
+int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
+                     size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
+                     struct diag *d)
+{
+    S.calls[FAKE_FN_WAIT_REPLICA]++;
+    sync_in();
+    struct dir_config c = *cfg;
+    c.uri = uri;
+    const struct replica *rep = replica_of(uri, false);
+    struct diag e;
+    diag_init(&e);
+    const char *why = NULL;
+    long waited = 0;
+    char *server = NULL;
+    /* What dir_open would refuse at once is not retried. */
+    struct dir *dir = handle_new(&c, &e);
+    char *pw = NULL;
+    if (!dir || dir_bind_credentials(&c, &pw, &e) < 0 || connect_checks(&c, dir, &e) < 0) {
+        why = "a failure that waiting does not cure; not retried";
+    } else if (rep && rep->unreachable) {
+        char *t = dir_error_text(DIR_OP_CONNECT, LDAP_SERVER_DOWN, NULL, NULL, dir->server);
+        diag_add(&e, "%s", t);
+        free(t);
+        why = "wait_timeout";
+        waited = timeout_ms;
+    } else {
+        S.ops[FAKE_OP_BIND]++;
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].seen)
+                continue;
+            const struct obj *o = by_guid(items[i].guid);
+            bool lacking = false;
+            for (size_t k = 0; o && rep && k < rep->n_lacks; k++)
+                lacking |= ascii_casecmp(rep->lacks[k], o->sam) == 0;
+            items[i].seen = o && !lacking && o->pwd_last_set >= items[i].pwd_last_set;
+        }
+        for (size_t i = 0; i < n && !why; i++)
+            if (!items[i].seen) {
+                why = stop && stop(stop_arg) ? "stopped by a signal" : "wait_timeout";
+                waited = timeout_ms;
+            }
+    }
+    free_secret(pw);
+    if (dir)
+        server = xstrdup(dir->server ? dir->server : uri);
+    else
+        server = xstrdup(uri ? uri : "");
+    handle_free(dir);
+    int r = 0;
+    if (why) {
+        char *last = NULL;
+        struct strbuf sb;
+        sb_init(&sb);
+        for (size_t i = 0; i < e.count; i++)
+            sb_addf(&sb, "%s%s", i ? "; " : "", e.msgs[i]);
+        last = sb_detach(&sb);
+        char *t = dir_replica_failure(server, waited, why, items, n, *last ? last : NULL);
+        diag_add(d, "%s", t);
+        free(t);
+        free(last);
+        r = -1;
+    }
+    diag_free(&e);
+    free(server);
     return r;
 }

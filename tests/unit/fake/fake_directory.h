@@ -16,15 +16,35 @@
  * case-insensitively), with DN "CN=<sam>,<ou>,<base_dn>", SID
  * S-1-5-21-1-2-3-RID (RIDs from 1100 up, in order of creation, pre-seeded
  * ones included) and a GUID of their own. Groups are objects too (seeded
- * with fake_dir_add_group) and record their members. New passwords must
- * pass AD's complexity rule (password_ad_complex), as on a real DC.
+ * with fake_dir_add_group) and record their members (users and groups:
+ * nesting). New passwords must pass AD's complexity rule
+ * (password_ad_complex), as on a real DC.
+ *
+ * Adoption (dir_check_adoption, and the checks inside dir_create_account
+ * and dir_set_password) follows directory.h with the fake's own facts:
+ * userAccountControl 66048 for users, 4096 for computers (or what
+ * fake_dir_set_uac says); tokenGroups computed as a DC does, transitively
+ * over the groups' members, with the primary group (Domain Users,
+ * S-1-5-21-1-2-3-513, for users; Domain Computers, -515, for computers)
+ * and, when seeded, the groups that one is in. The allowed set, as in the
+ * module, is Domain Users, the adopt_groups groups and the groups those are
+ * in. Messages are the module's (ldap/directory_common.h).
+ *
+ * Replication (dir_wait_replica): every DC is this one server, up to date,
+ * unless fake_dir_replica_unreachable or fake_dir_replica_lacks says
+ * otherwise for its URI. The fake does not sleep: a wait that cannot
+ * succeed fails at once, as it would at its timeout (the message says the
+ * timeout went by). pwdLastSet is a counter that grows with every password
+ * set (creation included).
  *
  * Counters count what the real module would send: one "search" per
- * dir_find_account, one per chunk of 64 names of dir_find_accounts; one
+ * dir_find_account, dir_check_adoption and dir_pwd_last_set, one per chunk
+ * of 64 names of dir_find_accounts; one
  * "add" per account add sent (a refused name or OU sends nothing), one
  * "group" per membership add, one "password" per password modify, one
  * "delete" per delete sent (a rollback's included), one "bind" per
- * dir_open / dir_check_password that gets as far as binding.
+ * dir_open / dir_check_password / dir_wait_replica that gets as far as
+ * binding.
  *
  * Persistence (for tests that run provision in a child process, kill it
  * and inspect or recover in the parent): when the environment variable
@@ -42,7 +62,8 @@
  *   server  next_rid= next_guid= strict_ous=
  *   ou      dn=
  *   obj     kind= sam= dn= sid= guid= [upn= description= display= marker=
- *           password=] disabled= [member=DN ...] */
+ *           password=] disabled= [uac= pwdlastset=] [member=DN ...]
+ * (server also carries next_pls=, the next pwdLastSet). */
 #ifndef PROVISION_TESTS_FAKE_DIRECTORY_H
 #define PROVISION_TESTS_FAKE_DIRECTORY_H
 
@@ -82,6 +103,9 @@ enum fake_dir_fn {
     FAKE_FN_SET_PASSWORD,
     FAKE_FN_DELETE,
     FAKE_FN_CHECK_PASSWORD,
+    FAKE_FN_CHECK_ADOPTION,
+    FAKE_FN_PWD_LAST_SET,
+    FAKE_FN_WAIT_REPLICA,
     FAKE_FN_COUNT
 };
 
@@ -109,6 +133,29 @@ const char *fake_dir_add_duplicate(const char *sam);
 /* Disables an account (its binds are refused with "the account is
  * disabled"). */
 void fake_dir_disable(const char *sam);
+
+/* For adoption: a group with exactly that SID, e.g. "S-1-5-21-1-2-3-512"
+ * (Domain Admins) or "S-1-5-32-544" (Builtin Administrators: DN under
+ * CN=Builtin); the RID counter is not used. */
+const char *fake_dir_add_group_sid(const char *sam, const char *sid);
+/* member_sam (a user, computer or group) becomes a member of group
+ * group_sam. Aborts when either is missing. */
+void fake_dir_add_member(const char *group_sam, const char *member_sam);
+/* Gives object sam the RID rid (its SID becomes S-1-5-21-1-2-3-rid). */
+void fake_dir_set_rid(const char *sam, unsigned rid);
+/* Sets the userAccountControl of object sam. */
+void fake_dir_set_uac(const char *sam, unsigned long uac);
+/* The tokenGroups of object sam as the fake computes them, as SIDs
+ * separated by spaces (for tests of the fake; caller frees). */
+char *fake_dir_token_groups(const char *sam);
+
+/* Replication: the DC at uri (the string given to dir_wait_replica) cannot
+ * be reached, or does not have account sam as it is now (neither the
+ * account nor its latest password). Until reset. */
+void fake_dir_replica_unreachable(const char *uri);
+void fake_dir_replica_lacks(const char *uri, const char *sam);
+/* The pwdLastSet of object sam (0 when absent). */
+long long fake_dir_pwd_last_set(const char *sam);
 
 /* With strict OUs only the OUs seeded here (relative to the base or
  * absolute) and the ones created by create_ou exist; a new account in a
