@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/access.h"
 
+#include "provision/fold.h"
+
 #include "provision/ntfs/sd.h"
 #include "provision/ntfs/sid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Who an identity is, in the terms grants can name. */
@@ -85,7 +88,10 @@ static int covers(const char *folder, const char *site_path)
     size_t n = strlen(folder);
     while (n && folder[n - 1] == '\\')
         n--;
-    if (ascii_ncasecmp(folder, site_path, n) != 0)
+    char *trimmed = xstrndup(folder, n);
+    bool prefix = name_fold_prefix(site_path, trimmed, &n); /* as NTFS compares names */
+    free(trimmed);
+    if (!prefix)
         return 0;
     if (site_path[n] == '\0' || (site_path[n] == '\\' && site_path[n + 1] == '\0'))
         return 2;

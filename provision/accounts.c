@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/accounts.h"
 
+#include "provision/fold.h"
+
 #include "ldap/password.h"
 #include "provision/faults.h"
 
@@ -169,7 +171,7 @@ int accounts_prepare(struct account_run *run, const struct site_model *m, bool p
                      m->origin, m->name, m->account_name, a->dn);
             return -1;
         }
-        if (a->managed && (!a->managed_site || !ascii_equal_ci(a->managed_site, m->name))) {
+        if (a->managed && (!a->managed_site || !names_collide(a->managed_site, m->name))) {
             diag_add(d, "%s: site '%s': account %s belongs to %s%s%s (%s)", m->origin, m->name,
                      m->account_name,
                      a->managed_site ? "site '" : "no site (its marker names none)",
@@ -464,7 +466,7 @@ int accounts_prepare_removal(struct account_run *run, const struct site_model *m
         step->action = ACCOUNT_KEEP;
         return 0; /* not ours: destroy never deletes it */
     }
-    if (!a->managed_site || !ascii_equal_ci(a->managed_site, m->name)) {
+    if (!a->managed_site || !names_collide(a->managed_site, m->name)) {
         diag_add(d, "%s: site '%s': account %s belongs to %s%s%s; it is kept", m->origin, m->name,
                  m->account_name, a->managed_site ? "site '" : "no site (its marker names none)",
                  a->managed_site ? a->managed_site : "", a->managed_site ? "'" : "");
@@ -581,7 +583,7 @@ int accounts_delete_marked(struct account_run *run, const char *sam, const char 
     int rc = found;
     if (found == 1) {
         rc = 0;
-        if (a.managed && !a.adopted && a.managed_site && ascii_equal_ci(a.managed_site, site))
+        if (a.managed && !a.adopted && a.managed_site && names_collide(a.managed_site, site))
             rc = dir_delete_account(run->dir, &a, d) < 0 ? -1 : 1;
     }
     dir_account_free(&a);

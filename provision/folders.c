@@ -2,6 +2,7 @@
 #include "provision/folders.h"
 
 #include "provision/accounts.h"
+#include "provision/fold.h"
 #include "provision/ntfs/grants.h"
 #include "provision/ntfs/sid.h"
 
@@ -12,6 +13,21 @@ struct folder_run {
     const struct conf *conf;
     struct smb_session *smb;
     struct acl_backend *backend;
+    /* folder rel -> struct listing: the names the back end holds in it,
+     * listed once per run, plus the ones this run's sites will make */
+    struct strmap listings;
+};
+
+/* The entries of one folder, by name as NTFS compares them. */
+struct listing {
+    struct strmap names; /* -> struct entry */
+};
+struct entry {
+    char *name;  /* its spelling */
+    char *other; /* another spelling that is there too (case-sensitive
+                  * ntfs-3g), or NULL */
+    bool is_dir;
+    bool planned; /* not there yet: a site of this run makes it */
 };
 
 struct folder_run *folders_open(const struct conf *c, struct diag *d)
@@ -34,7 +50,22 @@ struct folder_run *folders_open(const struct conf *c, struct diag *d)
         free(run);
         return NULL;
     }
+    strmap_init_names(&run->listings);
     return run;
+}
+
+static void listing_free(struct listing *l)
+{
+    for (size_t i = 0; i < l->names.cap; i++) {
+        struct entry *e = l->names.slots[i].key ? l->names.slots[i].value : NULL;
+        if (e) {
+            free(e->name);
+            free(e->other);
+            free(e);
+        }
+    }
+    strmap_free(&l->names);
+    free(l);
 }
 
 int folders_close(struct folder_run *run, struct diag *d)
@@ -43,6 +74,10 @@ int folders_close(struct folder_run *run, struct diag *d)
         return 0;
     int rc = acl_backend_close(run->backend, d);
     smb_session_close(run->smb);
+    for (size_t i = 0; i < run->listings.cap; i++)
+        if (run->listings.slots[i].key)
+            listing_free(run->listings.slots[i].value);
+    strmap_free(&run->listings);
     free(run);
     return rc;
 }
@@ -60,12 +95,15 @@ struct acl_backend *folders_backend(struct folder_run *run)
 /* The path below [content] root, or NULL when it is not under it. */
 static const char *below_root(const char *root, const char *path)
 {
-    size_t n = strlen(root);
+    size_t n = strlen(root), len;
     while (n && root[n - 1] == '\\')
         n--;
-    if (ascii_ncasecmp(root, path, n) != 0 || path[n] != '\\' || !path[n + 1])
+    char *trimmed = xstrndup(root, n);
+    bool under = name_fold_prefix(path, trimmed, &len); /* as NTFS compares names */
+    free(trimmed);
+    if (!under || path[len] != '\\' || !path[len + 1])
         return NULL;
-    return path + n + 1;
+    return path + len + 1;
 }
 
 int folders_check_model(const struct conf *c, const struct site_model *m, struct diag *d)
@@ -232,16 +270,19 @@ static void windows_paths(const struct folder_run *run, struct changes *out, siz
     size_t n = strlen(root);
     while (n && root[n - 1] == '\\')
         n--;
+    char *trimmed = xstrndup(root, n);
     for (size_t i = from; i < out->count; i++) {
         struct change *ch = &out->items[i];
         if (strcmp(ch->kind, "folder") != 0 && strcmp(ch->kind, "grant") != 0)
             continue;
-        if (!ascii_ncasecmp(ch->object, root, n) && ch->object[n] == '\\')
+        size_t len;
+        if (name_fold_prefix(ch->object, trimmed, &len) && ch->object[len] == '\\')
             continue;
         char *full = xasprintf("%.*s\\%s", (int)n, root, ch->object);
         free(ch->object);
         ch->object = full;
     }
+    free(trimmed);
 }
 
 static void free_specs(struct acl_grant_spec *specs, char **paths, size_t n)
@@ -289,9 +330,114 @@ static int ensure_plain_folders(struct folder_run *run, const struct site_model 
     return 0;
 }
 
+/* The names in folder rel (listed once per run; nothing to list in a folder
+ * this run is still to make). NULL with a message when it cannot be
+ * listed. */
+static struct listing *listing_of(struct folder_run *run, const char *rel, bool on_disk,
+                                  struct diag *d)
+{
+    struct listing *l = strmap_get(&run->listings, rel);
+    if (l)
+        return l;
+    struct acl_dirent *e = NULL;
+    size_t n = 0;
+    if (on_disk && acl_list(run->backend, rel, &e, &n, d) != 0)
+        return NULL;
+    l = xcalloc(1, sizeof *l);
+    strmap_init_names(&l->names);
+    for (size_t i = 0; i < n; i++) {
+        struct entry *have = strmap_get(&l->names, e[i].name);
+        if (!have) {
+            have = xcalloc(1, sizeof *have);
+            have->name = e[i].name;
+            have->is_dir = e[i].is_dir;
+            e[i].name = NULL;
+            strmap_put(&l->names, have->name, have);
+        } else if (!have->other) {
+            have->other = e[i].name;
+            e[i].name = NULL;
+        }
+    }
+    acl_dirents_free(e, n);
+    strmap_put(&run->listings, rel, l);
+    return l;
+}
+
+/* NTFS takes names that differ only in case for one (provision/fold.h). No
+ * folder of the site may be another spelling of an entry already there
+ * (another tenant's folder on a case-insensitive server; on a
+ * case-sensitive ntfs-3g mount, a second entry Windows could not tell
+ * apart), nor of a folder an earlier site of this run makes: each
+ * component below the root is looked up in its parent's listing. Only for
+ * back ends that can list (not scripts). 0, or -1 with messages. */
+static int check_spellings(struct folder_run *run, const struct site_model *m, struct diag *d)
+{
+    if (!(acl_backend_caps(run->backend) & ACL_CAP_DESCRIPTORS))
+        return 0;
+    const char *root = run->conf->content_root;
+    int rc = 0;
+    for (size_t i = 0; i < m->n_folders && rc == 0; i++) {
+        const char *below = below_root(root, m->folders[i].path);
+        char *rel = NULL;
+        struct diag ignored; /* a bad path is reported where it is used */
+        diag_init(&ignored);
+        int bad = !below || acl_path_check(below, false, &rel, &ignored) < 0;
+        diag_free(&ignored);
+        if (bad)
+            continue;
+        char *parent = xstrdup("");
+        bool on_disk = true;
+        for (char *comp = rel; comp && rc == 0;) {
+            char *slash = strchr(comp, '/');
+            if (slash)
+                *slash = '\0';
+            struct listing *l = listing_of(run, parent, on_disk, d);
+            struct entry *have = l ? strmap_get(&l->names, comp) : NULL;
+            const char *clash = !have                           ? NULL
+                                : strcmp(have->name, comp) != 0 ? have->name
+                                                                : have->other;
+            if (!l) {
+                rc = -1;
+            } else if (clash) {
+                size_t n = strlen(root);
+                while (n && root[n - 1] == '\\')
+                    n--;
+                char *in = xasprintf("%.*s%s%s", (int)n, root, *parent ? "\\" : "", parent);
+                for (char *c = in + n; *c; c++)
+                    *c = *c == '/' ? '\\' : *c;
+                diag_add(d,
+                         "site '%s': folder %s: '%s' is already in %s as '%s', and NTFS treats "
+                         "names equal without regard to case",
+                         m->name, m->folders[i].path, comp, in, clash);
+                free(in);
+                rc = -1;
+            } else if (!have) {
+                have = xcalloc(1, sizeof *have);
+                have->name = xstrdup(comp);
+                have->is_dir = have->planned = true;
+                strmap_put(&l->names, comp, have);
+                on_disk = false; /* what follows is made by this run */
+            } else if (have->planned) {
+                on_disk = false;
+            } else if (!have->is_dir) {
+                break; /* the engine says what is in the way */
+            }
+            char *next = *parent ? xasprintf("%s/%s", parent, comp) : xstrdup(comp);
+            free(parent);
+            parent = next;
+            comp = slash ? slash + 1 : NULL;
+        }
+        free(parent);
+        free(rel);
+    }
+    return rc;
+}
+
 int folders_apply_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
                        struct account_run *accts, bool dry_run, struct changes *out, struct diag *d)
 {
+    if (check_spellings(run, m, d) < 0)
+        return -1;
     struct acl_grant_spec *specs;
     char **paths;
     bool pending;

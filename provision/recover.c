@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/recover.h"
 
+#include "provision/fold.h"
+
 #include "provision/accounts.h"
 #include "provision/faults.h"
 #include "provision/folders.h"
@@ -166,7 +168,7 @@ struct site_seen {
 static void mark_present(const struct iis_site_info *info, void *arg)
 {
     struct site_seen *s = arg;
-    if (ascii_equal_ci(info->name, s->name))
+    if (names_collide(info->name, s->name))
         s->present = true;
 }
 

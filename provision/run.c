@@ -5,6 +5,8 @@
  * journal first (journal.h), failures undone, interrupted runs recovered
  * (recover.h). */
 #include "provision/run.h"
+
+#include "provision/fold.h"
 #include "provision/run_internal.h"
 
 #include "provision/access.h"
@@ -58,6 +60,49 @@ static void session_free(struct session *s)
     report_free(&s->rep);
 }
 
+/* Why two spellings of one name are refused. */
+#define SAME_NAME "IIS and NTFS treat names equal without regard to case"
+
+/* A folder path as a site of the run spells it. */
+struct spelled {
+    const struct site_model *m;
+    char path[];
+};
+
+/* The folder at path and each folder above it, below [content] root (all
+ * of path when there is no root), must be spelled as the earlier sites of
+ * the run spell them. 0, or -1 with a message. */
+static int folder_spellings(struct strmap *seen, const char *root, const struct site_model *m,
+                            const char *path, struct diag *d)
+{
+    size_t base = 0, n = root ? strlen(root) : 0;
+    while (n && root[n - 1] == '\\')
+        n--;
+    char *r = root ? xstrndup(root, n) : NULL;
+    if (r && !name_fold_prefix(path, r, &base))
+        base = 0;
+    free(r);
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *end = p + strlen(p); rc == 0 && end && end > p + base;) {
+        *end = '\0';
+        const struct spelled *have = strmap_get(seen, p);
+        if (have && strcmp(have->path, p) != 0) {
+            diag_add(d, "%s: folder %s: '%s' collides with '%s', a folder of %s: %s", m->origin,
+                     path, p, have->path, have->m->origin, SAME_NAME);
+            rc = -1;
+        } else if (!have) {
+            struct spelled *sp = xmalloc(sizeof *sp + strlen(p) + 1);
+            sp->m = m;
+            strcpy(sp->path, p);
+            strmap_put(seen, p, sp);
+        }
+        end = strrchr(p, '\\');
+    }
+    free(p);
+    return rc;
+}
+
 /* Loads everything that is input: any error here changes nothing. */
 static int load_input(struct session *s, int n, char **lists)
 {
@@ -83,19 +128,37 @@ static int load_input(struct session *s, int n, char **lists)
             rc = -1;
         s->n_models++;
     }
-    /* Two entries may not end up as one IIS site or one account. */
-    struct strmap names, accounts;
-    strmap_init(&names);
+    /* Two entries may not end up as one IIS site or one account, nor name
+     * one pool or one folder in two spellings: site, pool and folder names
+     * compare as IIS and NTFS compare them (provision/fold.h). */
+    struct strmap names, pools, folders, accounts;
+    strmap_init_names(&names);
+    strmap_init_names(&pools);
+    strmap_init_names(&folders); /* path -> struct spelled */
     strmap_init(&accounts);
     for (size_t i = 0; rc == 0 && i < s->n_models; i++) {
         const struct site_model *m = &s->models[i];
         const struct site_model *other = strmap_get(&names, m->site.name);
-        if (other) {
+        if (other && strcmp(other->site.name, m->site.name) != 0) {
+            diag_add(d, "%s: site name '%s' collides with '%s' of %s: %s", m->origin, m->site.name,
+                     other->site.name, other->origin, SAME_NAME);
+            rc = -1;
+        } else if (other) {
             diag_add(d, "%s: site name '%s' is also produced by %s", m->origin, m->site.name,
                      other->origin);
             rc = -1;
         }
         strmap_put(&names, m->site.name, (void *)m);
+        other = strmap_get(&pools, m->pool.name);
+        if (other && strcmp(other->pool.name, m->pool.name) != 0) {
+            diag_add(d, "%s: pool '%s' collides with pool '%s' of %s: %s", m->origin, m->pool.name,
+                     other->pool.name, other->origin, SAME_NAME);
+            rc = -1;
+        } else if (!other) {
+            strmap_put(&pools, m->pool.name, (void *)m);
+        }
+        for (size_t k = 0; rc == 0 && k < m->n_folders; k++)
+            rc = folder_spellings(&folders, s->conf.content_root, m, m->folders[k].path, d);
         if (m->account_name) {
             other = strmap_get(&accounts, m->account_name);
             if (other) {
@@ -107,6 +170,11 @@ static int load_input(struct session *s, int n, char **lists)
         }
     }
     strmap_free(&names);
+    strmap_free(&pools);
+    for (size_t i = 0; i < folders.cap; i++)
+        if (folders.slots[i].key)
+            free(folders.slots[i].value);
+    strmap_free(&folders);
     strmap_free(&accounts);
     diag_classify(d, 0, DIAG_INPUT, NULL);
     return rc;

@@ -2,6 +2,7 @@
 #include "provision/site.h"
 
 #include "ldap/account.h"
+#include "provision/fold.h"
 #include "provision/iis/names.h"
 #include "provision/ntfs/backend.h"
 #include "provision/ini.h"
@@ -23,7 +24,7 @@ static bool valid_var_name(const char *k)
 static struct site_entry *find_entry(struct site_list *list, const char *name)
 {
     for (size_t i = 0; i < list->count; i++)
-        if (ascii_equal_ci(list->items[i].name, name))
+        if (names_collide(list->items[i].name, name))
             return &list->items[i];
     return NULL;
 }
@@ -60,9 +61,17 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
         }
         char *name = trim(xstrdup(s + 5));
         const char *why = iis_check_site_name(name);
+        char unknown[NAME_WHY_MAX];
         struct site_entry *dup = *name ? find_entry(list, name) : NULL;
         if (why) {
             diag_add(d, "%s:%u: [site %s]: %s", path, f.sections[i].line, name, why);
+        } else if (!name_is_known(name, unknown)) {
+            diag_add(d, "%s:%u: [site %s]: %s", path, f.sections[i].line, name, unknown);
+        } else if (dup && strcmp(dup->name, name) != 0) {
+            diag_add(d,
+                     "%s:%u: site '%s' is listed twice (also at %s:%u): it collides with '%s', "
+                     "as IIS and NTFS treat names equal without regard to case",
+                     path, f.sections[i].line, name, dup->file, dup->line, dup->name);
         } else if (dup) {
             diag_add(d, "%s:%u: site '%s' is listed twice (also at %s:%u)", path,
                      f.sections[i].line, name, dup->file, dup->line);
@@ -277,8 +286,11 @@ static void build_pool(struct builder *b, struct site_model *m)
     m->pool.name = get(b, "pool", "name", "${site}", &where);
     if (m->pool.name) {
         const char *why = iis_check_pool_name(m->pool.name);
+        char unknown[NAME_WHY_MAX];
         if (why)
             fail(b, where, "pool", "name", why);
+        else if (!name_is_known(m->pool.name, unknown))
+            fail(b, where, "pool", "name", unknown);
         vars_set(&b->vars, "pool", m->pool.name);
     }
     free(where);
@@ -382,8 +394,11 @@ static void build_site(struct builder *b, struct site_model *m)
     char *where = NULL;
     m->site.name = get(b, "site", "name", "${site}", &where);
     const char *why = m->site.name ? iis_check_site_name(m->site.name) : NULL;
+    char unknown[NAME_WHY_MAX];
     if (why)
         fail(b, where, "site", "name", why);
+    else if (m->site.name && !name_is_known(m->site.name, unknown))
+        fail(b, where, "site", "name", unknown);
     free(where);
     m->name = xstrdup(m->site.name ? m->site.name : b->e->name);
     m->site.pool = m->pool.name;
@@ -559,8 +574,20 @@ static void build_folders_and_grants(struct builder *b, struct site_model *m)
         char *where = NULL;
         char *path = get(b, "folders", key, NULL, &where);
         const char *why = path ? check_windows_path(path) : NULL;
+        char unknown[NAME_WHY_MAX];
         if (why)
             fail(b, where, "folders", key, why);
+        else if (path && !name_is_known(path, unknown))
+            fail(b, where, "folders", key, why = unknown);
+        for (size_t k = 0; path && !why && k < m->n_folders; k++) {
+            if (names_collide(m->folders[k].path, path) && strcmp(m->folders[k].path, path)) {
+                char *msg = xasprintf("'%s' collides with folder %s ('%s'), as NTFS treats names "
+                                      "equal without regard to case: write it the same way",
+                                      path, m->folders[k].name, m->folders[k].path);
+                fail(b, where, "folders", key, msg);
+                free(msg);
+            }
+        }
         m->folders = xrealloc(m->folders, (m->n_folders + 1) * sizeof *m->folders);
         m->folders[m->n_folders].name = xstrdup(key);
         m->folders[m->n_folders++].path = path ? path : xstrdup("");

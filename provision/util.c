@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/util.h"
 
+#include "provision/fold.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -279,14 +281,21 @@ void strmap_init(struct strmap *m)
 {
     m->slots = NULL;
     m->cap = m->count = 0;
+    m->names = false;
+}
+
+void strmap_init_names(struct strmap *m)
+{
+    strmap_init(m);
+    m->names = true;
 }
 
 static struct strmap_entry *strmap_slot(const struct strmap *m, const char *key)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = hash_ci(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = (m->names ? name_fold_hash(key) : hash_ci(key)) & mask;; i = (i + 1) & mask) {
         struct strmap_entry *e = &m->slots[i];
-        if (!e->key || ascii_casecmp(e->key, key) == 0)
+        if (!e->key || (m->names ? names_collide(e->key, key) : ascii_casecmp(e->key, key) == 0))
             return e;
     }
 }
@@ -352,7 +361,9 @@ void strmap_free(struct strmap *m)
     for (size_t i = 0; i < m->cap; i++)
         free(m->slots[i].key);
     free(m->slots);
+    bool names = m->names;
     strmap_init(m);
+    m->names = names; /* still the same kind of map */
 }
 
 int read_file(const char *path, char **data, size_t *len)

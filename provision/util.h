@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Small helpers every module uses: checked allocation, a growable string,
- * an ASCII case-insensitive string map, UTF-8 checks, file reading and the
- * wiping of secrets. Nothing here knows about IIS, LDAP or NTFS. */
+ * a string map (ASCII case-insensitive, or by names as provision/fold.h
+ * compares them), UTF-8 checks, file reading and the wiping of secrets.
+ * Nothing here knows about IIS, LDAP or NTFS. */
 #ifndef PROVISION_UTIL_H
 #define PROVISION_UTIL_H
 
@@ -72,8 +73,14 @@ struct strmap_entry {
 struct strmap {
     struct strmap_entry *slots;
     size_t cap, count;
+    bool names; /* strmap_init_names: keys compared by names_collide */
 };
 void strmap_init(struct strmap *m);
+/* A map whose keys are names (of sites, pools, locations, folders): two
+ * keys are one when names_collide (provision/fold.h) says so, without
+ * regard to case over all of Unicode, not ASCII only. strmap_free keeps
+ * the kind. */
+void strmap_init_names(struct strmap *m);
 void *strmap_get(const struct strmap *m, const char *key);
 /* Sets key to value; returns the previous value or NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *value);

@@ -384,7 +384,14 @@ static int index_pools(struct apphost *ah, struct diag *d)
         } else if (strmap_get(&ah->pools, name)) {
             struct pool_state *other = strmap_get(&ah->pools, name);
             char *where = line_ref(ah, c), *w2 = line_ref(ah, other->elem);
-            diag_add(d, "%s: application pool '%s' is defined twice (also at %s)", where, name, w2);
+            if (strcmp(other->name, name) != 0)
+                diag_add(d,
+                         "%s: application pool '%s' collides with '%s' (%s): IIS treats names "
+                         "equal without regard to case",
+                         where, name, other->name, w2);
+            else
+                diag_add(d, "%s: application pool '%s' is defined twice (also at %s)", where, name,
+                         w2);
             free(where);
             free(w2);
             rc = -1;
@@ -424,7 +431,17 @@ static int index_sites(struct apphost *ah, struct diag *d)
             diag_add(d, "%s: site '%s' has no valid id", where = line_ref(ah, c), name);
             rc = -1;
         } else if (strmap_get(&ah->sites, name)) {
-            diag_add(d, "%s: site '%s' is defined twice", where = line_ref(ah, c), name);
+            struct site_state *other = strmap_get(&ah->sites, name);
+            if (strcmp(other->name, name) != 0) {
+                char *w2 = line_ref(ah, other->elem);
+                diag_add(d,
+                         "%s: site '%s' collides with '%s' (%s): IIS treats names equal without "
+                         "regard to case",
+                         where = line_ref(ah, c), name, other->name, w2);
+                free(w2);
+            } else {
+                diag_add(d, "%s: site '%s' is defined twice", where = line_ref(ah, c), name);
+            }
             rc = -1;
         } else {
             char key[32];
@@ -511,11 +528,13 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
     ah->name = xstrdup(name);
     ah->pool_defaults_el = ah->pool_defaults_pm_el = ah->site_defaults_el = ah->app_defaults_el =
         -1;
-    strmap_init(&ah->pools);
-    strmap_init(&ah->sites);
+    /* IIS compares site and pool names (and so location paths) without
+     * regard to case over all of Unicode: provision/fold.h. */
+    strmap_init_names(&ah->pools);
+    strmap_init_names(&ah->sites);
     strmap_init(&ah->ids);
     strmap_init(&ah->bindings);
-    strmap_init(&ah->locations);
+    strmap_init_names(&ah->locations);
     if (xml_doc_load(&ah->doc, text, len, name, d) < 0) {
         apphost_free(ah);
         return NULL;

@@ -4,6 +4,8 @@
  * splice primitives of apphost.c (apphost_internal.h). */
 #include "provision/iis/apphost_internal.h"
 
+#include "provision/fold.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,14 +365,14 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
         ah_site_add_app_pool(ah, ss, s->pool);
     } else {
         char *pool = ah_app_pool_of(ah, root_app);
-        if (!ascii_equal_ci(pool, s->pool)) {
+        if (!names_collide(pool, s->pool)) {
             if (!ch)
                 ch = changes_add(out, '~', "site", s->name);
             change_attr(ch, "applicationPool", pool, s->pool);
             ah_set_attr(ah, root_app, "applicationPool", s->pool);
             /* Move one reference from the old pool to the new one. */
             for (size_t i = 0; i < ss->n_app_pools; i++) {
-                if (ascii_equal_ci(ss->app_pools[i], pool)) {
+                if (names_collide(ss->app_pools[i], pool)) {
                     struct pool_state *old = strmap_get(&ah->pools, pool);
                     if (old && old->refs)
                         old->refs--;
@@ -581,6 +583,17 @@ static unsigned long next_free_id(const struct apphost *ah)
     return 0;
 }
 
+/* Why two names that differ only in case are refused. */
+#define SAME_NAME "IIS and NTFS treat names equal without regard to case"
+
+/* Where an element is, for messages: FILE:LINE, or this run's doing. */
+static char *where_is(const struct apphost *ah, int32_t elem)
+{
+    if (elem < 0)
+        return xstrdup("created earlier in this run");
+    return xasprintf("%s:%u", ah->name, xml_line_of(&ah->doc, ah->doc.elems[elem].start));
+}
+
 /* Every rule a site must meet, before anything is queued. Computes its id. */
 static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
                       const struct iis_site_spec *site, unsigned long *id_out, struct diag *d)
@@ -595,7 +608,23 @@ static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
         diag_add(d, "site '%s': %s", site->name, why);
         return -1;
     }
+    char unknown[NAME_WHY_MAX];
+    if (!name_is_known(pool->name, unknown)) {
+        diag_add(d, "pool '%s': %s", pool->name, unknown);
+        return -1;
+    }
+    if (!name_is_known(site->name, unknown)) {
+        diag_add(d, "site '%s': %s", site->name, unknown);
+        return -1;
+    }
     struct site_state *ss = strmap_get(&ah->sites, site->name);
+    if (ss && strcmp(ss->name, site->name) != 0) {
+        char *at = where_is(ah, ss->elem);
+        diag_add(d, "site '%s' collides with site '%s' (%s): %s", site->name, ss->name, at,
+                 SAME_NAME);
+        free(at);
+        return -1;
+    }
     if (ss && ss->removed) {
         diag_add(d, "site '%s' is removed earlier in this run", site->name);
         return -1;
@@ -649,7 +678,13 @@ static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
     }
     struct pool_state *ps = strmap_get(&ah->pools, pool->name);
     char *key = pool_key(pool);
-    if (ps && ps->removed) {
+    if (ps && strcmp(ps->name, pool->name) != 0) {
+        char *at = where_is(ah, ps->elem);
+        diag_add(d, "site '%s': pool '%s' collides with pool '%s' (%s): %s", site->name, pool->name,
+                 ps->name, at, SAME_NAME);
+        free(at);
+        rc = -1;
+    } else if (ps && ps->removed) {
         diag_add(d, "site '%s': pool '%s' is removed earlier in this run", site->name, pool->name);
         rc = -1;
     } else if (ps && ps->claimed_key && strcmp(ps->claimed_key, key) != 0) {
@@ -724,17 +759,31 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
                         struct changes *out, struct diag *d)
 {
     struct site_state *ss = strmap_get(&ah->sites, site_name);
+    if (ss && strcmp(ss->name, site_name) != 0) {
+        char *at = where_is(ah, ss->elem);
+        diag_add(d, "site '%s' collides with site '%s' (%s): %s; nothing was removed", site_name,
+                 ss->name, at, SAME_NAME);
+        free(at);
+        return -1;
+    }
     if (ss && ss->elem < 0) {
         diag_add(d, "site '%s' is created earlier in this run", site_name);
         return -1;
     }
     struct pool_state *ps = pool_name ? strmap_get(&ah->pools, pool_name) : NULL;
+    if (ps && strcmp(ps->name, pool_name) != 0) {
+        char *at = where_is(ah, ps->elem);
+        diag_add(d, "site '%s': pool '%s' collides with pool '%s' (%s): %s; nothing was removed",
+                 site_name, pool_name, ps->name, at, SAME_NAME);
+        free(at);
+        return -1;
+    }
     if (ps && (ps->removed || ps->elem < 0))
         ps = NULL;
     if (ps) {
         size_t own = 0;
         for (size_t i = 0; ss && !ss->removed && i < ss->n_app_pools; i++)
-            own += ascii_equal_ci(ss->app_pools[i], ps->name);
+            own += names_collide(ss->app_pools[i], ps->name);
         if (ps->refs > own) {
             struct strbuf users;
             sb_init(&users);
@@ -743,7 +792,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
                 if (o == ss || o->removed)
                     continue;
                 for (size_t k = 0; k < o->n_app_pools; k++)
-                    if (ascii_equal_ci(o->app_pools[k], ps->name)) {
+                    if (names_collide(o->app_pools[k], ps->name)) {
                         sb_addf(&users, "%s'%s'", users.len ? ", " : "", o->name);
                         break;
                     }
@@ -791,7 +840,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
         char *default_pool = ah_default_app_pool(ah);
         /* The pool named by <applicationDefaults> is where new applications
          * land: it stays, even when no site uses it any more. */
-        if (!ascii_equal_ci(default_pool, ps->name)) {
+        if (!names_collide(default_pool, ps->name)) {
             changes_add(out, '-', "pool", ps->name);
             ah_remove_elem(ah, ps->elem);
             ps->removed = true;

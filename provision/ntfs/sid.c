@@ -2,6 +2,7 @@
 /* SIDs: parsing, formatting, binary form, well-known names and IIS AppPool
  * virtual-account SIDs (SHA-1 from nettle). */
 #include "provision/ntfs/sid.h"
+#include "provision/fold.h"
 #include "provision/util.h"
 
 #include <stdio.h>
@@ -281,43 +282,6 @@ int ntfs_utf8_valid(const char *s)
     return 1;
 }
 
-/* Unicode simple lower-case mapping for the blocks a pool name plausibly
- * uses. Windows lower-cases with its own NLS tables; those follow Unicode
- * for these blocks as far as we know, but only ASCII is verified. U+0130
- * (dotted capital I) is left alone: its mapping is locale-dependent. */
-static uint32_t lower_cp(uint32_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c + 0x20;
-    if (c < 0xC0)
-        return c;
-    if (c <= 0xDE)
-        return c == 0xD7 ? c : c + 0x20;
-    if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
-        return (c & 1) ? c : c + 1;
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-        return (c & 1) ? c + 1 : c;
-    if (c == 0x178)
-        return 0xFF;
-    if (c == 0x386)
-        return 0x3AC;
-    if (c >= 0x388 && c <= 0x38A)
-        return c + 37;
-    if (c == 0x38C)
-        return 0x3CC;
-    if (c == 0x38E || c == 0x38F)
-        return c + 63;
-    if ((c >= 0x391 && c <= 0x3A1) || (c >= 0x3A3 && c <= 0x3AB))
-        return c + 0x20;
-    if (c >= 0x400 && c <= 0x40F)
-        return c + 0x50;
-    if (c >= 0x410 && c <= 0x42F)
-        return c + 0x20;
-    if (c >= 0xFF21 && c <= 0xFF3A)
-        return c + 0x20;
-    return c;
-}
-
 int ntfs_sid_apppool(const char *pool_name, struct ntfs_sid *out)
 {
     struct sha1_ctx ctx;
@@ -332,7 +296,9 @@ int ntfs_sid_apppool(const char *pool_name, struct ntfs_sid *out)
     while (s[i]) {
         uint8_t u[4];
         size_t n;
-        uint32_t cp = lower_cp((uint32_t)utf8_next(s, &i));
+        /* What Windows hashes: the Unicode simple lower-case mapping
+         * (provision/fold.h, the tables every name comparison uses). */
+        uint32_t cp = fold_simple_lower((uint32_t)utf8_next(s, &i));
         if (cp >= 0x10000) {
             uint32_t v = cp - 0x10000;
             uint16_t hi = (uint16_t)(0xD800 | (v >> 10)), lo = (uint16_t)(0xDC00 | (v & 0x3FF));

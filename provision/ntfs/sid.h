@@ -71,9 +71,8 @@ int ntfs_sid_wellknown(const char *name, struct ntfs_sid *out);
 /* SID of the virtual account "IIS AppPool\<pool_name>": S-1-5-82 followed by
  * the SHA-1 of the lower-cased name in UTF-16LE, as five LE uint32.
  * pool_name is UTF-8; returns -1 if it is NULL, empty or not valid UTF-8.
- * Lower-casing: Unicode simple lower-case mapping for ASCII, Latin-1,
- * Latin Extended-A (except U+0130), basic Greek and Cyrillic and fullwidth
- * Latin; any other character is hashed unchanged. Windows uses its own
+ * Lower-casing: the Unicode simple lower-case mapping (UnicodeData.txt
+ * field 13, provision/fold.h), U+0130 included. Windows uses its own
  * tables: only ASCII names are verified against Windows. */
 int ntfs_sid_apppool(const char *pool_name, struct ntfs_sid *out);
 

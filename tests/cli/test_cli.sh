@@ -540,6 +540,14 @@ site_line=$(grep -n "the directory is not available (see its error above)" <<<"$
 [ $rc -eq 1 ] && [ -n "$ldap_line" ] && [ -n "$site_line" ] && [ "$ldap_line" -lt "$site_line" ] && same_as_original \
   && ok "the directory's error comes before the site message that refers to it" || bad "message order (rc $rc): $out"
 
+# Pool names and folders of two sites spelled in two cases, caught at
+# validation (after templates are expanded), naming both origins.
+setup
+printf '[site a.example.com]\ntemplate = standard\npool.name = P\xc3\xb6\xc3\xb6l\n[site b.example.com]\ntemplate = standard\npool.name = P\xc3\x96\xc3\x96L\n' > t.ini
+expect_fail "pool names of two sites in two cases" 2 "collides with pool" -- validate t.ini
+printf '[site a.example.com]\ntemplate = standard\nfolders.data = D:\\Sites\\shared\\Data\n[site b.example.com]\ntemplate = standard\nfolders.data = D:\\Sites\\SHARED\\data\n' > t.ini
+expect_fail "folders of two sites in two cases" 2 "collides with" -- validate t.ini
+
 # --- one path rule, at validation --------------------------------------
 # What apply's content back ends refuse, validate and plan refuse first,
 # naming the file, line, key and site.
@@ -601,6 +609,49 @@ printf '\n; edited\n' >> sites.ini
 expect_fail "saved plan: a changed site list is refused" 1 "changed since the plan: the site list" -- apply --plan s.plan
 printf 'x' >> s.plan
 expect_fail "saved plan: bytes after the signature are refused" 1 "signature does not match" -- apply --plan s.plan
+
+# --- names equal without regard to case, over all of Unicode ------------
+# IIS and NTFS compare names by simple upper-casing, the AppPool SID hashes
+# the simple lower case (provision/fold.h): names differing only in the case
+# of a non-ASCII letter are one name (one pool SID, one folder). They are
+# refused in one list, across lists and against the config; nothing is written.
+setup
+printf '[site \xc3\x84rger.example.com]\ntemplate = standard\n[site \xc3\xa4RGER.example.com]\ntemplate = standard\n' > t.ini
+expect_fail "non-ASCII case: two sites in one list" 2 \
+  "$(printf "t.ini:3: site '\xc3\xa4RGER.example.com' is listed twice (also at t.ini:1): it collides with '\xc3\x84rger.example.com', as IIS and NTFS treat names equal without regard to case")" -- apply t.ini
+# (IDN host names are bound in their ASCII form.)
+printf '[site \xc3\x84rger.example.com]\ntemplate = standard\nsite.bindings = http/*:80:xn--rger-koa.example.com\n' > t1.ini
+printf '[site \xc3\xa4RGER.example.com]\ntemplate = static\nsite.bindings = http/*:8080:xn--rger-koa.example.com\n' > t2.ini
+expect_fail "non-ASCII case: two sites across lists" 2 \
+  "$(printf "t2.ini:1: site '\xc3\xa4RGER.example.com' is listed twice (also at t1.ini:1): it collides with '\xc3\x84rger.example.com'")" -- plan t1.ini t2.ini
+printf '[site Kelvin.example.com]\ntemplate = standard\n[site \xe2\x84\xaaelvin.example.com]\ntemplate = standard\n' > t.ini
+expect_fail "Kelvin sign and K are one name" 2 \
+  "$(printf "t.ini:3: site '\xe2\x84\xaaelvin.example.com' is listed twice (also at t.ini:1): it collides with 'Kelvin.example.com'")" -- validate t.ini
+printf '[site a\xcd\xb8.example.com]\ntemplate = standard\n' > t.ini
+expect_fail "a site name with an unassigned code point" 2 \
+  "$(printf "t.ini:1: [site a\xcd\xb8.example.com]: U+0378 (byte 2) is not a character of Unicode 15.0.0")" -- validate t.ini
+printf '[site t.example.com]\ntemplate = standard\npool.name = p\xf0\xaf\xbf\xbf\n' > t.ini
+expect_fail "a pool name with an unassigned code point" 2 \
+  "t.ini:3: pool.name (site 't.example.com'): U+2FFFF (byte 2) is not a character of Unicode" -- validate t.ini
+printf '[site t.example.com]\ntemplate = standard\nfolders.logs = D:\\Sites\\t.example.com\\WWWROOT\n' > t.ini
+expect_fail "two folders of a site spelled in two cases" 2 \
+  "t.ini:3: folders.logs (site 't.example.com'): 'D:\\Sites\\t.example.com\\WWWROOT' collides with folder wwwroot ('D:\\Sites\\t.example.com\\wwwroot')" -- validate t.ini
+# Against what the config already holds: the site, and its pool.
+"$P" -q -c provision.ini apply t1.ini || bad "non-ASCII case: set-up apply failed"
+grep -q "$(printf '<site name="\xc3\x84rger.example.com"')" applicationHost.config || bad "non-ASCII case: set-up site missing"
+cp applicationHost.config original.config
+expect_fail "non-ASCII case: a site already in the config" 1 \
+  "$(printf "site '\xc3\xa4RGER.example.com' collides with site '\xc3\x84rger.example.com' (./applicationHost.config:")" -- apply t2.ini
+expect_fail "non-ASCII case: a plan against the config" 1 \
+  "IIS and NTFS treat names equal without regard to case" -- plan t2.ini
+expect_fail "non-ASCII case: destroy does not take the other spelling" 1 \
+  "$(printf "site '\xc3\xa4RGER.example.com' collides with site '\xc3\x84rger.example.com' (./applicationHost.config:")" -- destroy t2.ini
+printf '[site other.example.com]\ntemplate = standard\npool.name = \xc3\xa4RGER.example.com\n' > t3.ini
+expect_fail "non-ASCII case: a pool already in the config" 1 \
+  "$(printf "site 'other.example.com': pool '\xc3\xa4RGER.example.com' collides with pool '\xc3\x84rger.example.com' (./applicationHost.config:")" -- apply t3.ini
+out=$("$P" -c provision.ini apply t1.ini 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "^No changes" <<<"$out" && same_as_original \
+  && ok "non-ASCII case: the same spelling is the same site" || bad "same spelling (rc $rc): $out"
 
 cd /
 echo "cli: $passed passed, $failed failed"
