@@ -877,6 +877,21 @@ static void test_fail_config(void **st)
     converge_and_clean("fail:config:1");
 }
 
+/* An internal error when the new config is made (fail:render stands for
+ * such a bug, e.g. two overlapping edits): nothing written, every site of
+ * the run taken back, its new accounts deleted again, no journal left. */
+static void test_fail_render(void **st)
+{
+    (void)st;
+    struct run_opts ro = {0};
+    assert_status(child_run(DO_APPLY, "fail:render:1", false, false, &ro), EXIT_FAILED, &ro,
+                  "fail:render:1");
+    expect_all(&R, ABSENT, "fail:render:1");
+    assert_true(same_bytes(cfg, fixture_bytes, fixture_len));
+    assert_int_equal(journals(NULL), 0);
+    converge_and_clean("fail:render:1");
+}
+
 /* SIGINT (signal:POINT:N, as if Ctrl-C was pressed there) stops apply at
  * the next step: the sites done before are written, the current one and
  * the rest are undone; exit 3, or 1 when no site was done. */
@@ -1294,6 +1309,7 @@ int main(void)
         T(test_fail_mkdir),
         T(test_fail_sd),
         T(test_fail_config),
+        T(test_fail_render),
         T(test_signal),
         T(test_crash_apply_before_commit),
         T(test_crash_apply_committed),
