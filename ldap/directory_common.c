@@ -184,6 +184,24 @@ char *dir_adoption_refusal(const char *sam, const char *dn, const char *server, 
                      dn ? dn : "?", server ? server : "?", reason);
 }
 
+int dir_adoption_gate(const struct dir_account *acct, bool adopt_unmarked, const char *server,
+                      struct diag *d)
+{
+    if (!acct || !acct->dn) {
+        diag_add(d, "ldap: cannot judge an adoption without the account's DN (find it first)");
+        return -1;
+    }
+    if (!adopt_unmarked) {
+        char *t = dir_adoption_refusal(acct->sam ? acct->sam : acct->dn, acct->dn, server,
+                                       "adopt_unmarked is off (the account was not created by "
+                                       "provision: no " DIR_MARKER_ATTR " marker)");
+        diag_add(d, "%s", t);
+        free(t);
+        return 0;
+    }
+    return 1;
+}
+
 char *dir_adoption_object_problem(const char *kind, bool has_uac, unsigned long uac,
                                   const char *sid)
 {

@@ -32,6 +32,11 @@ char *dir_create_begin(struct dir_create_item *items, size_t n);
  * The message: "ldap: refusing to adopt account SAM (DN) on SERVER:
  * REASON". Caller frees. */
 char *dir_adoption_refusal(const char *sam, const char *dn, const char *server, const char *reason);
+/* The first steps of dir_check_adoption, the same for the directory and
+ * its fake: -1 (no DN: a caller's error), 0 refused because adopt_unmarked
+ * is off (said in d), 1 to go on judging the account itself. */
+int dir_adoption_gate(const struct dir_account *acct, bool adopt_unmarked, const char *server,
+                      struct diag *d);
 /* The reason an object is no ordinary user account, or NULL: kind as the
  * objectClass values say ("user", "computer", "group", "object"), uac
  * (has_uac false: the object has none), sid (objectSid, text; NULL: none).

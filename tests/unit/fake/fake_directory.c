@@ -1349,19 +1349,10 @@ static const char *parent_of(const char *dn)
 static int check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou,
                           struct diag *d)
 {
-    if (!acct || !acct->dn) {
-        diag_add(d, "ldap: cannot judge an adoption without the account's DN (find it first)");
-        return -1;
-    }
+    int gate = dir_adoption_gate(acct, dir->adopt_unmarked, dir->server, d);
+    if (gate <= 0)
+        return gate;
     const char *sam = acct->sam ? acct->sam : acct->dn;
-    if (!dir->adopt_unmarked) {
-        char *t = dir_adoption_refusal(sam, acct->dn, dir->server,
-                                       "adopt_unmarked is off (the account was not created by "
-                                       "provision: no " DIR_MARKER_ATTR " marker)");
-        diag_add(d, "%s", t);
-        free(t);
-        return 0;
-    }
     const struct obj *o = by_dn(acct->dn);
     if (!o || (acct->guid && ascii_casecmp(o->guid, acct->guid) != 0)) {
         diag_add(d,
