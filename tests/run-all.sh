@@ -74,9 +74,14 @@ fuzz() {
 suite build-fuzz configure_build "$build_root/fuzz" -DCMAKE_C_COMPILER=clang -DPROVISION_FUZZ=ON \
   -DPROVISION_SANITIZE=ON
 suite fuzz-config fuzz fuzz_config config
+suite fuzz-conf fuzz fuzz_conf conf
 suite fuzz-template fuzz fuzz_template template
+suite fuzz-sitelist fuzz fuzz_sitelist sitelist
+suite fuzz-grant fuzz fuzz_grant grant
 suite fuzz-sd fuzz fuzz_sd sd
 suite fuzz-sddl fuzz fuzz_sddl sddl
+suite fuzz-smbsd fuzz fuzz_smbsd smbsd
+suite fuzz-credentials fuzz fuzz_credentials credentials
 suite fuzz-journal fuzz fuzz_journal journal
 suite fuzz-plan fuzz fuzz_plan plan
 

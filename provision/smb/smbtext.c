@@ -269,14 +269,26 @@ int smb_authfile_parse(const char *text, size_t len, struct smb_authfile *out, c
         free(out->domain);
         out->domain = NULL;
     }
-    /* DOMAIN\user or user@REALM */
+    /* DOMAIN\user or user@REALM. An empty DOMAIN or REALM there is an
+     * error (it would be sent as an empty workgroup), unlike an empty
+     * domain line, which means none. */
     char *bs = strchr(out->username, '\\');
     char *at = strchr(out->username, '@');
     if (bs) {
+        if (!out->domain && bs == out->username) {
+            snprintf(err, errlen, "empty domain in the user name (DOMAIN\\user)");
+            smb_authfile_free(out);
+            return -1;
+        }
         if (!out->domain)
             out->domain = xstrndup(out->username, (size_t)(bs - out->username));
         memmove(out->username, bs + 1, strlen(bs + 1) + 1);
     } else if (at && !out->domain) {
+        if (!at[1]) {
+            snprintf(err, errlen, "empty realm in the user name (user@REALM)");
+            smb_authfile_free(out);
+            return -1;
+        }
         out->domain = xstrdup(at + 1);
         *at = '\0';
     }

@@ -12,6 +12,17 @@
 
 static char dir[64];
 
+static void cleanup(void)
+{
+    static const char *const names[] = {"conf.ini", "sites.ini", "t.ini", "l.ini"};
+    char path[128];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 static void write_file(const char *name, const uint8_t *data, size_t size)
 {
     char path[128];
@@ -29,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "/tmp/provision-fuzz-XXXXXX");
         if (!mkdtemp(dir))
             abort();
+        atexit(cleanup);
         static const char conf[] = "[iis]\nconfig = x\n[content]\nroot = D:\\S\n[templates]\n"
                                    "dir = .\n[directory]\nnetbios = LAB\n";
         static const char list[] = "[site a.example.com]\ntemplate = t\nid = a\n";

@@ -144,6 +144,9 @@ static void test_authfile(void **state)
         "username = x\nusername = y\npassword = z\n",
         "username x\npassword = y\n",
         "username = \\\npassword = y\n",
+        /* an empty DOMAIN or REALM in the user name (found by fuzz_credentials) */
+        "username = \\svc\npassword = y\n",
+        "username = svc@\npassword = y\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
@@ -152,6 +155,13 @@ static void test_authfile(void **state)
         assert_true(err[0] != '\0');
         assert_null(a.password);
     }
+    /* with a domain line, the user name's own domain part does not matter */
+    const char dom[] = "username = \\svc\npassword = y\ndomain = LAB\n";
+    assert_int_equal(smb_authfile_parse(dom, strlen(dom), &a, err, sizeof err), 0);
+    assert_string_equal(a.username, "svc");
+    assert_string_equal(a.domain, "LAB");
+    smb_authfile_free(&a);
+
     /* the password is never in the message */
     const char secret[] = "username = x\npassword = TopSecret99\nbogus = 1\n";
     assert_int_equal(smb_authfile_parse(secret, strlen(secret), &a, err, sizeof err), -1);
