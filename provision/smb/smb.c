@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libsmbclient.h>
+#include "provision/smb/smbc_api.h"
 
 #include "provision/smb/smbtext.h"
+
+/* libsmbclient, loaded when the first session is opened (smbc_api.h). */
+static const struct smbc_api *lib;
 
 #define AUTHFILE_MAX 65536
 
@@ -142,7 +145,7 @@ static void fail(struct smb_session *s, struct diag *d, const char *url, const c
             /* first contact with this share: can we see its root at all? */
             char *root = xasprintf("smb://%s/", key);
             struct stat sb;
-            if (smbc_getFunctionStat(s->ctx)(s->ctx, root, &sb) == 0) {
+            if (lib->getFunctionStat(s->ctx)(s->ctx, root, &sb) == 0) {
                 strmap_put(&s->connected, key, s);
                 known = true;
             }
@@ -194,7 +197,7 @@ static void ok(struct smb_session *s, const char *url)
 static void auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char *un,
                     int unlen, char *pw, int pwlen)
 {
-    struct smb_session *s = smbc_getOptionUserData(c);
+    struct smb_session *s = lib->getOptionUserData(c);
     (void)srv;
     (void)shr;
     if (!s)
@@ -277,8 +280,10 @@ static int load_authfile(struct smb_session *s, const char *path, struct diag *d
 
 int smb_session_open(const struct smb_options *o, struct smb_session **out, struct diag *d)
 {
-    struct smb_session *s = xcalloc(1, sizeof *s);
     *out = NULL;
+    if (!lib && !(lib = smbc_api_load(d)))
+        return -1;
+    struct smb_session *s = xcalloc(1, sizeof *s);
     strmap_init(&s->connected);
     s->kerberos = o && o->kerberos;
     if (s->kerberos) {
@@ -296,37 +301,37 @@ int smb_session_open(const struct smb_options *o, struct smb_session **out, stru
             return -1;
         }
     }
-    s->ctx = smbc_new_context();
+    s->ctx = lib->new_context();
     if (!s->ctx) {
         diag_add(d, "SMB: cannot create a libsmbclient context: %s", strerror(errno));
         smb_session_close(s);
         return -1;
     }
-    smbc_setDebug(s->ctx, 0);
-    smbc_setOptionUserData(s->ctx, s);
-    smbc_setFunctionAuthDataWithContext(s->ctx, auth_fn);
-    smbc_setOptionNoAutoAnonymousLogin(s->ctx, 1);
-    smbc_setOptionUrlEncodeReaddirEntries(s->ctx, 0);
-    smbc_setTimeout(s->ctx, o && o->timeout_ms > 0 ? o->timeout_ms : 20000);
+    lib->setDebug(s->ctx, 0);
+    lib->setOptionUserData(s->ctx, s);
+    lib->setFunctionAuthDataWithContext(s->ctx, auth_fn);
+    lib->setOptionNoAutoAnonymousLogin(s->ctx, 1);
+    lib->setOptionUrlEncodeReaddirEntries(s->ctx, 0);
+    lib->setTimeout(s->ctx, o && o->timeout_ms > 0 ? o->timeout_ms : 20000);
     if (s->kerberos) {
-        smbc_setOptionUseKerberos(s->ctx, 1);
-        smbc_setOptionFallbackAfterKerberos(s->ctx, 0);
-        smbc_setOptionUseCCache(s->ctx, 1);
+        lib->setOptionUseKerberos(s->ctx, 1);
+        lib->setOptionFallbackAfterKerberos(s->ctx, 0);
+        lib->setOptionUseCCache(s->ctx, 1);
     } else {
-        smbc_setOptionUseKerberos(s->ctx, 0);
-        smbc_setOptionUseCCache(s->ctx, 0);
+        lib->setOptionUseKerberos(s->ctx, 0);
+        lib->setOptionUseCCache(s->ctx, 0);
     }
-    if (!smbc_init_context(s->ctx)) {
+    if (!lib->init_context(s->ctx)) {
         diag_add(d, "SMB: cannot initialise libsmbclient: %s", strerror(errno));
-        smbc_free_context(s->ctx, 1);
+        lib->free_context(s->ctx, 1);
         s->ctx = NULL;
         smb_session_close(s);
         return -1;
     }
     if (s->user)
-        smbc_setUser(s->ctx, s->user);
+        lib->setUser(s->ctx, s->user);
     if (s->domain)
-        smbc_setWorkgroup(s->ctx, s->domain);
+        lib->setWorkgroup(s->ctx, s->domain);
     s->sdbuf = xmalloc(SMB_SD_TEXT_MAX);
     *out = s;
     return 0;
@@ -347,7 +352,7 @@ void smb_session_close(struct smb_session *s)
         return;
     smb_session_drop_password(s);
     if (s->ctx)
-        smbc_free_context(s->ctx, 1);
+        lib->free_context(s->ctx, 1);
     free(s->user);
     free(s->domain);
     free(s->sdbuf);
@@ -372,7 +377,7 @@ int smb_stat(struct smb_session *s, const char *url, struct smb_stat *st, struct
 {
     struct stat sb;
     errno = 0;
-    if (smbc_getFunctionStat(s->ctx)(s->ctx, url, &sb) < 0) {
+    if (lib->getFunctionStat(s->ctx)(s->ctx, url, &sb) < 0) {
         int e = errno;
         if (e == ENOENT || e == ENOTDIR) {
             s->last_errno = e;
@@ -400,7 +405,7 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
     *data = NULL;
     *len = 0;
     errno = 0;
-    f = smbc_getFunctionOpen(s->ctx)(s->ctx, url, O_RDONLY, 0);
+    f = lib->getFunctionOpen(s->ctx)(s->ctx, url, O_RDONLY, 0);
     if (!f) {
         fail(s, d, url, "cannot open for reading", errno);
         return -1;
@@ -410,7 +415,7 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
     for (;;) {
         if (n + 1 >= cap) {
             if (cap > max + 1) {
-                smbc_getFunctionClose(s->ctx)(s->ctx, f);
+                lib->getFunctionClose(s->ctx)(s->ctx, f);
                 free(buf);
                 fail(s, d, url, "cannot read", EFBIG);
                 return -1;
@@ -419,10 +424,10 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
             buf = xrealloc(buf, cap);
         }
         errno = 0;
-        ssize_t r = smbc_getFunctionRead(s->ctx)(s->ctx, f, buf + n, cap - n - 1);
+        ssize_t r = lib->getFunctionRead(s->ctx)(s->ctx, f, buf + n, cap - n - 1);
         if (r < 0) {
             int e = errno;
-            smbc_getFunctionClose(s->ctx)(s->ctx, f);
+            lib->getFunctionClose(s->ctx)(s->ctx, f);
             free(buf);
             fail(s, d, url, "cannot read", e);
             return -1;
@@ -431,13 +436,13 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
             break;
         n += (size_t)r;
         if (n > max) {
-            smbc_getFunctionClose(s->ctx)(s->ctx, f);
+            lib->getFunctionClose(s->ctx)(s->ctx, f);
             free(buf);
             fail(s, d, url, "cannot read", EFBIG);
             return -1;
         }
     }
-    smbc_getFunctionClose(s->ctx)(s->ctx, f);
+    lib->getFunctionClose(s->ctx)(s->ctx, f);
     buf[n] = '\0';
     *data = buf;
     *len = n;
@@ -457,7 +462,7 @@ static int write_new(struct smb_session *s, const char *url, const void *data, s
     int e;
 
     errno = 0;
-    f = smbc_getFunctionOpen(s->ctx)(s->ctx, url, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    f = lib->getFunctionOpen(s->ctx)(s->ctx, url, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (!f) {
         fail(s, d, url, "cannot create", errno);
         return -1;
@@ -471,28 +476,28 @@ static int write_new(struct smb_session *s, const char *url, const void *data, s
             ntfs_sd_free(&sd);
         }
         if (!ok_sd) {
-            smbc_getFunctionClose(s->ctx)(s->ctx, f);
-            smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+            lib->getFunctionClose(s->ctx)(s->ctx, f);
+            lib->getFunctionUnlink(s->ctx)(s->ctx, url);
             return -1;
         }
     }
     while (n < len) {
         size_t chunk = len - n > 1048576 ? 1048576 : len - n;
         errno = 0;
-        ssize_t w = smbc_getFunctionWrite(s->ctx)(s->ctx, f, (const char *)data + n, chunk);
+        ssize_t w = lib->getFunctionWrite(s->ctx)(s->ctx, f, (const char *)data + n, chunk);
         if (w <= 0) {
             e = errno ? errno : EIO;
-            smbc_getFunctionClose(s->ctx)(s->ctx, f);
-            smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+            lib->getFunctionClose(s->ctx)(s->ctx, f);
+            lib->getFunctionUnlink(s->ctx)(s->ctx, url);
             fail(s, d, url, "cannot write", e);
             return -1;
         }
         n += (size_t)w;
     }
     errno = 0;
-    if (smbc_getFunctionClose(s->ctx)(s->ctx, f) < 0) {
+    if (lib->getFunctionClose(s->ctx)(s->ctx, f) < 0) {
         e = errno ? errno : EIO;
-        smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+        lib->getFunctionUnlink(s->ctx)(s->ctx, url);
         fail(s, d, url, "cannot close after writing", e);
         return -1;
     }
@@ -500,7 +505,7 @@ static int write_new(struct smb_session *s, const char *url, const void *data, s
     int rc = smb_stat(s, url, &st, d);
     if (rc != 1 || st.size != (uint64_t)len) {
         if (rc == 1) {
-            smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+            lib->getFunctionUnlink(s->ctx)(s->ctx, url);
             fail(s, d, url, "written file has the wrong size", EIO);
         } else if (rc == 0) {
             fail(s, d, url, "written file vanished", ENOENT);
@@ -526,7 +531,7 @@ int smb_rename(struct smb_session *s, const char *from, const char *to, struct d
         return -1;
     }
     errno = 0;
-    if (smbc_getFunctionRename(s->ctx)(s->ctx, from, s->ctx, to) < 0) {
+    if (lib->getFunctionRename(s->ctx)(s->ctx, from, s->ctx, to) < 0) {
         fail(s, d, from, "cannot rename", errno);
         return -1;
     }
@@ -536,7 +541,7 @@ int smb_rename(struct smb_session *s, const char *from, const char *to, struct d
 int smb_unlink(struct smb_session *s, const char *url, struct diag *d)
 {
     errno = 0;
-    if (smbc_getFunctionUnlink(s->ctx)(s->ctx, url) < 0) {
+    if (lib->getFunctionUnlink(s->ctx)(s->ctx, url) < 0) {
         fail(s, d, url, "cannot delete", errno);
         return -1;
     }
@@ -547,7 +552,7 @@ int smb_unlink(struct smb_session *s, const char *url, struct diag *d)
 int smb_mkdir(struct smb_session *s, const char *url, struct diag *d)
 {
     errno = 0;
-    if (smbc_getFunctionMkdir(s->ctx)(s->ctx, url, 0755) < 0) {
+    if (lib->getFunctionMkdir(s->ctx)(s->ctx, url, 0755) < 0) {
         fail(s, d, url, "cannot create folder", errno);
         return -1;
     }
@@ -558,7 +563,7 @@ int smb_mkdir(struct smb_session *s, const char *url, struct diag *d)
 int smb_rmdir(struct smb_session *s, const char *url, struct diag *d)
 {
     errno = 0;
-    if (smbc_getFunctionRmdir(s->ctx)(s->ctx, url) < 0) {
+    if (lib->getFunctionRmdir(s->ctx)(s->ctx, url) < 0) {
         fail(s, d, url, "cannot remove folder", errno);
         return -1;
     }
@@ -583,7 +588,7 @@ int smb_list(struct smb_session *s, const char *url, struct smb_dirent **out, si
     *out = NULL;
     *n = 0;
     errno = 0;
-    dir = smbc_getFunctionOpendir(s->ctx)(s->ctx, url);
+    dir = lib->getFunctionOpendir(s->ctx)(s->ctx, url);
     if (!dir) {
         fail(s, d, url, "cannot list folder", errno);
         return -1;
@@ -592,11 +597,11 @@ int smb_list(struct smb_session *s, const char *url, struct smb_dirent **out, si
     for (;;) {
         errno = 0;
         /* readdirplus: the DOS attributes come with the name */
-        fi = smbc_getFunctionReaddirPlus(s->ctx)(s->ctx, dir);
+        fi = lib->getFunctionReaddirPlus(s->ctx)(s->ctx, dir);
         if (!fi) {
             if (errno != 0 && errno != ENOENT) {
                 int e = errno;
-                smbc_getFunctionClosedir(s->ctx)(s->ctx, dir);
+                lib->getFunctionClosedir(s->ctx)(s->ctx, dir);
                 smb_dirents_free(*out, *n);
                 *out = NULL;
                 *n = 0;
@@ -616,7 +621,7 @@ int smb_list(struct smb_session *s, const char *url, struct smb_dirent **out, si
         (*out)[*n].reparse = (fi->attrs & SMB_ATTR_REPARSE_POINT) != 0;
         (*n)++;
     }
-    smbc_getFunctionClosedir(s->ctx)(s->ctx, dir);
+    lib->getFunctionClosedir(s->ctx)(s->ctx, dir);
     return 0;
 }
 
@@ -631,7 +636,7 @@ int smb_get_sd(struct smb_session *s, const char *url, struct ntfs_sd *out, stru
     errno = 0;
     /* libsmbclient 4.17 returns 0 (not the length) on success, and 0 for a
      * size query too: hence the fixed buffer. */
-    int r = smbc_getFunctionGetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", s->sdbuf,
+    int r = lib->getFunctionGetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", s->sdbuf,
                                              SMB_SD_TEXT_MAX - 1);
     if (r < 0) {
         int e = errno;
@@ -676,7 +681,7 @@ int smb_set_sd(struct smb_session *s, const char *url, const struct ntfs_sd *sd,
         return -1;
     }
     errno = 0;
-    int r = smbc_getFunctionSetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", text,
+    int r = lib->getFunctionSetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", text,
                                              strlen(text), 0);
     int e = errno;
     free(text);
@@ -736,7 +741,7 @@ static int rename_retrying(struct smb_session *s, const char *from, const char *
 {
     for (int attempt = 0;; attempt++) {
         errno = 0;
-        if (smbc_getFunctionRename(s->ctx)(s->ctx, from, s->ctx, to) == 0)
+        if (lib->getFunctionRename(s->ctx)(s->ctx, from, s->ctx, to) == 0)
             return 0;
         int e = errno;
         if ((e == EBUSY || e == ETXTBSY) && attempt < 20) {
