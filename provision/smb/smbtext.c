@@ -245,6 +245,18 @@ int smb_authfile_parse(const char *text, size_t len, struct smb_authfile *out, c
             snprintf(err, errlen, "line %u: '%s' given twice", line, key);
             goto bad_line;
         }
+        /* A user or domain name goes into messages and onto the wire:
+         * text only. (The password may hold any byte but NUL.) */
+        if (slot != &out->password) {
+            bool text_only = utf8_valid(val, strlen(val), NULL);
+            for (const unsigned char *c = (const unsigned char *)val; text_only && *c; c++)
+                text_only = *c >= 0x20 && *c != 0x7f;
+            if (!text_only) {
+                snprintf(err, errlen, "line %u: %s holds a control character or invalid UTF-8",
+                         line, slot == &out->username ? "username" : "domain");
+                goto bad_line;
+            }
+        }
         *slot = xstrdup(val);
         wipe(l, n);
         free(l);

@@ -147,6 +147,10 @@ static void test_authfile(void **state)
         /* an empty DOMAIN or REALM in the user name (found by fuzz_credentials) */
         "username = \\svc\npassword = y\n",
         "username = svc@\npassword = y\n",
+        /* user and domain names are text: no control character, valid UTF-8 */
+        "username = sv\x1b[31mc\npassword = y\n",
+        "username = svc\npassword = y\ndomain = LA\x07B\n",
+        "username = sv\xff\npassword = y\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
