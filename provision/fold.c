@@ -166,11 +166,24 @@ int name_fold_key(const char *name, char **key, char *why)
     return 0;
 }
 
+/* An ASCII byte's key: its upper case (fold_class, without the call). */
+static inline uint32_t ascii_key(unsigned char c)
+{
+    return c >= 'a' && c <= 'z' ? c - 32u : c;
+}
+
 bool names_collide(const char *a, const char *b)
 {
-    while (*a && *b)
-        if (next_key(&a) != next_key(&b))
+    while (*a && *b) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x < 0x80 && y < 0x80) { /* the common case, inline */
+            if (ascii_key(x) != ascii_key(y))
+                return false;
+            a++, b++;
+        } else if (next_key(&a) != next_key(&b)) {
             return false;
+        }
+    }
     return !*a && !*b;
 }
 
@@ -178,8 +191,11 @@ uint64_t name_fold_hash(const char *name)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a over the key units */
     while (*name) {
-        uint32_t k = next_key(&name);
-        for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)*name;
+        /* an ASCII key in one step, others in four: equal key sequences
+         * still hash equal, which is all a map needs */
+        uint32_t k = c < 0x80 ? (name++, ascii_key(c)) : next_key(&name);
+        for (int i = 0; i < (k < 0x80 ? 1 : 4); i++) {
             h ^= (k >> (8 * i)) & 0xFF;
             h *= 1099511628211ULL;
         }

@@ -234,6 +234,12 @@ bool utf8_valid(const char *str, size_t n, size_t *bad_at)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+        /* ASCII, the bulk of an applicationHost.config: eight bytes a step */
+        uint64_t word;
+        while (i + 8 <= n && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ULL) == 0))
+            i += 8;
+        if (i >= n)
+            break;
         unsigned c = s[i];
         size_t need;
         unsigned min;
@@ -290,12 +296,19 @@ void strmap_init_names(struct strmap *m)
     m->names = true;
 }
 
-static struct strmap_entry *strmap_slot(const struct strmap *m, const char *key)
+static uint64_t strmap_hash(const struct strmap *m, const char *key)
+{
+    return m->names ? name_fold_hash(key) : hash_ci(key);
+}
+
+/* The slot of key (hash h): its entry, or the free slot where it goes. */
+static struct strmap_entry *strmap_slot(const struct strmap *m, const char *key, uint64_t h)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = (m->names ? name_fold_hash(key) : hash_ci(key)) & mask;; i = (i + 1) & mask) {
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct strmap_entry *e = &m->slots[i];
-        if (!e->key || (m->names ? names_collide(e->key, key) : ascii_casecmp(e->key, key) == 0))
+        if (!e->key || (e->hash == h &&
+                        (m->names ? names_collide(e->key, key) : ascii_casecmp(e->key, key) == 0)))
             return e;
     }
 }
@@ -304,7 +317,7 @@ void *strmap_get(const struct strmap *m, const char *key)
 {
     if (!m->cap)
         return NULL;
-    struct strmap_entry *e = strmap_slot(m, key);
+    struct strmap_entry *e = strmap_slot(m, key, strmap_hash(m, key));
     return e->key ? e->value : NULL;
 }
 
@@ -315,7 +328,7 @@ static void strmap_rehash(struct strmap *m, size_t cap)
     m->cap = cap;
     for (size_t i = 0; i < old.cap; i++)
         if (old.slots[i].key)
-            *strmap_slot(m, old.slots[i].key) = old.slots[i];
+            *strmap_slot(m, old.slots[i].key, old.slots[i].hash) = old.slots[i];
     free(old.slots);
 }
 
@@ -323,7 +336,8 @@ void *strmap_put(struct strmap *m, const char *key, void *value)
 {
     if ((m->count + 1) * 2 > m->cap)
         strmap_rehash(m, m->cap ? m->cap * 2 : 16);
-    struct strmap_entry *e = strmap_slot(m, key);
+    uint64_t h = strmap_hash(m, key);
+    struct strmap_entry *e = strmap_slot(m, key, h);
     if (e->key) {
         void *old = e->value;
         e->value = value;
@@ -331,6 +345,7 @@ void *strmap_put(struct strmap *m, const char *key, void *value)
     }
     e->key = xstrdup(key);
     e->value = value;
+    e->hash = h;
     m->count++;
     return NULL;
 }
@@ -339,7 +354,7 @@ void *strmap_del(struct strmap *m, const char *key)
 {
     if (!m->cap)
         return NULL;
-    struct strmap_entry *e = strmap_slot(m, key);
+    struct strmap_entry *e = strmap_slot(m, key, strmap_hash(m, key));
     if (!e->key)
         return NULL;
     void *value = e->value;
@@ -351,7 +366,7 @@ void *strmap_del(struct strmap *m, const char *key)
     for (size_t i = ((size_t)(e - m->slots) + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
         struct strmap_entry moved = m->slots[i];
         m->slots[i].key = NULL;
-        *strmap_slot(m, moved.key) = moved;
+        *strmap_slot(m, moved.key, moved.hash) = moved;
     }
     return value;
 }

@@ -69,6 +69,7 @@ bool utf8_valid(const char *s, size_t n, size_t *bad_at);
 struct strmap_entry {
     char *key;
     void *value;
+    uint64_t hash; /* of key: compared first, kept for growing */
 };
 struct strmap {
     struct strmap_entry *slots;
