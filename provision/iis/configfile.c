@@ -283,36 +283,6 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
     if (backup_path)
         *backup_path = NULL;
 
-    int same = unchanged_on_disk(cf->path, expected, expected_len);
-    if (same == 0) {
-        rc = CONFIGFILE_CHANGED;
-        goto out;
-    }
-    if (same < 0) {
-        diag_add(d, "%s: cannot be read again since it was read; nothing was written (run again)",
-                 cf->path);
-        goto out;
-    }
-    if (backups > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        char stamp[32];
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        bak = xasprintf("%s/%s.%s.%09ld.bak", dir, base, stamp, ts.tv_nsec);
-        /* Backups can hold secrets (plain passwords): owner-only. */
-        char *btmp = write_temp_file(dir, base, expected, expected_len, 0600, cf->uid, cf->gid);
-        if (!btmp || rename(btmp, bak) < 0) {
-            diag_add(d, "%s: cannot write the backup %s: %s; nothing was written", cf->path, bak,
-                     strerror(errno));
-            if (btmp)
-                unlink(btmp);
-            free(btmp);
-            goto out;
-        }
-        free(btmp);
-    }
     /* The temporary file gets the original's mode and owner from the start. */
     tmp = write_temp_file(dir, base, data, len, cf->mode, cf->uid, cf->gid);
     if (!tmp) {
@@ -320,8 +290,10 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
                  dir, strerror(errno));
         goto out;
     }
-    /* Last look just before the swap: the window left is the rename itself. */
-    same = unchanged_on_disk(cf->path, expected, expected_len);
+    /* Last look just before the swap: what is left is the backup's link and
+     * the rename. (One full compare, here: an earlier one would only save a
+     * temp file's write when another tool got in first.) */
+    int same = unchanged_on_disk(cf->path, expected, expected_len);
     if (same != 1) {
         if (same == 0)
             rc = CONFIGFILE_CHANGED;
@@ -330,11 +302,41 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
         unlink(tmp);
         goto out;
     }
+    bool linked = false;
+    if (backups > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        bak = xasprintf("%s/%s.%s.%09ld.bak", dir, base, stamp, ts.tv_nsec);
+        /* The original itself becomes the backup: a second name for its
+         * inode, made 0600 once the new file has taken the name (backups
+         * can hold plain passwords). Where the filesystem has no hard
+         * links, a copy written 0600 from the start. */
+        linked = link(cf->path, bak) == 0;
+        if (!linked) {
+            char *btmp = write_temp_file(dir, base, expected, expected_len, 0600, cf->uid, cf->gid);
+            if (!btmp || rename(btmp, bak) < 0) {
+                diag_add(d, "%s: cannot write the backup %s: %s; nothing was written", cf->path,
+                         bak, strerror(errno));
+                if (btmp)
+                    unlink(btmp);
+                free(btmp);
+                unlink(tmp);
+                goto out;
+            }
+            free(btmp);
+        }
+    }
     if (rename(tmp, cf->path) < 0) {
         diag_add(d, "%s: cannot replace: %s; nothing was written", cf->path, strerror(errno));
         unlink(tmp);
         goto out;
     }
+    if (linked)
+        chmod(bak, 0600);
     sync_folder(dir);
     if (backups > 0)
         prune_backups(dir, base, backups); /* only after a write: never for a failed one */

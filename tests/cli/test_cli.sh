@@ -83,6 +83,9 @@ grep -q 'virtualDirectory path="/" physicalPath="D:\\Sites\\shop.example.com\\ww
 ls applicationHost.config.*.bak >/dev/null 2>&1 && [ "$(stat -c %a applicationHost.config.*.bak)" = 600 ] \
   && cmp -s applicationHost.config.*.bak original.config && ok "backup of the original, mode 0600" \
   || bad "backup"
+# (the backup is the original's inode under a second name, then alone)
+[ "$(stat -c %h applicationHost.config.*.bak)" = 1 ] && [ "$(stat -c %h applicationHost.config)" = 1 ] \
+  && ok "backup and config are separate files" || bad "link counts"
 
 cp applicationHost.config applied.config
 out=$("$P" -c provision.ini apply sites.ini); rc=$?
