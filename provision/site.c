@@ -21,12 +21,12 @@ static bool valid_var_name(const char *k)
     return true;
 }
 
+/* The entry whose name collides with name (any spelling), or NULL: one
+ * look-up, whatever the number of sites. */
 static struct site_entry *find_entry(struct site_list *list, const char *name)
 {
-    for (size_t i = 0; i < list->count; i++)
-        if (names_collide(list->items[i].name, name))
-            return &list->items[i];
-    return NULL;
+    uintptr_t at = (uintptr_t)strmap_get(&list->index, name);
+    return at ? &list->items[at - 1] : NULL;
 }
 
 static void entry_free(struct site_entry *e)
@@ -52,6 +52,8 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
     if (ini_load(path, &f, d) < 0)
         return -1;
     size_t first_new = list->count;
+    if (!list->index.names) /* a list starts zeroed: its index is made here */
+        strmap_init_names(&list->index);
     for (size_t i = 0; i < f.n_sections; i++) {
         const char *s = f.sections[i].name;
         if (strncmp(s, "site ", 5) != 0) {
@@ -82,6 +84,7 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
             e->name = name;
             e->file = xstrdup(path);
             e->line = f.sections[i].line;
+            strmap_put(&list->index, e->name, (void *)(uintptr_t)list->count);
             name = NULL;
         }
         free(name);
@@ -91,10 +94,9 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
         if (strncmp(k->section, "site ", 5) != 0)
             continue;
         char *name = trim(xstrdup(k->section + 5));
-        struct site_entry *e = NULL;
-        for (size_t j = first_new; j < list->count; j++)
-            if (!strcmp(list->items[j].name, name))
-                e = &list->items[j];
+        struct site_entry *e = find_entry(list, name);
+        if (e && ((size_t)(e - list->items) < first_new || strcmp(e->name, name) != 0))
+            e = NULL; /* another file's site, or a spelling that was refused */
         free(name);
         if (!e || e->line > k->line)
             continue; /* its section was refused, or a repeat of it */
@@ -133,11 +135,15 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
     ini_free(&f);
     if (d->count > errors) {
         /* The list goes back to what it was: this file's entries go. */
-        while (list->count > first_new)
+        while (list->count > first_new) {
+            strmap_del(&list->index, list->items[list->count - 1].name);
             entry_free(&list->items[--list->count]);
-        if (!list->count) {
+        }
+        if (!list->count) { /* back to the zeroed list it was */
             free(list->items);
             list->items = NULL;
+            strmap_free(&list->index);
+            memset(&list->index, 0, sizeof list->index);
         }
         return -1;
     }
@@ -149,6 +155,7 @@ void site_list_free(struct site_list *list)
     for (size_t i = 0; i < list->count; i++)
         entry_free(&list->items[i]);
     free(list->items);
+    strmap_free(&list->index);
     memset(list, 0, sizeof *list);
 }
 

@@ -31,6 +31,7 @@ struct site_entry {
 struct site_list {
     struct site_entry *items;
     size_t count;
+    struct strmap index; /* name (folded, provision/fold.h) -> item index + 1 */
 };
 
 /* Reads site lists, appending to list. Duplicate site names (across all the

@@ -350,6 +350,21 @@ char *ah_app_pool_of(const struct apphost *ah, int32_t app)
     return p ? p : ah_default_app_pool(ah);
 }
 
+int32_t ah_last_live(struct apphost *ah, bool pools)
+{
+    if (ah->last_stale) {
+        ah->last_site_el = ah->last_pool_el = -1;
+        for (size_t i = 0; i < ah->n_sites; i++)
+            if (ah->site_list[i]->elem > ah->last_site_el && !ah->site_list[i]->removed)
+                ah->last_site_el = ah->site_list[i]->elem;
+        for (size_t i = 0; i < ah->n_pools; i++)
+            if (ah->pool_list[i]->elem > ah->last_pool_el && !ah->pool_list[i]->removed)
+                ah->last_pool_el = ah->pool_list[i]->elem;
+        ah->last_stale = false;
+    }
+    return pools ? ah->last_pool_el : ah->last_site_el;
+}
+
 int32_t ah_root_app(const struct apphost *ah, int32_t site)
 {
     for (int32_t a = xml_child(&ah->doc, site, "application"); a >= 0;
@@ -525,6 +540,7 @@ static void detect_unit(struct apphost *ah)
 struct apphost *apphost_load(char *text, size_t len, const char *name, struct diag *d)
 {
     struct apphost *ah = xcalloc(1, sizeof *ah);
+    ah->last_stale = true; /* ah_last_live looks once it is asked */
     ah->name = xstrdup(name);
     ah->pool_defaults_el = ah->pool_defaults_pm_el = ah->site_defaults_el = ah->app_defaults_el =
         -1;

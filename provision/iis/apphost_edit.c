@@ -75,10 +75,7 @@ static void create_pool(struct apphost *ah, const struct iis_pool_spec *p, struc
     sb_adds(&line, ">");
 
     /* New pools go after the last <add>, before applicationPoolDefaults. */
-    int32_t anchor = -1;
-    for (size_t i = 0; i < ah->n_pools; i++)
-        if (ah->pool_list[i]->elem >= 0 && !ah->pool_list[i]->removed)
-            anchor = ah->pool_list[i]->elem > anchor ? ah->pool_list[i]->elem : anchor;
+    int32_t anchor = ah_last_live(ah, true);
     struct frag f = {ah, {0}, NULL};
     char *base = anchor >= 0 ? xml_indent_of(&ah->doc, anchor) : ah_child_indent(ah, ah->pools_el);
     f.base = base;
@@ -244,10 +241,7 @@ static void create_site(struct apphost *ah, const struct iis_site_spec *s, unsig
     free(auto_start);
     sb_adds(&sb, ">");
 
-    int32_t anchor = -1;
-    for (size_t i = 0; i < ah->n_sites; i++)
-        if (ah->site_list[i]->elem > anchor && !ah->site_list[i]->removed)
-            anchor = ah->site_list[i]->elem;
+    int32_t anchor = ah_last_live(ah, false);
     char *base = anchor >= 0 ? xml_indent_of(&ah->doc, anchor) : ah_child_indent(ah, ah->sites_el);
     struct frag f = {ah, {0}, base};
     ah_frag_line(&f, 0, sb.buf);
@@ -810,6 +804,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
         change_attr(ch, "id", idtext, NULL);
         ah_remove_elem(ah, ss->elem);
         ss->removed = true;
+        ah->last_stale = true;
         ah_site_drop_keys(ah, ss);
         ah_site_drop_app_pools(ah, ss);
         strmap_del(&ah->ids, idtext);
@@ -844,6 +839,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
             changes_add(out, '-', "pool", ps->name);
             ah_remove_elem(ah, ps->elem);
             ps->removed = true;
+            ah->last_stale = true;
         }
         free(default_pool);
     }

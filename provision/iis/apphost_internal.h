@@ -58,6 +58,10 @@ struct apphost {
     size_t n_edits, cap_edits, seq;
     int32_t *opened; /* empty elements `<x />` this run opened for children */
     size_t n_opened;
+    /* Where new sites and pools go: after the last element of the file
+     * still there (ah_last_live); found once, again after a removal. */
+    int32_t last_site_el, last_pool_el;
+    bool last_stale;
 };
 
 #define MAX_SITE_ID 4294967295UL
@@ -99,6 +103,9 @@ void ah_site_drop_app_pools(struct apphost *ah, struct site_state *ss);
  * the schema default; reconcile records and queues a difference. */
 char *ah_default_app_pool(const struct apphost *ah);
 char *ah_app_pool_of(const struct apphost *ah, int32_t app);
+/* The last <site> / pool <add> of the file that this run did not remove
+ * (its element), or -1; pools when `pools`. */
+int32_t ah_last_live(struct apphost *ah, bool pools);
 /* A site's root application (path "/"), or -1. */
 int32_t ah_root_app(const struct apphost *ah, int32_t site);
 int32_t ah_location_of(const struct apphost *ah, const char *site);
