@@ -14,6 +14,8 @@ packages=(
   # the lab domain (Samba AD DC, clients, ntfs-3g volume)
   samba samba-ad-provision samba-dsdb-modules samba-vfs-modules smbclient winbind ldap-utils
   krb5-user ntfs-3g iproute2 util-linux procps psmisc
+  # fault tests: packet drops inside the lab's network namespace
+  nftables
 )
 
 if [ "$(id -u)" -ne 0 ]; then

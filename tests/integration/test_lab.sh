@@ -68,9 +68,9 @@ mounts_before=$(findmnt -rn -o TARGET,SOURCE | sort)
 netns_before=$(ip netns list 2>/dev/null | sort)
 
 # start_lab NAME DIR: start, assert the time budget; returns non-zero on failure
-start_lab() {
+start_lab() { # NAME DIR [LAB_OPERATOR_ADMIN]
   local name=$1 dir=$2 out rc took
-  out=$("$LAB" start "$dir" 2>&1)
+  out=$(env ${3:+LAB_OPERATOR_ADMIN=$3} "$LAB" start "$dir" 2>&1)
   rc=$?
   if (( rc != 0 )); then
     fail "lab $name start (exit $rc)"
@@ -123,20 +123,24 @@ start_lab A "$A" || exit 1
 source "$A/lab.env"
 
 perm_check() {
-  [[ $(stat -c %a "$LAB_ADMIN_PASSWORD_FILE") == 600 && $(stat -c %a "$LAB_SMB_AUTHFILE") == 600 ]]
+  [[ $(stat -c %a "$LAB_ADMIN_PASSWORD_FILE") == 600 && $(stat -c %a "$LAB_SMB_AUTHFILE") == 600 &&
+     $(stat -c %a "$LAB_OP_PASSWORD_FILE") == 600 && $(stat -c %a "$LAB_OP_SMB_AUTHFILE") == 600 ]]
 }
-check "password file and SMB authfile are 0600" perm_check
+check "password files and SMB authfiles (admin, operator) are 0600" perm_check
 
 secret_nowhere() {
-  # -f: the pattern comes from the file, so grep's own argv never holds it
-  if grep -rqF -f "$LAB_ADMIN_PASSWORD_FILE" "$LAB_DIR/log" "$LAB_DIR/etc" "$LAB_DIR/lab.env"; then
-    echo "password found in a log, smb.conf or lab.env"; return 1
-  fi
-  if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF -f "$LAB_ADMIN_PASSWORD_FILE"; then
-    echo "password found in a process argv"; return 1
-  fi
+  local f
+  for f in "$LAB_ADMIN_PASSWORD_FILE" "$LAB_OP_PASSWORD_FILE"; do
+    # -f: the pattern comes from the file, so grep's own argv never holds it
+    if grep -rqF -f "$f" "$LAB_DIR/log" "$LAB_DIR/etc" "$LAB_DIR/lab.env"; then
+      echo "password of $f found in a log, smb.conf or lab.env"; return 1
+    fi
+    if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -qF -f "$f"; then
+      echo "password of $f found in a process argv"; return 1
+    fi
+  done
 }
-check "admin password is in no log, config, lab.env or argv" secret_nowhere
+check "admin and operator passwords are in no log, config, lab.env or argv" secret_nowhere
 
 check "ldapsearch over LDAPS (CA verified, bound as Administrator) finds $LAB_SITES_OU" ldaps_sites "$A"
 
@@ -204,10 +208,55 @@ kerberos_gssapi() {
 }
 check "kinit (password on stdin) + ldapsearch -Y GSSAPI finds the Sites OU" kerberos_gssapi
 
+# The least-privilege operator the provision runs of the tests use.
+op_ldaps() { # DIR: operator: LDAPS bind; creating a user in its OU works, elsewhere not
+  # shellcheck disable=SC1091
+  ( source "$1/lab.env"
+    ldif=$WORK/op.ldif
+    export LDAPTLS_CACERT=$LAB_CA
+    op_ldap() { # TOOL ARGS...: an ldap client bound as the operator
+      local tool=$1; shift
+      in_lab "$LAB_DIR" "$tool" -H "$LAB_LDAPS_URI" -x -D "$LAB_OP_UPN" -y "$LAB_OP_PASSWORD_FILE" "$@"
+    }
+    op_add() { # DN SAM: ldapadd of a user as the operator
+      printf 'dn: %s\nobjectClass: user\nsAMAccountName: %s\n' "$1" "$2" >"$ldif"
+      op_ldap ldapadd -f "$ldif" 2>&1
+    }
+    op_ldap ldapsearch -LLL -b "$LAB_SITES_OU" -s base dn | grep -qx "dn: $LAB_SITES_OU" || exit 1
+    out=$(op_add "CN=opprobe,$LAB_SITES_OU" opprobe); rc=$?
+    (( rc == 0 )) || { echo "add in $LAB_SITES_OU: $out"; exit 1; }
+    printf 'dn: CN=opprobe,%s\nchangetype: delete\n' "$LAB_SITES_OU" >"$ldif"
+    op_ldap ldapmodify -f "$ldif" >/dev/null || { echo "delete in $LAB_SITES_OU failed"; exit 1; }
+    for dn in "CN=opprobe,OU=Hosting,$LAB_BASE_DN" "CN=opprobe,CN=Users,$LAB_BASE_DN"; do
+      out=$(op_add "$dn" opprobe2); rc=$?
+      [[ $rc -eq 50 ]] || { echo "add $dn: rc $rc (wanted 50, insufficient access): $out"; exit 1; }
+    done )
+}
+op_smb() { # operator: SMB logins to both shares; its ACEs are on the roots
+  # (smbcacls --numeric: TYPE/FLAGS/MASK; 0x3 = OI|CI, 0x10 = inherited)
+  in_lab "$A" smbclient -A "$LAB_OP_SMB_AUTHFILE" "$LAB_SMB_SITES" -c ls >/dev/null &&
+    in_lab "$A" smbclient -A "$LAB_OP_SMB_AUTHFILE" "$LAB_SMB_IIS" -c ls >/dev/null &&
+    in_lab "$A" smbcacls -A "$LAB_SMB_AUTHFILE" --numeric "$LAB_SMB_SITES" "" |
+      grep -qx "ACL:$LAB_OP_SID:0/0x3/0x001f01bf" &&
+    in_lab "$A" smbcacls -A "$LAB_SMB_AUTHFILE" --numeric "$LAB_SMB_IIS" "$LAB_APPHOST_REL" |
+      grep -qx "ACL:$LAB_OP_SID:0/0x10/0x001f01bf"
+}
+check "operator: SMB logins to [iis] and [sites]; its ACE (Modify + WRITE_DAC + WRITE_OWNER) on the roots" op_smb
+op_is_admin() { # DIR: 0 when the operator is in BUILTIN\Administrators
+  # shellcheck disable=SC1091
+  ( source "$1/lab.env"
+    in_lab "$1" samba-tool group listmembers Administrators -H "$LAB_DIR/private/sam.ldb" 2>/dev/null |
+      grep -qx "$LAB_OP_USER" )
+}
+check "operator: a member of BUILTIN\Administrators (the tool's isolation needs it)" op_is_admin "$A"
+
 check "lab.sh status reports A running" "$LAB" status "$A"
 
-echo "== lab B (while A runs): $B"
-if start_lab B "$B"; then
+echo "== lab B (while A runs, its operator not an administrator): $B"
+if start_lab B "$B" 0; then
+  op_not_admin() { ! op_is_admin "$1"; }
+  check "lab B: operator not in BUILTIN\Administrators (LAB_OPERATOR_ADMIN=0)" op_not_admin "$B"
+  check "lab B: operator (AD delegation only): LDAPS bind, may create and delete a user in the Sites OU, not in OU=Hosting or CN=Users" op_ldaps "$B"
   check "lab B: LDAPS finds the Sites OU" ldaps_sites "$B"
   check "lab B: SMB login to [iis]" smb_login "$B" iis
   check "lab A still answers LDAPS while B runs" ldaps_sites "$A"
@@ -265,17 +314,29 @@ no_process_mentions_dir() {
   done
   (( bad == 0 ))
 }
+# The kernel releases a namespace after its last process is gone, not at
+# once (lab.sh stop waits for that too): on a loaded machine lsns may list it
+# for a moment, so this waits for it, up to NS_WAIT seconds.
+NS_WAIT=${LAB_NS_WAIT:-30}
+namespace_still_there() { # ID INODE: prints what still holds it; 1 when nothing does
+  local id=$1 ino=$2 p
+  if lsns -n -o NS | grep -qw "$ino"; then echo "lsns still lists $id"; return 0; fi
+  for p in /proc/[0-9]*; do
+    if [[ $(readlink "$p/ns/net" 2>/dev/null) == "$id" || $(readlink "$p/ns/mnt" 2>/dev/null) == "$id" ]]; then
+      echo "pid ${p#/proc/} is still in $id"; return 0
+    fi
+  done
+  if grep -q "nsfs.*$ino" /proc/self/mountinfo; then echo "$id is bind-mounted"; return 0; fi
+  return 1
+}
 namespaces_gone() {
-  local d=$1 id ino p
+  local d=$1 id ino why deadline=$(( SECONDS + NS_WAIT ))
   for id in "$(cat "$d/lab/netns")" "$(cat "$d/lab/mntns")"; do
     ino=${id##*[}; ino=${ino%]}
-    if lsns -n -o NS | grep -qw "$ino"; then echo "lsns still lists $id"; return 1; fi
-    for p in /proc/[0-9]*; do
-      if [[ $(readlink "$p/ns/net" 2>/dev/null) == "$id" || $(readlink "$p/ns/mnt" 2>/dev/null) == "$id" ]]; then
-        echo "pid ${p#/proc/} is still in $id"; return 1
-      fi
+    while why=$(namespace_still_there "$id" "$ino"); do
+      if (( SECONDS >= deadline )); then echo "$why (after ${NS_WAIT}s)"; return 1; fi
+      sleep 0.2
     done
-    if grep -q "nsfs.*$ino" /proc/self/mountinfo; then echo "$id is bind-mounted"; return 1; fi
   done
 }
 no_mounts_left() {

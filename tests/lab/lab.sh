@@ -9,6 +9,9 @@
 #   lab.sh stop   DIR          stop everything started for DIR (idempotent)
 #   lab.sh exec   DIR -- CMD   run CMD inside the lab's namespaces
 #   lab.sh status DIR          exit 0 running, 3 stopped, 1 half-running
+#   lab.sh restart-dc DIR      kill what is left of samba (smbd, winbindd...)
+#                              and start it again in the same namespaces, the
+#                              same database (a DC that died comes back)
 #
 # Facts behind the design: the samba-tool(8), smb.conf(5) and unshare(1)
 # manual pages.
@@ -18,7 +21,7 @@
 #   --propagation private`, that sets the host name to dc1, brings lo up,
 #   bind-mounts DIR/run/samba over /run/samba (so smbd's compiled-in winbindd
 #   pipe /run/samba/winbindd/pipe, and every other compiled-in /run/samba
-#   path, is per run, and the host's /run is never written to) and
+#   path, is per run, and nothing is written under the host's /run/samba) and
 #   DIR/lab/hosts over /etc/hosts (dc1.lab.test -> 127.0.0.1), then sleeps.
 #   samba and every client enter it with `nsenter --target HOLDER --net
 #   --mount --uts`. The host name matters: libldap asks Kerberos for
@@ -38,7 +41,25 @@
 #   reused pid is never hit. Every process found in the lab's namespaces is
 #   the lab's: samba and its children, the holder, and any client still
 #   running under `lab.sh exec` (those would keep the namespace alive; stop
-#   terminates them too and names them).
+#   terminates them too and names them). The kernel lets go of a namespace
+#   after its last process is gone, not at once: stop waits (up to
+#   $LAB_NS_WAIT s, default 30) until lsns no longer lists it.
+# * /run/samba (the mount point above) is made when it is missing (a
+#   container, or /run emptied by a restart without systemd): an empty
+#   folder 0755 root, as the samba package's tmpfiles rule makes it.
+# * The operator: a least-privilege account, provision-op, that the
+#   integration tests' provision runs use (README, "Least-privilege operator
+#   account"). Created offline with its own random password
+#   (DIR/lab/operator.password and DIR/lab/operator.smb.auth, 0600, never in
+#   argv). In AD: create and delete user objects directly in the Sites OU,
+#   reset the password of and read adminDescription on users below it (ACEs
+#   on the OU, as `samba-tool dsacl set` adds them). On SMB: one ACE on the
+#   [sites] root and one on the IIS config folder of [iis] (Modify +
+#   WRITE_DAC + WRITE_OWNER, this folder, subfolders and files), set with
+#   smbcacls as Administrator once samba answers. It is also a member of
+#   BUILTIN\Administrators because the tool's isolation keeps only
+#   Administrators and SYSTEM in a site's folder (a finding, see the
+#   README): LAB_OPERATOR_ADMIN=0 at start leaves that out.
 set -euo pipefail
 export LC_ALL=C
 
@@ -57,9 +78,15 @@ BASE_DN="DC=lab,DC=test"
 SITES_OU="OU=Sites,OU=Hosting,$BASE_DN"
 ADMIN_DN="CN=Administrator,CN=Users,$BASE_DN"
 ADMIN_UPN="Administrator@$DNSDOMAIN"
+OP_USER=provision-op
+OP_DN="CN=$OP_USER,CN=Users,$BASE_DN"
+OP_UPN="$OP_USER@$DNSDOMAIN"
+# An ACE mask: Modify (0x1301bf) + WRITE_DAC + WRITE_OWNER = 0x1f01bf.
+OP_SMB_MASK=0x001f01bf
 
 START_TIMEOUT=${LAB_START_TIMEOUT:-60}   # hard limit (s) before start gives up
 READY_BUDGET=${LAB_READY_BUDGET:-15}     # target (s); exceeding it only warns
+NS_WAIT=${LAB_NS_WAIT:-30}               # stop: how long (s) a namespace may linger
 
 SAMBA=/usr/sbin/samba
 PY=/usr/bin/python3   # samba's python modules live with the system python
@@ -73,6 +100,7 @@ usage: lab.sh start  DIR
        lab.sh stop   DIR
        lab.sh exec   DIR -- CMD [ARGS...]
        lab.sh status DIR
+       lab.sh restart-dc DIR
 EOF
   exit 2
 }
@@ -145,6 +173,23 @@ wait_gone() {
   done
 }
 
+# lsns lists a namespace as long as something holds it; after the last
+# process left, the kernel releases it asynchronously (on a loaded machine
+# that is not instantaneous). wait_ns_gone INODE...: returns 0 once lsns lists
+# none of them, or 1 after NS_WAIT seconds, printing the ones still listed.
+ns_listed() { lsns -n -o NS 2>/dev/null | grep -qx " *$1"; }
+wait_ns_gone() {
+  local deadline ino left
+  deadline=$(( $(now) + NS_WAIT * 1000000 ))
+  while :; do
+    left=()
+    for ino in "$@"; do ns_listed "$ino" && left+=("$ino"); done
+    (( ${#left[@]} == 0 )) && return 0
+    if (( $(now) >= deadline )); then printf '%s\n' "${left[@]}"; return 1; fi
+    sleep 0.2
+  done
+}
+
 # ---------------------------------------------------------------- state
 
 set_dir() {
@@ -200,6 +245,7 @@ do_stop() {
   #    and clients left running under `lab.sh exec` would keep it all alive.
   if [[ -n $SAMBA_PID ]]; then
     signal_lab_pid TERM "$SAMBA_PID"
+    signal_lab_pid CONT "$SAMBA_PID"
   fi
   for p in "${pids[@]}"; do [[ $p != "$HOLDER_PID" ]] && others+=("$p"); done
   local comm
@@ -212,6 +258,7 @@ do_stop() {
       *) msg "stop: terminating pid $p ($comm) still running in the lab" ;;
     esac
     signal_lab_pid TERM "$p"
+    signal_lab_pid CONT "$p"   # a test may have stopped it (SIGSTOP)
   done
   # 2. anything still there after 6 s (including processes forked since the
   #    list was taken) gets SIGKILL.
@@ -255,13 +302,15 @@ do_stop() {
     bad=1
     for p in "${left[@]}"; do msg "stop: STILL RUNNING pid $p ($(comm_of "$p"))"; done
   fi
-  local ino
+  local ino inos=() lingering
   for ino in "$NETNS_ID" "$MNTNS_ID"; do
     ino=${ino##*[}; ino=${ino%]}
-    if lsns -n -o NS 2>/dev/null | grep -qx " *$ino"; then
-      bad=1; msg "stop: namespace $ino still listed by lsns"
-    fi
+    [[ -n $ino ]] && inos+=("$ino")
   done
+  if ! lingering=$(wait_ns_gone "${inos[@]}"); then
+    bad=1
+    for ino in $lingering; do msg "stop: namespace $ino still listed by lsns after ${NS_WAIT}s"; done
+  fi
   if findmnt -rn -o TARGET,SOURCE | grep -F -- "$DIR" >&2; then
     bad=1; msg "stop: mounts referring to $DIR remain in the host namespace (above)"
   fi
@@ -320,7 +369,15 @@ do_start() {
     [[ -d $DIR ]] || die "$DIR exists and is not a directory"
     [[ -z $(ls -A "$DIR") ]] || die "$DIR is not empty (start wants a fresh directory)"
   fi
-  [[ -d /run/samba ]] || die "/run/samba is missing (is the samba package installed?)"
+  # The holder mounts DIR/run/samba over /run/samba: the mount point must
+  # exist. The samba package makes it at boot (tmpfiles); without systemd
+  # (a container, /run emptied by a restart) it may not: make it the same way.
+  if [[ ! -d /run/samba ]]; then
+    [[ -e /run/samba ]] && die "/run/samba exists and is not a directory"
+    { mkdir -p /run/samba && chmod 0755 /run/samba; } ||
+      die "cannot create /run/samba (the lab mounts its own run folder there)"
+    msg "created /run/samba (it was missing)"
+  fi
 
   mkdir -p "$DIR"
   trap start_cleanup EXIT
@@ -346,6 +403,10 @@ do_start() {
   ( umask 077
     printf '%s' "$pw" >"$STATE/admin.password"
     printf 'username = Administrator\npassword = %s\ndomain = %s\n' "$pw" "$NETBIOS" >"$STATE/smb.auth" )
+  pw=$(gen_password)
+  ( umask 077
+    printf '%s' "$pw" >"$STATE/operator.password"
+    printf 'username = %s\npassword = %s\ndomain = %s\n' "$OP_USER" "$pw" "$NETBIOS" >"$STATE/operator.smb.auth" )
   pw=""
 
   # --- provision (no --adminpass: see the header)
@@ -385,10 +446,13 @@ do_start() {
 	read only = No
 EOF
 
-  "$PY" "$LAB_HERE/lab-offline-setup.py" "$conf" "$STATE/admin.password" \
-    >>"$DIR/log/provision.log" 2>&1 || die "setting the admin password / creating OUs failed"
+  LAB_OPERATOR_ADMIN=${LAB_OPERATOR_ADMIN:-1} \
+    "$PY" "$LAB_HERE/lab-offline-setup.py" "$conf" "$STATE/admin.password" \
+    "$STATE/operator.password" "$STATE/operator.sid" \
+    >>"$DIR/log/provision.log" 2>&1 || die "setting the admin password / creating OUs and the operator failed"
+  OP_SID=$(<"$STATE/operator.sid")
 
-  msg "admin password set, OUs created at +$(elapsed "$t0") s"
+  msg "admin password set, OUs and operator created at +$(elapsed "$t0") s"
   # --- client-side files
   printf '127.0.0.1\t%s %s localhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
     "$HOST_FQDN" "$HOSTNAME_SHORT" >"$STATE/hosts"
@@ -434,38 +498,15 @@ EOF
   [[ $(ns_of "$HOLDER_PID" net) != "$(ns_of $$ net)" ]] || die "holder is not in a new network namespace"
 
   # --- samba
-  # -F: foreground without the stdin watch of -i (stdin is /dev/null).
-  # setsid: own session and process group, immune to the caller's terminal.
-  # shellcheck disable=SC2016
-  setsid nsenter --target "$HOLDER_PID" --net --mount --uts -- bash -c '
-    echo $$ >"$1"; shift; exec "$@"' lab-samba "$STATE/samba.pid" \
-    "$SAMBA" -F -M single --configfile="$conf" --option="log file=$DIR/log/log.samba" </dev/null >"$DIR/log/samba.out" 2>&1 &
-  for (( i = 0; i < 100; i++ )); do
-    [[ -s $STATE/samba.pid ]] && break
-    sleep 0.05
-  done
-  set_dir "$DIR"
-  [[ -n $SAMBA_PID ]] || die "samba did not start"
+  start_samba "$conf"
   msg "samba started (pid $SAMBA_PID) at +$(elapsed "$t0") s; waiting for LDAPS and SMB"
+  local ca="$DIR/private/tls/ca.pem" i_pids=()
+  wait_ready
 
-  # --- wait for LDAPS (verified TLS, admin bind) and an SMB admin login
-  local ca="$DIR/private/tls/ca.pem" ldaps_ok=0 smb_ok=0 deadline i_pids=()
-  deadline=$(( $(now) + START_TIMEOUT * 1000000 ))
-  while (( ldaps_ok == 0 || smb_ok == 0 )); do
-    [[ $(ns_of "$SAMBA_PID" net) == "$NETNS_ID" ]] || die "samba exited during start"
-    (( $(now) < deadline )) || die "not ready after ${START_TIMEOUT}s (ldaps=$ldaps_ok smb=$smb_ok)"
-    if (( ldaps_ok == 0 )) && [[ -s $ca ]] &&
-       LDAPTLS_CACERT=$ca LDAPTLS_REQCERT=demand in_lab ldapsearch -LLL -o nettimeout=2 \
-         -H "ldaps://$HOST_FQDN" -x -D "$ADMIN_DN" -y "$STATE/admin.password" \
-         -b "$SITES_OU" -s base dn >/dev/null 2>&1; then
-      ldaps_ok=1
-    fi
-    if (( smb_ok == 0 )) &&
-       in_lab smbclient -A "$STATE/smb.auth" "//$HOST_FQDN/iis" -t 3 -c 'ls' >/dev/null 2>&1; then
-      smb_ok=1
-    fi
-    (( ldaps_ok && smb_ok )) || sleep 0.2
-  done
+  # --- the operator's rights on the shares (Administrator, over SMB, as a
+  # Windows administrator would set them)
+  operator_share_acls
+  msg "operator's share ACEs set at +$(elapsed "$t0") s"
 
   mapfile -t i_pids < <(lab_pids "$NETNS_ID" "$MNTNS_ID")
   record_pids "${i_pids[@]}"
@@ -489,6 +530,12 @@ EOF
     q LAB_ADMIN_UPN "$ADMIN_UPN"
     q LAB_ADMIN_PRINCIPAL "Administrator@$REALM"
     q LAB_ADMIN_PASSWORD_FILE "$STATE/admin.password"
+    q LAB_OP_USER "$OP_USER"
+    q LAB_OP_DN "$OP_DN"
+    q LAB_OP_UPN "$OP_UPN"
+    q LAB_OP_SID "$OP_SID"
+    q LAB_OP_PASSWORD_FILE "$STATE/operator.password"
+    q LAB_OP_SMB_AUTHFILE "$STATE/operator.smb.auth"
     q LAB_SMB_IIS "//$HOST_FQDN/iis"
     q LAB_SMB_SITES "//$HOST_FQDN/sites"
     q LAB_SMB_AUTHFILE "$STATE/smb.auth"
@@ -513,6 +560,101 @@ EOF
   if (( ${took%.*} >= READY_BUDGET )); then
     msg "warning: start took longer than the ${READY_BUDGET}s budget"
   fi
+}
+
+# ---------------------------------------------------------------- samba
+
+# start_samba CONF: samba in the holder's namespaces, its pid in
+# DIR/lab/samba.pid (SAMBA_PID set). Used by start and restart-dc.
+start_samba() {
+  local conf=$1 i
+  rm -f "$STATE/samba.pid"
+  # -F: foreground without the stdin watch of -i (stdin is /dev/null).
+  # setsid: own session and process group, immune to the caller's terminal.
+  # shellcheck disable=SC2016
+  setsid nsenter --target "$HOLDER_PID" --net --mount --uts -- bash -c '
+    echo $$ >"$1"; shift; exec "$@"' lab-samba "$STATE/samba.pid" \
+    "$SAMBA" -F -M single --configfile="$conf" --option="log file=$DIR/log/log.samba" </dev/null >>"$DIR/log/samba.out" 2>&1 &
+  for (( i = 0; i < 100; i++ )); do
+    [[ -s $STATE/samba.pid ]] && break
+    sleep 0.05
+  done
+  set_dir "$DIR"
+  [[ -n $SAMBA_PID ]] || die "samba did not start"
+}
+
+# Waits (START_TIMEOUT) for LDAPS (verified TLS, admin bind) and an SMB admin
+# login.
+wait_ready() {
+  local ca="$DIR/private/tls/ca.pem" ldaps_ok=0 smb_ok=0 deadline
+  deadline=$(( $(now) + START_TIMEOUT * 1000000 ))
+  while (( ldaps_ok == 0 || smb_ok == 0 )); do
+    [[ $(ns_of "$SAMBA_PID" net) == "$NETNS_ID" ]] || die "samba exited during start"
+    (( $(now) < deadline )) || die "not ready after ${START_TIMEOUT}s (ldaps=$ldaps_ok smb=$smb_ok)"
+    if (( ldaps_ok == 0 )) && [[ -s $ca ]] &&
+       LDAPTLS_CACERT=$ca LDAPTLS_REQCERT=demand in_lab ldapsearch -LLL -o nettimeout=2 \
+         -H "ldaps://$HOST_FQDN" -x -D "$ADMIN_DN" -y "$STATE/admin.password" \
+         -b "$SITES_OU" -s base dn >/dev/null 2>&1; then
+      ldaps_ok=1
+    fi
+    if (( smb_ok == 0 )) &&
+       in_lab smbclient -A "$STATE/smb.auth" "//$HOST_FQDN/iis" -t 3 -c 'ls' >/dev/null 2>&1; then
+      smb_ok=1
+    fi
+    (( ldaps_ok && smb_ok )) || sleep 0.2
+  done
+}
+
+# The operator's ACE on the content root ([sites]) and on the IIS config
+# folder ([iis]), inherited by subfolders and files; on the config folder
+# also propagated to the applicationHost.config already there. Then the
+# operator's own SMB login must work.
+operator_share_acls() {
+  local ace="ACL:$OP_SID:ALLOWED/OI|CI/$OP_SMB_MASK"
+  in_lab smbcacls -A "$STATE/smb.auth" "//$HOST_FQDN/sites" "" -a "$ace" >/dev/null ||
+    die "smbcacls: cannot give $OP_USER its ACE on [sites]"
+  in_lab smbcacls -A "$STATE/smb.auth" "//$HOST_FQDN/iis" "$(dirname "$APPHOST_REL")" \
+    --propagate-inheritance -a "$ace" >/dev/null ||
+    die "smbcacls: cannot give $OP_USER its ACE on the IIS config folder"
+  in_lab smbclient -A "$STATE/operator.smb.auth" "//$HOST_FQDN/sites" -t 5 -c 'ls' >/dev/null 2>&1 ||
+    die "$OP_USER cannot log on to [sites]"
+}
+
+# ---------------------------------------------------------------- restart-dc
+
+# After samba died (or was killed by a test): whatever is left of it in the
+# lab (smbd, winbindd, samba-dcerpcd and their children) is stopped, samba is
+# started again on the same database, lab.env's LAB_SAMBA_PID updated.
+do_restart_dc() {
+  local t0 pids=() p comm
+  t0=$(now)
+  holder_alive || die "no running lab in $DIR"
+  mapfile -t pids < <(lab_pids "$NETNS_ID" "$MNTNS_ID")
+  local victims=()
+  for p in "${pids[@]}"; do
+    [[ $p == "$HOLDER_PID" ]] && continue
+    comm=$(comm_of "$p")
+    case $comm in
+      samba*|smbd*|winbindd*|rpcd_*|tfork*|cleanupd*) victims+=("$p") ;;
+    esac
+  done
+  if (( ${#victims[@]} )); then
+    record_pids "${victims[@]}"
+    for p in "${victims[@]}"; do signal_lab_pid CONT "$p"; signal_lab_pid TERM "$p"; done
+    if ! wait_gone 6 "${victims[@]}"; then
+      for p in "${victims[@]}"; do signal_lab_pid KILL "$p"; done
+      wait_gone 3 "${victims[@]}" || die "restart-dc: samba processes would not go: ${victims[*]}"
+    fi
+  fi
+  # a killed smbd leaves its winbindd pipe and sockets: samba makes them anew
+  start_samba "$DIR/etc/smb.conf"
+  wait_ready
+  mapfile -t pids < <(lab_pids "$NETNS_ID" "$MNTNS_ID")
+  record_pids "${pids[@]}"
+  if [[ -f $DIR/lab.env ]]; then
+    sed -i "s/^LAB_SAMBA_PID=.*/LAB_SAMBA_PID=$SAMBA_PID/" "$DIR/lab.env"
+  fi
+  msg "restart-dc: samba (pid $SAMBA_PID) answers again after $(elapsed "$t0") s"
 }
 
 # ---------------------------------------------------------------- status
@@ -551,6 +693,7 @@ case $sub in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
+  restart-dc) do_restart_dc ;;
   exec)
     [[ ${1:-} == -- ]] && shift
     (( $# )) || usage
