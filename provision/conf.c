@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/conf.h"
 
+#include "provision/ntfs/sid.h"
+
 #include "provision/ini.h"
 #include "provision/ntfs/backend.h"
 
@@ -64,6 +66,7 @@ static const struct conf_key known[] = {
     {"content", "auth_file"},
     {"content", "kerberos"},
     {"content", "timeout"},
+    {"content", "operator"},
     {"templates", "dir"},
     {"state", "dir"},
     {"directory", "netbios"},
@@ -284,6 +287,13 @@ int conf_load(const char *path, struct conf *c, struct diag *d)
                 c->iis_timeout_ms = (int)n * 1000;
             else
                 c->content_timeout_ms = (int)n * 1000;
+        } else if (!strcmp(s, "content") && !strcmp(k, "operator")) {
+            struct ntfs_sid sid;
+            if (ntfs_sid_parse(v, &sid) < 0)
+                why = "must be a SID (S-1-5-21-...): the account provision uses on the content "
+                      "location";
+            else
+                set(&c->content_operator_sid, v);
         } else if (!strcmp(s, "state") && !strcmp(k, "dir")) {
             if (v[0] != '/')
                 why = "must be an absolute path (the state folder: journals, audit log)";
@@ -364,6 +374,7 @@ void conf_free(struct conf *c)
     free(c->content_root);
     free(c->content_location);
     free(c->content_auth_file);
+    free(c->content_operator_sid);
     free(c->templates_dir);
     free(c->state_dir);
     free(c->netbios_domain);

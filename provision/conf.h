@@ -8,21 +8,22 @@
 #include "provision/util.h"
 
 struct conf {
-    char *path;              /* the file read */
-    char *iis_config;        /* applicationHost.config path */
-    char *iis_auth_file;     /* smb:// config: smbclient -A style credentials */
-    bool iis_kerberos;       /* smb:// config: the caller's Kerberos ticket */
-    int iis_timeout_ms;      /* smb:// config: per request; 0 = the default */
-    unsigned backups;        /* timestamped copies kept next to it */
-    bool plain_passwords;    /* accept writing SpecificUser passwords unencrypted */
-    char *content_root;      /* Windows path: ${root} */
-    char *content_location;  /* where folders and grants are applied, or NULL */
-    char *content_auth_file; /* SMB credentials (smbclient -A format) */
-    bool content_kerberos;   /* SMB with the caller's Kerberos ticket */
-    int content_timeout_ms;  /* SMB: per request; 0 = the default */
-    char *templates_dir;     /* absolute, or relative to the conf file's folder */
-    char *state_dir;         /* [state] dir, or NULL: $PROVISION_STATE_DIR or the default */
-    char *netbios_domain;    /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
+    char *path;                 /* the file read */
+    char *iis_config;           /* applicationHost.config path */
+    char *iis_auth_file;        /* smb:// config: smbclient -A style credentials */
+    bool iis_kerberos;          /* smb:// config: the caller's Kerberos ticket */
+    int iis_timeout_ms;         /* smb:// config: per request; 0 = the default */
+    unsigned backups;           /* timestamped copies kept next to it */
+    bool plain_passwords;       /* accept writing SpecificUser passwords unencrypted */
+    char *content_root;         /* Windows path: ${root} */
+    char *content_location;     /* where folders and grants are applied, or NULL */
+    char *content_auth_file;    /* SMB credentials (smbclient -A format) */
+    bool content_kerberos;      /* SMB with the caller's Kerberos ticket */
+    int content_timeout_ms;     /* SMB: per request; 0 = the default */
+    char *content_operator_sid; /* kept with full control in isolated folders, or NULL */
+    char *templates_dir;        /* absolute, or relative to the conf file's folder */
+    char *state_dir;            /* [state] dir, or NULL: $PROVISION_STATE_DIR or the default */
+    char *netbios_domain;       /* [directory] netbios: DOMAIN of DOMAIN\IUSR_x */
     struct conf_directory {
         bool configured; /* [directory] has a uri */
         char *uri, *ca_file, *bind_dn, *password_file, *password_env, *base_dn;

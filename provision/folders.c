@@ -191,9 +191,13 @@ static ssize_t build_specs(const struct folder_run *run, const struct site_model
     *pending = false;
     const struct folder_spec *iso = m->isolate ? folder_named(m, m->isolate) : NULL;
     if (iso && with_isolation) {
-        static const char *const admins[] = {NTFS_SID_BUILTIN_ADMINISTRATORS,
-                                             NTFS_SID_LOCAL_SYSTEM};
-        for (int k = 0; k < 2; k++) {
+        /* Administrators, SYSTEM and the operator provision runs as when it
+         * is not an administrator ([content] operator): without it, the
+         * isolated folder locks out the account that made it (it could not
+         * list, undo or destroy it). */
+        const char *admins[] = {NTFS_SID_BUILTIN_ADMINISTRATORS, NTFS_SID_LOCAL_SYSTEM,
+                                run->conf->content_operator_sid};
+        for (int k = 0; k < 3 && admins[k]; k++) {
             rel[n] = xstrdup(below_root(run->conf->content_root, iso->path));
             specs[n].folder_rel = rel[n];
             ntfs_sid_parse(admins[k], &specs[n].ace.sid);

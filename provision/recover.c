@@ -37,6 +37,9 @@ struct recovery {
     const char *state_dir, *run_id;
     struct account_run *accts;
     struct folder_run *folders;
+    /* tried once and failed: the other records that need it wait (the
+     * journal is kept) instead of each waiting for its own timeout */
+    bool accts_failed, folders_failed;
     struct apphost *ah; /* the config as it is now (read only) */
     bool config_read;
     char hash[65]; /* of the config as read */
@@ -49,20 +52,24 @@ struct recovery {
 
 static struct account_run *need_accounts(struct recovery *r)
 {
-    if (!r->accts)
+    if (!r->accts && !r->accts_failed) {
         r->accts = accounts_open(r->c, r->d, r->notes);
+        r->accts_failed = !r->accts;
+    }
     return r->accts;
 }
 
 static struct acl_backend *need_folders(struct recovery *r)
 {
-    if (!r->folders) {
+    if (!r->folders && !r->folders_failed) {
         if (!r->c->content_location) {
             diag_add(r->d, "%s: the journal has folder records but [content] has no location",
                      r->f->path);
+            r->folders_failed = true;
             return NULL;
         }
         r->folders = folders_open(r->c, r->d);
+        r->folders_failed = !r->folders;
     }
     return r->folders ? folders_backend(r->folders) : NULL;
 }

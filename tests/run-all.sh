@@ -97,6 +97,7 @@ else
   suite acl bash "$repo/tests/integration/acl/run.sh"
   suite grants bash "$repo/tests/integration/test_grants.sh" "$build_root/normal"
   suite recovery bash "$repo/tests/integration/test_recovery.sh" "$build_root/normal"
+  suite faults bash "$repo/tests/integration/test_faults.sh" "$build_root/normal"
 fi
 
 echo

@@ -696,7 +696,8 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
             }
         }
         if (f->protect && acl_script_protect(b, f->rel, adding, e->dry_run) == 1)
-            attr_add(f, "inheritance", adding ? "inherited" : "protected",
+            /* a folder the script makes had no inheritance to change */
+            attr_add(f, "inheritance", adding ? (made ? NULL : "inherited") : "protected",
                      adding ? "protected" : "inherited");
         if (made && out) {
             char *w = acl_winpath(f->rel);

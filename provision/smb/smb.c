@@ -179,6 +179,28 @@ static void fail(struct smb_session *s, struct diag *d, const char *url, const c
             free(shown);
             return;
         }
+        if (err == EINVAL) {
+            /* libsmbclient's EINVAL after the share has answered: a
+             * reconnection it refused, not a bad URL. Ask the share root
+             * what it says now. */
+            char *root = xasprintf("smb://%s/", key = share_key(url));
+            free(key);
+            struct stat sb;
+            errno = 0;
+            int now = lib->getFunctionStat(s->ctx)(s->ctx, root, &sb) == 0 ? 0 : errno;
+            free(root);
+            if (now == EACCES || now == EPERM)
+                diag_add(d, "%s: %s: access denied: the share now refuses %s%s%s", shown, what,
+                         s->domain ? s->domain : "", s->domain ? "\\" : "",
+                         s->user ? s->user : "this account");
+            else
+                diag_add(d,
+                         "%s: %s: the share stopped answering (it answered earlier in this run: "
+                         "the connection was lost or the server refused to reconnect%s%s)",
+                         shown, what, now ? ": " : "", now ? reason(now) : "");
+            free(shown);
+            return;
+        }
     }
     diag_add(d, "%s: %s: %s", shown, what, reason(err));
     free(shown);
@@ -696,8 +718,8 @@ int smb_set_sd(struct smb_session *s, const char *url, const struct ntfs_sd *sd,
                 char *shown = display_url(url);
                 diag_add(d,
                          "%s: cannot write the security descriptor: access denied (WRITE_DAC and "
-                         "WRITE_OWNER are needed) or the server refused the descriptor "
-                         "(libsmbclient does not say which)",
+                         "WRITE_OWNER are needed), the server refused the descriptor, or the "
+                         "connection was lost (libsmbclient does not say which)",
                          shown);
                 free(shown);
             }

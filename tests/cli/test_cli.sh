@@ -551,6 +551,18 @@ expect_fail "pool names of two sites in two cases" 2 "collides with pool" -- val
 printf '[site a.example.com]\ntemplate = standard\nfolders.data = D:\\Sites\\shared\\Data\n[site b.example.com]\ntemplate = standard\nfolders.data = D:\\Sites\\SHARED\\data\n' > t.ini
 expect_fail "folders of two sites in two cases" 2 "collides with" -- validate t.ini
 
+# [content] operator: a SID, kept with full control in isolated folders
+setup
+sed -i 's/^\[content\]$/[content]\noperator = bob/' provision.ini
+expect_fail "[content] operator must be a SID" 2 "operator: must be a SID" -- validate sites.ini
+setup
+sed -i "s|^\[content\]\$|[content]\noperator = S-1-5-21-1-2-3-1105\nlocation = script:$work/w/grants.ps1|" provision.ini
+out=$("$P" -c provision.ini apply sites.ini 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "S-1-5-21-1-2-3-1105:(OI)(CI)(F)" grants.ps1 \
+  && [ "$(grep -c 'S-1-5-21-1-2-3-1105' grants.ps1)" = 2 ] \
+  && grep -q "^apply: [0-9]* created, 0 changed" <<<"$out" \
+  && ok "the operator keeps full control in each site's isolated folder; new sites are all +" || bad "operator grant (rc $rc): $out"
+
 # --- one path rule, at validation --------------------------------------
 # What apply's content back ends refuse, validate and plan refuse first,
 # naming the file, line, key and site.
