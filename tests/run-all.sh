@@ -98,6 +98,9 @@ else
   suite grants bash "$repo/tests/integration/test_grants.sh" "$build_root/normal"
   suite recovery bash "$repo/tests/integration/test_recovery.sh" "$build_root/normal"
   suite faults bash "$repo/tests/integration/test_faults.sh" "$build_root/normal"
+  # README's first command, as a test: every claim holds, and one broken on
+  # purpose fails it (demo-check.sh runs the other modes)
+  suite demo bash "$repo/tests/integration/demo-check.sh" wwwroot-writable
 fi
 
 echo
