@@ -448,8 +448,9 @@ int accounts_undo(struct account_run *run, struct account_step *step, struct dia
         return 0;
     }
     diag_add(d,
-             "account %s (%s) was created in this run and could NOT be deleted again: "
-             "delete it by hand or run destroy",
+             "account %s (%s) was created in this run and could not be deleted now: the "
+             "journal keeps it, and recovery (at the end of this run, else provision recover "
+             "or the next apply or destroy on these targets) deletes it",
              step->account.sam, step->account.dn);
     return -1;
 }
