@@ -171,14 +171,16 @@ int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlis
         if (acl_announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
             return -1;
         rc = b->ops->mkdir(b, rel, d);
-        if (rc != 0)
-            acl_announce(b, ACL_EFFECT_MKDIR_EXISTED, rel, NULL, NULL, d);
         if (rc == 0) {
             if (created)
                 acl_pathlist_add(created, rel);
             return 0;
         }
         if (rc == -EEXIST) {
+            /* Only a folder that was there is "existed": after any other
+             * failure (a timeout: the server may have made it all the
+             * same) recovery must still look for it and remove it. */
+            acl_announce(b, ACL_EFFECT_MKDIR_EXISTED, rel, NULL, NULL, d);
             rc = b->ops->exists(b, rel, &is_dir, d);
             if (rc < 0)
                 return -1;

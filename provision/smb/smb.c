@@ -193,11 +193,18 @@ static void fail(struct smb_session *s, struct diag *d, const char *url, const c
                 diag_add(d, "%s: %s: access denied: the share now refuses %s%s%s", shown, what,
                          s->domain ? s->domain : "", s->domain ? "\\" : "",
                          s->user ? s->user : "this account");
+            else if (now == 0 || now == EINVAL) /* what a refused tree connect gives */
+                diag_add(d,
+                         "%s: %s: the share, which answered earlier in this run, refused to "
+                         "reconnect: access denied to %s%s%s, or the connection was lost "
+                         "(libsmbclient does not say which)",
+                         shown, what, s->domain ? s->domain : "", s->domain ? "\\" : "",
+                         s->user ? s->user : "this account");
             else
                 diag_add(d,
-                         "%s: %s: the share stopped answering (it answered earlier in this run: "
-                         "the connection was lost or the server refused to reconnect%s%s)",
-                         shown, what, now ? ": " : "", now ? reason(now) : "");
+                         "%s: %s: the share, which answered earlier in this run, stopped "
+                         "answering: %s",
+                         shown, what, reason(now));
             free(shown);
             return;
         }
