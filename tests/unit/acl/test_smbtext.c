@@ -149,8 +149,7 @@ static void test_authfile(void **state)
         "username = svc@\npassword = y\n",
         /* user and domain names are text: no control character, valid UTF-8 */
         "username = sv\x1b[31mc\npassword = y\n",
-        "username = svc\npassword = y\ndomain = LA\x07"
-        "B\n",
+        "username = svc\npassword = y\ndomain = LA\007B\n", /* octal: \x07B is one escape */
         "username = sv\xff\npassword = y\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
