@@ -273,8 +273,8 @@ static bool names_account(const char *msg, const char *sam)
 }
 
 void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
-                          struct account_step *const *steps, struct diag *const *errs, bool *failed,
-                          size_t n)
+                          struct account_step *const *steps, struct diag *const *errs,
+                          struct diag *run_errs, bool *failed, size_t n)
 {
     struct dir_create_item *items = xcalloc(n ? n : 1, sizeof *items);
     struct dir_account_spec *specs = xcalloc(n ? n : 1, sizeof *specs);
@@ -295,6 +295,9 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
         items[k].password = steps[i]->password;
         site_of[k++] = i;
     }
+    size_t *said_before = xcalloc(k ? k : 1, sizeof *said_before);
+    for (size_t j = 0; j < k; j++)
+        said_before[j] = errs[site_of[j]]->count;
     struct diag d;
     diag_init(&d);
     if (k)
@@ -321,10 +324,24 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
                 d.msgs[m] = NULL;
             }
     }
-    for (size_t m = 0; m < d.count; m++) /* messages naming no one: to every failed site */
-        for (size_t j = 0; d.msgs[m] && j < k; j++)
-            if (failed[site_of[j]])
-                diag_add(errs[site_of[j]], "%s", d.msgs[m]);
+    /* Messages naming no account (a lost connection, the batch's end) are
+     * the run's, said once; a failed site that heard nothing of its own
+     * points to them. */
+    bool run_said = false;
+    for (size_t m = 0; m < d.count; m++)
+        if (d.msgs[m]) {
+            diag_add(run_errs, "%s", d.msgs[m]);
+            run_said = true;
+        }
+    for (size_t j = 0; run_said && j < k; j++) {
+        size_t i = site_of[j];
+        if (failed[i] && errs[i]->count == said_before[j])
+            diag_add(errs[i],
+                     "%s: site '%s': its account %s was not made (see the directory's error "
+                     "above); nothing was done for this site",
+                     models[i]->origin, models[i]->name, models[i]->account_name);
+    }
+    free(said_before);
     diag_free(&d);
     free(items);
     free(specs);

@@ -58,12 +58,14 @@ int accounts_new_password(struct account_run *run, const struct site_model *m,
  * connection (several adds in flight). Password rotations are not done
  * here: the new password goes into the IIS configuration first, and
  * accounts_execute sets it once the file is written (so that a crash in
- * between leaves the password where recovery can read it). errs[i] receives site i's messages;
- * failed[i] is set for the sites whose account could not be made. Steps
- * already failed (failed[i] set on entry) are skipped. */
+ * between leaves the password where recovery can read it). errs[i] receives site i's messages,
+ * run_errs those that name no account (a lost connection), once; a failed
+ * site without a message of its own gets one pointing to them. failed[i]
+ * is set for the sites whose account could not be made. Steps already
+ * failed (failed[i] set on entry) are skipped. */
 void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
-                          struct account_step *const *steps, struct diag *const *errs, bool *failed,
-                          size_t n);
+                          struct account_step *const *steps, struct diag *const *errs,
+                          struct diag *run_errs, bool *failed, size_t n);
 /* Creates or rotates as decided. 0 or -1. */
 int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
                      struct diag *d);

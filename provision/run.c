@@ -512,7 +512,7 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
             }
     } else if (any) {
         size_t mark = d->count;
-        accounts_execute_all(sys->accts, models, ptrs, errs, failed, s->n_models);
+        accounts_execute_all(sys->accts, models, ptrs, errs, d, failed, s->n_models);
         /* [directory] wait_for: the new accounts on every DC named, before
          * anything else of the site is done; a site whose account is not
          * seen in time is failed and its account deleted again. */

@@ -491,7 +491,7 @@ static void test_execute_all_pipelined(void **st)
     for (int i = 0; i < 3; i++)
         assert_int_equal(b.s[i].action, ACCOUNT_CREATE);
     assert_int_equal(b.s[3].action, ACCOUNT_ROTATE);
-    accounts_execute_all(run, b.mp, b.sp, b.ep, b.failed, N_SITES);
+    accounts_execute_all(run, b.mp, b.sp, b.ep, &msgs, b.failed, N_SITES);
     /* one batch, three adds; the rotation waits for the configuration */
     assert_int_equal(fake_dir_calls(FAKE_FN_CREATE_MANY), 1);
     assert_int_equal(fake_dir_calls(FAKE_FN_CREATE), 0);
@@ -545,7 +545,7 @@ static void test_execute_all_one_add_fails(void **st)
     fake_dir_fail_account(FAKE_OP_ADD, "IUSR_b");
     b.failed[3] = true; /* failed before: skipped */
     diag_add(&b.e[3], "an IIS rule");
-    accounts_execute_all(run, b.mp, b.sp, b.ep, b.failed, N_SITES);
+    accounts_execute_all(run, b.mp, b.sp, b.ep, &msgs, b.failed, N_SITES);
     assert_int_equal(fake_dir_ops(FAKE_OP_ADD), 3);
     assert_false(fake_dir_exists("IUSR_d"));
     assert_true(b.failed[1]);
@@ -590,7 +590,7 @@ static void test_execute_all_each_site_its_own_message(void **st)
                          0);
         fake_dir_fail_account(FAKE_OP_ADD, sams[i]);
     }
-    accounts_execute_all(run, mp, sp, ep, failed, 3);
+    accounts_execute_all(run, mp, sp, ep, &msgs, failed, 3);
     for (int i = 0; i < 3; i++) {
         assert_true(failed[i]);
         if (e[i].count != 1)
@@ -614,13 +614,16 @@ static void test_execute_all_message_naming_no_one(void **st)
     struct account_run *run = open_run();
     struct batch b;
     batch_prepare(run, &b);
-    accounts_execute_all(run, b.mp, b.sp, b.ep, b.failed, N_SITES);
+    accounts_execute_all(run, b.mp, b.sp, b.ep, &msgs, b.failed, N_SITES);
     assert_int_equal(fake_dir_ops(FAKE_OP_ADD), 0);
+    /* the batch's reason, once, for the run; each site points to it */
+    assert_said(&msgs, "group No_Such_Group not found");
+    assert_said(&msgs, "no account was created");
     for (int i = 0; i < N_SITES; i++) {
         assert_true(b.failed[i]);
         assert_false(b.s[i].done);
-        assert_said(&b.e[i], "group No_Such_Group not found");
-        assert_said(&b.e[i], "no account was created");
+        assert_said(&b.e[i], "was not made (see the directory's error above)");
+        assert_false(said(&b.e[i], "No_Such_Group", (const char *)NULL));
     }
     assert_int_equal(fake_dir_count(), 0);
     batch_free(&b);
@@ -635,7 +638,7 @@ static void test_execute_all_account_appeared(void **st)
     batch_prepare(run, &b);
     /* made by someone else between the look-up and the add */
     fake_dir_add_marked("IUSR_c", "c.example");
-    accounts_execute_all(run, b.mp, b.sp, b.ep, b.failed, N_SITES);
+    accounts_execute_all(run, b.mp, b.sp, b.ep, &msgs, b.failed, N_SITES);
     assert_true(b.failed[2]);
     assert_false(b.s[2].done);
     assert_said(&b.e[2], "IUSR_c", "appeared while this run was creating it");
@@ -695,14 +698,18 @@ static void test_execute_after_lost_connection(void **st)
     struct batch b;
     batch_prepare(run, &b);
     fake_dir_fail_next_with(FAKE_OP_ADD, 1, LDAP_SERVER_DOWN, NULL);
-    accounts_execute_all(run, b.mp, b.sp, b.ep, b.failed, N_SITES);
+    accounts_execute_all(run, b.mp, b.sp, b.ep, &msgs, b.failed, N_SITES);
     assert_int_equal(fake_dir_ops(FAKE_OP_ADD), 1);
     for (int i = 0; i < N_SITES; i++)
         assert_true(b.failed[i]);
     assert_said(&b.e[0], "IUSR_a", "may or may not have been created");
-    /* "not attempted" names no account: every failed site hears it */
-    for (int i = 0; i < N_SITES; i++)
-        assert_said(&b.e[i], "3 account(s) not attempted");
+    /* "not attempted" names no account: said once, for the run; each site
+     * not made points to it */
+    assert_said(&msgs, "3 account(s) not attempted");
+    for (int i = 1; i < N_SITES; i++) {
+        assert_said(&b.e[i], "was not made (see the directory's error above)");
+        assert_false(said(&b.e[i], "not attempted", (const char *)NULL));
+    }
     /* the handle is dead from now on */
     assert_int_equal(accounts_set_password(run, "IUSR_a", "Xy-2345678901", &msgs), -1);
     assert_said(&msgs, "the connection was lost earlier");
@@ -1185,7 +1192,7 @@ static void test_adopt_create_path_and_marker(void **st)
 static void batch_created(struct account_run *run, struct batch *b)
 {
     batch_prepare(run, b);
-    accounts_execute_all(run, b->mp, b->sp, b->ep, b->failed, N_SITES);
+    accounts_execute_all(run, b->mp, b->sp, b->ep, &msgs, b->failed, N_SITES);
     for (int i = 0; i < N_SITES; i++) {
         assert_false(b->failed[i]);
         assert_true(b->s[i].done);
@@ -1519,7 +1526,7 @@ static void test_message_of_hyphenated_name(void **st)
                          0);
         fake_dir_fail_account(FAKE_OP_ADD, sams[i]);
     }
-    accounts_execute_all(run, mp, sp, ep, failed, 2);
+    accounts_execute_all(run, mp, sp, ep, &msgs, failed, 2);
     size_t counts[2] = {e[0].count, e[1].count};
     if (counts[0] != 1)
         dump(&e[0]);
