@@ -76,6 +76,8 @@ int name_fold_key(const char *name, char **key, char *why);
 /* True when IIS, NTFS or the AppPool SID could take a and b for one name:
  * equal keys. Total: names not known compare their unknown code points and
  * invalid bytes as they are. */
+/* Why two names that collide are refused, for messages. */
+#define NAMES_COLLIDE_WHY "IIS and NTFS treat names equal without regard to case"
 bool names_collide(const char *a, const char *b);
 /* A hash of the key (equal for colliding names), for hash maps. */
 uint64_t name_fold_hash(const char *name);

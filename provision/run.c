@@ -60,9 +60,6 @@ static void session_free(struct session *s)
     report_free(&s->rep);
 }
 
-/* Why two spellings of one name are refused. */
-#define SAME_NAME "IIS and NTFS treat names equal without regard to case"
-
 /* A folder path as a site of the run spells it. */
 struct spelled {
     const struct site_model *m;
@@ -89,7 +86,7 @@ static int folder_spellings(struct strmap *seen, const char *root, const struct 
         const struct spelled *have = strmap_get(seen, p);
         if (have && strcmp(have->path, p) != 0) {
             diag_add(d, "%s: folder %s: '%s' collides with '%s', a folder of %s: %s", m->origin,
-                     path, p, have->path, have->m->origin, SAME_NAME);
+                     path, p, have->path, have->m->origin, NAMES_COLLIDE_WHY);
             rc = -1;
         } else if (!have) {
             struct spelled *sp = xmalloc(sizeof *sp + strlen(p) + 1);
@@ -141,7 +138,7 @@ static int load_input(struct session *s, int n, char **lists)
         const struct site_model *other = strmap_get(&names, m->site.name);
         if (other && strcmp(other->site.name, m->site.name) != 0) {
             diag_add(d, "%s: site name '%s' collides with '%s' of %s: %s", m->origin, m->site.name,
-                     other->site.name, other->origin, SAME_NAME);
+                     other->site.name, other->origin, NAMES_COLLIDE_WHY);
             rc = -1;
         } else if (other) {
             diag_add(d, "%s: site name '%s' is also produced by %s", m->origin, m->site.name,
@@ -152,7 +149,7 @@ static int load_input(struct session *s, int n, char **lists)
         other = strmap_get(&pools, m->pool.name);
         if (other && strcmp(other->pool.name, m->pool.name) != 0) {
             diag_add(d, "%s: pool '%s' collides with pool '%s' of %s: %s", m->origin, m->pool.name,
-                     other->pool.name, other->origin, SAME_NAME);
+                     other->pool.name, other->origin, NAMES_COLLIDE_WHY);
             rc = -1;
         } else if (!other) {
             strmap_put(&pools, m->pool.name, (void *)m);

@@ -72,7 +72,7 @@ int site_list_load(struct site_list *list, const char *path, struct diag *d)
         } else if (dup && strcmp(dup->name, name) != 0) {
             diag_add(d,
                      "%s:%u: site '%s' is listed twice (also at %s:%u): it collides with '%s', "
-                     "as IIS and NTFS treat names equal without regard to case",
+                     "as " NAMES_COLLIDE_WHY,
                      path, f.sections[i].line, name, dup->file, dup->line, dup->name);
         } else if (dup) {
             diag_add(d, "%s:%u: site '%s' is listed twice (also at %s:%u)", path,

@@ -577,9 +577,6 @@ static unsigned long next_free_id(const struct apphost *ah)
     return 0;
 }
 
-/* Why two names that differ only in case are refused. */
-#define SAME_NAME "IIS and NTFS treat names equal without regard to case"
-
 /* Where an element is, for messages: FILE:LINE, or this run's doing. */
 static char *where_is(const struct apphost *ah, int32_t elem)
 {
@@ -615,7 +612,7 @@ static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
     if (ss && strcmp(ss->name, site->name) != 0) {
         char *at = where_is(ah, ss->elem);
         diag_add(d, "site '%s' collides with site '%s' (%s): %s", site->name, ss->name, at,
-                 SAME_NAME);
+                 NAMES_COLLIDE_WHY);
         free(at);
         return -1;
     }
@@ -675,7 +672,7 @@ static int check_site(struct apphost *ah, const struct iis_pool_spec *pool,
     if (ps && strcmp(ps->name, pool->name) != 0) {
         char *at = where_is(ah, ps->elem);
         diag_add(d, "site '%s': pool '%s' collides with pool '%s' (%s): %s", site->name, pool->name,
-                 ps->name, at, SAME_NAME);
+                 ps->name, at, NAMES_COLLIDE_WHY);
         free(at);
         rc = -1;
     } else if (ps && ps->removed) {
@@ -756,7 +753,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
     if (ss && strcmp(ss->name, site_name) != 0) {
         char *at = where_is(ah, ss->elem);
         diag_add(d, "site '%s' collides with site '%s' (%s): %s; nothing was removed", site_name,
-                 ss->name, at, SAME_NAME);
+                 ss->name, at, NAMES_COLLIDE_WHY);
         free(at);
         return -1;
     }
@@ -768,7 +765,7 @@ int apphost_remove_site(struct apphost *ah, const char *site_name, const char *p
     if (ps && strcmp(ps->name, pool_name) != 0) {
         char *at = where_is(ah, ps->elem);
         diag_add(d, "site '%s': pool '%s' collides with pool '%s' (%s): %s; nothing was removed",
-                 site_name, pool_name, ps->name, at, SAME_NAME);
+                 site_name, pool_name, ps->name, at, NAMES_COLLIDE_WHY);
         free(at);
         return -1;
     }
