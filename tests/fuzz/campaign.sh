@@ -30,6 +30,7 @@
 #                       used as they are, with a warning)
 #   FUZZ_GOAL_MINUTES   the total each target should reach (default 30)
 #   FUZZ_MAX_RESTARTS   runs after a crash within one invocation's time (default 3)
+#   FUZZ_JOBS           targets fuzzed at the same time (default 1: one core)
 #   FUZZ_MINIMIZE_MAX_LEN    largest file --minimize copies into the repository (default 2048)
 #   FUZZ_MINIMIZE_MAX_NEW    most files --minimize adds per target and invocation (default 20)
 #   FUZZ_CORPUS_CAP          most files a repository corpus folder may hold (default 60)
@@ -46,6 +47,8 @@ campaign=${FUZZ_CAMPAIGN_DIR:-/var/lib/provision-fuzz}
 build=${FUZZ_CAMPAIGN_BUILD:-$repo/build/fuzz-campaign}
 goal_minutes=${FUZZ_GOAL_MINUTES:-30}
 max_restarts=${FUZZ_MAX_RESTARTS:-3}
+jobs=${FUZZ_JOBS:-1}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "campaign: FUZZ_JOBS must be a positive number" >&2; exit 2; }
 min_max_len=${FUZZ_MINIMIZE_MAX_LEN:-2048}
 min_max_new=${FUZZ_MINIMIZE_MAX_NEW:-20}
 corpus_cap=${FUZZ_CORPUS_CAP:-60}
@@ -373,14 +376,25 @@ if [ "$mode" = minimize ]; then
   exit "$rc"
 fi
 
-echo "campaign: ${#selected[@]} target(s), $budget s each, state in $campaign"
+echo "campaign: ${#selected[@]} target(s), $budget s each, $jobs at a time, state in $campaign"
 failed=()
+# Up to $jobs targets at once (FUZZ_JOBS), each its own process and corpus;
+# their ledger lines are single short appends.
+declare -A running=()
+collect() { # wait for one running target; note it when it found something
+  local pid
+  wait -n -p pid "${!running[@]}"
+  local r=$?
+  [ "$r" -ne 0 ] && failed+=("${running[$pid]}")
+  unset "running[$pid]"
+}
 for line in "${selected[@]}"; do
-  if ! fuzz_target "$line" "$budget"; then
-    read -r t _ _ <<<"$line"
-    failed+=("$t")
-  fi
+  while [ "${#running[@]}" -ge "$jobs" ]; do collect; done
+  read -r t _ _ <<<"$line"
+  fuzz_target "$line" "$budget" &
+  running[$!]=$t
 done
+while [ "${#running[@]}" -gt 0 ]; do collect; done
 echo
 report
 if [ ${#failed[@]} -gt 0 ]; then
