@@ -38,6 +38,10 @@ struct smb_session {
     unsigned long counter;   /* for temp and backup names */
     void (*hook)(int, void *);
     void *hook_arg;
+    /* A request timed out: the server stopped answering. It is not asked
+     * again in this session (each request would wait the full timeout);
+     * what is left goes to the journal and recovery. */
+    bool timed_out;
 };
 
 /* ------------------------------------------------------------------ text */
@@ -135,6 +139,8 @@ static const char *reason(int err)
 static void fail(struct smb_session *s, struct diag *d, const char *url, const char *what, int err)
 {
     s->last_errno = err;
+    if (err == ETIMEDOUT)
+        s->timed_out = true;
     if (!d)
         return;
     char *shown = display_url(url);
@@ -211,6 +217,22 @@ static void fail(struct smb_session *s, struct diag *d, const char *url, const c
     }
     diag_add(d, "%s: %s: %s", shown, what, reason(err));
     free(shown);
+}
+
+/* False (with a message) once a request of this session timed out. */
+static bool answering(struct smb_session *s, const char *url, const char *what, struct diag *d)
+{
+    if (!s->timed_out)
+        return true;
+    s->last_errno = ETIMEDOUT;
+    if (d) {
+        char *shown = display_url(url);
+        diag_add(d,
+                 "%s: %s: not tried: the server stopped answering earlier in this run (timed out)",
+                 shown, what);
+        free(shown);
+    }
+    return false;
 }
 
 static void ok(struct smb_session *s, const char *url)
@@ -404,6 +426,8 @@ void smb_set_replace_hook(struct smb_session *s, void (*hook)(int, void *), void
 
 int smb_stat(struct smb_session *s, const char *url, struct smb_stat *st, struct diag *d)
 {
+    if (!answering(s, url, "cannot look up", d))
+        return -1;
     struct stat sb;
     errno = 0;
     if (lib->getFunctionStat(s->ctx)(s->ctx, url, &sb) < 0) {
@@ -427,6 +451,8 @@ int smb_stat(struct smb_session *s, const char *url, struct smb_stat *st, struct
 int smb_read_file(struct smb_session *s, const char *url, size_t max, char **data, size_t *len,
                   struct diag *d)
 {
+    if (!answering(s, url, "cannot read", d))
+        return -1;
     SMBCFILE *f;
     size_t cap = 65536, n = 0;
     char *buf;
@@ -486,6 +512,8 @@ int smb_read_file(struct smb_session *s, const char *url, size_t max, char **dat
 static int write_new(struct smb_session *s, const char *url, const void *data, size_t len,
                      const char *dacl_from, struct diag *d)
 {
+    if (!answering(s, url, "cannot create", d))
+        return -1;
     SMBCFILE *f;
     size_t n = 0;
     int e;
@@ -552,6 +580,8 @@ int smb_write_new_file(struct smb_session *s, const char *url, const void *data,
 
 int smb_rename(struct smb_session *s, const char *from, const char *to, struct diag *d)
 {
+    if (!answering(s, from, "cannot rename", d))
+        return -1;
     int rc = smb_stat(s, to, NULL, d);
     if (rc < 0)
         return -1;
@@ -569,6 +599,8 @@ int smb_rename(struct smb_session *s, const char *from, const char *to, struct d
 
 int smb_unlink(struct smb_session *s, const char *url, struct diag *d)
 {
+    if (!answering(s, url, "cannot delete", d))
+        return -1;
     errno = 0;
     if (lib->getFunctionUnlink(s->ctx)(s->ctx, url) < 0) {
         fail(s, d, url, "cannot delete", errno);
@@ -580,6 +612,8 @@ int smb_unlink(struct smb_session *s, const char *url, struct diag *d)
 
 int smb_mkdir(struct smb_session *s, const char *url, struct diag *d)
 {
+    if (!answering(s, url, "cannot create folder", d))
+        return -1;
     errno = 0;
     if (lib->getFunctionMkdir(s->ctx)(s->ctx, url, 0755) < 0) {
         fail(s, d, url, "cannot create folder", errno);
@@ -591,6 +625,8 @@ int smb_mkdir(struct smb_session *s, const char *url, struct diag *d)
 
 int smb_rmdir(struct smb_session *s, const char *url, struct diag *d)
 {
+    if (!answering(s, url, "cannot remove folder", d))
+        return -1;
     errno = 0;
     if (lib->getFunctionRmdir(s->ctx)(s->ctx, url) < 0) {
         fail(s, d, url, "cannot remove folder", errno);
@@ -610,6 +646,8 @@ void smb_dirents_free(struct smb_dirent *e, size_t n)
 int smb_list(struct smb_session *s, const char *url, struct smb_dirent **out, size_t *n,
              struct diag *d)
 {
+    if (!answering(s, url, "cannot list folder", d))
+        return -1;
     SMBCFILE *dir;
     const struct libsmb_file_info *fi;
     size_t cap = 0;
@@ -658,6 +696,8 @@ int smb_list(struct smb_session *s, const char *url, struct smb_dirent **out, si
 
 int smb_get_sd(struct smb_session *s, const char *url, struct ntfs_sd *out, struct diag *d)
 {
+    if (!answering(s, url, "cannot read the security descriptor", d))
+        return -1;
     char err[160];
     ntfs_sd_init(out);
     s->sdbuf[0] = '\0';
@@ -696,6 +736,8 @@ int smb_get_sd(struct smb_session *s, const char *url, struct ntfs_sd *out, stru
 
 int smb_set_sd(struct smb_session *s, const char *url, const struct ntfs_sd *sd, struct diag *d)
 {
+    if (!answering(s, url, "cannot write the security descriptor", d))
+        return -1;
     char *text = smb_sd_to_text(sd);
     if (!text) {
         s->last_errno = EINVAL;
@@ -786,6 +828,10 @@ static int rename_retrying(struct smb_session *s, const char *from, const char *
 int smb_replace_file(struct smb_session *s, const char *url, const void *data, size_t len,
                      const void *expected, size_t expected_len, char **backup_url, struct diag *d)
 {
+    if (backup_url)
+        *backup_url = NULL;
+    if (!answering(s, url, "cannot replace", d))
+        return -1;
     const char *slash = strrchr(url, '/');
     char stamp[32];
     time_t now = time(NULL);
