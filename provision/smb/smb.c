@@ -42,6 +42,7 @@ struct smb_session {
      * again in this session (each request would wait the full timeout);
      * what is left goes to the journal and recovery. */
     bool timed_out;
+    int timeout_ms; /* per request, as set on the context */
 };
 
 /* ------------------------------------------------------------------ text */
@@ -219,6 +220,22 @@ static void fail(struct smb_session *s, struct diag *d, const char *url, const c
     free(shown);
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libsmbclient's descriptor calls go through an IPC$ connection of its own
+ * whose requests keep its built-in 20 s timeout, and report a server that
+ * stopped answering as ENODATA or 0: a failure that took the whole timeout
+ * is taken for what it is. */
+static int as_timeout(const struct smb_session *s, long long started, int err)
+{
+    return now_ms() - started >= s->timeout_ms ? ETIMEDOUT : err;
+}
+
 /* False (with a message) once a request of this session timed out. */
 static bool answering(struct smb_session *s, const char *url, const char *what, struct diag *d)
 {
@@ -363,7 +380,8 @@ int smb_session_open(const struct smb_options *o, struct smb_session **out, stru
     lib->setFunctionAuthDataWithContext(s->ctx, auth_fn);
     lib->setOptionNoAutoAnonymousLogin(s->ctx, 1);
     lib->setOptionUrlEncodeReaddirEntries(s->ctx, 0);
-    lib->setTimeout(s->ctx, o && o->timeout_ms > 0 ? o->timeout_ms : 20000);
+    s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 20000;
+    lib->setTimeout(s->ctx, s->timeout_ms);
     if (s->kerberos) {
         lib->setOptionUseKerberos(s->ctx, 1);
         lib->setOptionFallbackAfterKerberos(s->ctx, 0);
@@ -703,12 +721,13 @@ int smb_get_sd(struct smb_session *s, const char *url, struct ntfs_sd *out, stru
     s->sdbuf[0] = '\0';
     s->sdbuf[SMB_SD_TEXT_MAX - 1] = '\0';
     errno = 0;
+    long long started = now_ms();
     /* libsmbclient 4.17 returns 0 (not the length) on success, and 0 for a
      * size query too: hence the fixed buffer. */
     int r = lib->getFunctionGetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", s->sdbuf,
                                              SMB_SD_TEXT_MAX - 1);
     if (r < 0) {
-        int e = errno;
+        int e = as_timeout(s, started, errno);
         if (e == ERANGE) {
             fail(s, d, url, "cannot read the security descriptor (over 512 KiB as text)", e);
             return -1;
@@ -752,9 +771,10 @@ int smb_set_sd(struct smb_session *s, const char *url, const struct ntfs_sd *sd,
         return -1;
     }
     errno = 0;
+    long long started = now_ms();
     int r = lib->getFunctionSetxattr(s->ctx)(s->ctx, url, "system.nt_sec_desc.*", text,
                                              strlen(text), 0);
-    int e = errno;
+    int e = r < 0 ? as_timeout(s, started, errno) : errno;
     free(text);
     if (r < 0) {
         /* libsmbclient sets errno to 0 when it cannot open the object with

@@ -91,6 +91,50 @@ f_settle "a: DC stopped"
 f_converge "a: DC stopped"
 case_took
 
+# --- a2. the DC stops answering after the account adds ----------------------------
+# Deterministic: the run stops itself at its first folder creation (hook
+# stop:mkdir:1, all accounts made), samba (DC and file server) is stopped,
+# the run goes on: the first SMB request times out and the session asks the
+# server nothing more, so the run ends within a few timeouts, not one per
+# site.
+echo "== a2. the DC and file server stop answering after the account adds (timeout $T s)"
+case_t0=$SECONDS
+HOOK='stop:mkdir:1' f_bg_apply
+run_pid=""
+for _ in $(seq 1 600); do
+  run_pid=$(f_bg_pid) && [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && break
+  run_pid=""
+  kill -0 "$bg" 2>/dev/null || break
+  sleep 0.1
+done
+stopped=""
+if [ -n "$run_pid" ]; then
+  stopped=$(f_samba_pids)
+  # shellcheck disable=SC2086
+  [ -n "$stopped" ] && kill -STOP $stopped
+  kill -CONT "$run_pid"
+else
+  bad "a2: the run did not stop at its first folder"
+fi
+# libsmbclient's descriptor calls use an IPC$ connection of their own that
+# keeps its built-in 20 s timeout: the run's first request and the recovery
+# at its end wait that long once each; every other request is not tried.
+# (One wait per site would be 30 x 20 s.)
+bound=$((6 * T + 2 * 20 + 20))
+bg_t0=${EPOCHREALTIME/./} # from the moment the server stopped
+f_bg_wait "$bound"
+# shellcheck disable=SC2086
+[ -n "$stopped" ] && kill -CONT $stopped
+if [ -n "$stopped" ] && [ "$took" != "" ] && [ "${took%.*}" -lt "$bound" ] && [ "$rc" -ne 0 ]; then
+  ok "a2: with every account made and the server stopped, the run ended in $took s (exit $rc; bound $bound s)"
+else
+  bad "a2: the run did not end within $bound s (${took} s, exit $rc) of a server that stopped answering;" \
+    "its last messages: $(grep '^provision' "$work/out" | tail -4 | tr '\n' ' ')"
+fi
+f_settle "a2: server stopped after the adds"
+f_converge "a2: server stopped after the adds"
+case_took
+
 # --- b. the DC dies -------------------------------------------------------------
 echo "== b. the DC dies during the account adds (SIGKILL samba), restarted by lab.sh restart-dc"
 case_t0=$SECONDS
