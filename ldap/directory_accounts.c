@@ -58,7 +58,7 @@ static char *absolute_dn(struct dir *dir, const char *s, const char *what, struc
 
 /* ------------------------------------------------------------------ entries */
 
-static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
+char *dir_first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
 {
     struct berval **v = ldap_get_values_len(ld, e, attr);
     if (!v || !v[0]) {
@@ -107,20 +107,20 @@ static void fill_account(LDAP *ld, LDAPMessage *e, struct dir_account *a)
 {
     memset(a, 0, sizeof *a);
     a->dn = entry_dn(ld, e);
-    a->sam = first_value(ld, e, "sAMAccountName", NULL);
-    a->upn = first_value(ld, e, "userPrincipalName", NULL);
-    a->description = first_value(ld, e, "description", NULL);
+    a->sam = dir_first_value(ld, e, "sAMAccountName", NULL);
+    a->upn = dir_first_value(ld, e, "userPrincipalName", NULL);
+    a->description = dir_first_value(ld, e, "description", NULL);
     size_t n = 0;
-    char *bin = first_value(ld, e, "objectSid", &n);
+    char *bin = dir_first_value(ld, e, "objectSid", &n);
     char buf[200];
     if (bin && dir_sid_to_string(bin, n, buf, sizeof buf) == 0)
         a->sid = xstrdup(buf);
     free(bin);
-    bin = first_value(ld, e, "objectGUID", &n);
+    bin = dir_first_value(ld, e, "objectGUID", &n);
     if (bin && dir_guid_to_string(bin, n, buf, sizeof buf) == 0)
         a->guid = xstrdup(buf);
     free(bin);
-    char *marker = first_value(ld, e, DIR_MARKER_ATTR, NULL);
+    char *marker = dir_first_value(ld, e, DIR_MARKER_ATTR, NULL);
     a->managed = dir_marker_parse(marker, &a->managed_site);
     free(marker);
 }
@@ -191,8 +191,7 @@ int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, 
 /* Looks many names up with one search per chunk: (|(sAMAccountName=a)...).
  * Cheaper for the DC than one search per name, which matters when a batch
  * of sites is applied (each look-up costs the DC about as much as half an
- * add). */
-#define FIND_CHUNK 64
+ * add). The chunk size is DIR_FIND_CHUNK (directory_internal.h). */
 
 int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct dir_account *out,
                       int *found, struct diag *d)
@@ -212,8 +211,8 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
     struct pipe_guard g;
     dir_guard_on(&g);
     int rc = 0;
-    for (size_t from = 0; from < n && rc == 0; from += FIND_CHUNK) {
-        size_t to = from + FIND_CHUNK < n ? from + FIND_CHUNK : n;
+    for (size_t from = 0; from < n && rc == 0; from += DIR_FIND_CHUNK) {
+        size_t to = from + DIR_FIND_CHUNK < n ? from + DIR_FIND_CHUNK : n;
         struct strbuf filter;
         sb_init(&filter);
         sb_adds(&filter, "(|");
@@ -233,7 +232,7 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
             for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
                 if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
                     continue;
-                char *sam = first_value(dir->ld, m, "sAMAccountName", NULL);
+                char *sam = dir_first_value(dir->ld, m, "sAMAccountName", NULL);
                 for (size_t i = from; sam && i < to; i++) {
                     if (ascii_casecmp(sam, sams[i]) != 0)
                         continue;
@@ -469,7 +468,7 @@ static char *dn_of_sid(struct dir *dir, const char *sid, struct diag *d)
 static char *sid_of_entry(LDAP *ld, LDAPMessage *e)
 {
     size_t n = 0;
-    char *bin = first_value(ld, e, "objectSid", &n);
+    char *bin = dir_first_value(ld, e, "objectSid", &n);
     char buf[200];
     char *sid = bin && dir_sid_to_string(bin, n, buf, sizeof buf) == 0 ? xstrdup(buf) : NULL;
     free(bin);
@@ -683,7 +682,7 @@ static int check_adoption(struct dir *dir, const struct dir_account *acct, const
         ldap_msgfree(res);
         return -1;
     }
-    char *uac_text = first_value(dir->ld, e, "userAccountControl", NULL);
+    char *uac_text = dir_first_value(dir->ld, e, "userAccountControl", NULL);
     char *end = NULL;
     unsigned long uac = uac_text ? strtoul(uac_text, &end, 10) : 0;
     bool has_uac = uac_text && *uac_text && end && !*end;
@@ -1324,222 +1323,5 @@ int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct d
         dir_account_free(&now);
     }
     dir_guard_off(&g);
-    return r;
-}
-
-/* ------------------------------------------------------------------ replication */
-
-int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct diag *d)
-{
-    *out = 0;
-    if (dir_alive(dir, d, DIR_OP_SEARCH, dn ? dn : "an account") < 0)
-        return -1;
-    struct pipe_guard g;
-    dir_guard_on(&g);
-    char *attrs[] = {"pwdLastSet", NULL};
-    LDAPMessage *res;
-    int rc = 0, r = -1;
-    char *object = xasprintf("pwdLastSet of %s", dn ? dn : "");
-    if (dn && dir_search_sync(dir, dn, LDAP_SCOPE_BASE, "(objectClass=user)", attrs, &res,
-                              DIR_OP_SEARCH, object, d, &rc) == 0) {
-        int count;
-        LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
-        char *v = e ? first_value(dir->ld, e, "pwdLastSet", NULL) : NULL;
-        char *end = NULL;
-        long long n = v ? strtoll(v, &end, 10) : 0;
-        if (v && *v && end && !*end && n > 0) {
-            *out = n;
-            r = 0;
-        } else {
-            diag_add(d, "ldap: cannot read the pwdLastSet of %s on %s%s", dn, dir->server,
-                     e ? "" : ": no such account");
-        }
-        free(v);
-        ldap_msgfree(res);
-    }
-    free(object);
-    dir_guard_off(&g);
-    return r;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* host[:port] of uri for messages (as dir_open names the server), or uri. */
-static char *server_of(const char *uri)
-{
-    LDAPURLDesc *lud = NULL;
-    char *s = NULL;
-    if (uri && ldap_url_parse(uri, &lud) == LDAP_URL_SUCCESS && lud->lud_host && *lud->lud_host) {
-        int defport = ascii_casecmp(lud->lud_scheme, "ldaps") == 0 ? 636 : 389;
-        s = lud->lud_port && lud->lud_port != defport
-                ? xasprintf("%s:%d", lud->lud_host, lud->lud_port)
-                : xstrdup(lud->lud_host);
-    }
-    if (lud)
-        ldap_free_urldesc(lud);
-    return s ? s : xstrdup(uri ? uri : "");
-}
-
-static char *joined(const struct diag *d, size_t from)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    for (size_t i = from; i < d->count; i++) {
-        if (d->msgs[i] && sb.len)
-            sb_adds(&sb, "; ");
-        if (d->msgs[i])
-            sb_adds(&sb, d->msgs[i]);
-    }
-    return sb_detach(&sb);
-}
-
-/* One look at the DC for the items not seen yet. 0, or -1 with the error
- * in *err (caller frees). */
-static int replica_poll(struct dir *dir, struct dir_replica_item *items, size_t n, char **err)
-{
-    struct pipe_guard g;
-    dir_guard_on(&g);
-    int r = 0;
-    for (size_t from = 0; from < n && r == 0;) {
-        struct strbuf filter;
-        sb_init(&filter);
-        sb_adds(&filter, "(|");
-        size_t k = 0, to = from;
-        for (; to < n && k < FIND_CHUNK; to++) {
-            unsigned char guid[16];
-            if (items[to].seen || !items[to].guid || dir_guid_from_string(items[to].guid, guid) < 0)
-                continue;
-            char *gv = dir_escape_filter_bytes(guid, sizeof guid);
-            sb_addf(&filter, "(objectGUID=%s)", gv);
-            free(gv);
-            k++;
-        }
-        sb_adds(&filter, ")");
-        if (k) {
-            char *attrs[] = {"objectGUID", "pwdLastSet", NULL};
-            LDAPMessage *res;
-            struct diag e;
-            diag_init(&e);
-            if (dir_search_sync(dir, dir->base, LDAP_SCOPE_SUBTREE, filter.buf, attrs, &res,
-                                DIR_OP_SEARCH, "the accounts to wait for", &e, NULL) < 0) {
-                *err = joined(&e, 0);
-                r = -1;
-            } else {
-                for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
-                    if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
-                        continue;
-                    size_t len = 0;
-                    char *bin = first_value(dir->ld, m, "objectGUID", &len);
-                    char guid[40];
-                    bool ok = bin && dir_guid_to_string(bin, len, guid, sizeof guid) == 0;
-                    free(bin);
-                    char *pls = first_value(dir->ld, m, "pwdLastSet", NULL);
-                    long long set = pls ? strtoll(pls, NULL, 10) : 0;
-                    free(pls);
-                    for (size_t i = from; ok && i < to; i++)
-                        if (!items[i].seen && items[i].guid &&
-                            ascii_casecmp(items[i].guid, guid) == 0 && set >= items[i].pwd_last_set)
-                            items[i].seen = true;
-                }
-                ldap_msgfree(res);
-            }
-            diag_free(&e);
-        }
-        sb_free(&filter);
-        from = to;
-    }
-    dir_guard_off(&g);
-    return r;
-}
-
-int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
-                     size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
-                     struct diag *d)
-{
-    struct dir_config c = *cfg;
-    c.uri = uri;
-    int op_timeout = cfg->timeout_seconds > 0 ? cfg->timeout_seconds : 30;
-    char *server = server_of(uri);
-    long start = now_ms(), delay = 0;
-    struct dir *dir = NULL;
-    char *last = NULL;
-    const char *why = NULL;
-    for (bool first = true;; first = false) {
-        size_t missing = 0;
-        for (size_t i = 0; i < n; i++)
-            missing += !items[i].seen;
-        if (missing == 0)
-            break;
-        long left = timeout_ms - (now_ms() - start);
-        if (stop && stop(stop_arg)) {
-            why = "stopped by a signal";
-            break;
-        }
-        if (!first && left <= 0) {
-            why = "wait_timeout";
-            break;
-        }
-        /* Each step may take the operation timeout, cut to the time left. */
-        int t = left > 0 ? (int)((left + 999) / 1000) : 1;
-        c.timeout_seconds = t < op_timeout ? t : op_timeout;
-        if (!dir) {
-            struct diag e;
-            diag_init(&e);
-            bool transient = false;
-            if (dir_open_retry(&c, &dir, &e, &transient) < 0) {
-                free(last);
-                last = joined(&e, 0);
-                dir = NULL;
-                if (!transient)
-                    why = "a failure that waiting does not cure; not retried";
-            }
-            diag_free(&e);
-            if (why)
-                break;
-        }
-        if (dir) {
-            dir->timeout = c.timeout_seconds;
-            char *err = NULL;
-            if (replica_poll(dir, items, n, &err) < 0) {
-                free(last);
-                last = err;
-                if (dir->broken) { /* opened again at the next poll */
-                    dir_close(dir);
-                    dir = NULL;
-                }
-            } else {
-                free(err);
-            }
-        }
-        missing = 0;
-        for (size_t i = 0; i < n; i++)
-            missing += !items[i].seen;
-        if (missing == 0)
-            break;
-        delay = dir_replica_next_delay(delay);
-        left = timeout_ms - (now_ms() - start);
-        if (left <= 0)
-            continue; /* the check at the top ends it */
-        long pause = delay < left ? delay : left;
-        struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            if (stop && stop(stop_arg))
-                break;
-    }
-    dir_close(dir);
-    int r = 0;
-    if (why) {
-        char *t = dir_replica_failure(server, now_ms() - start, why, items, n, last);
-        diag_add(d, "%s", t);
-        free(t);
-        r = -1;
-    }
-    free(last);
-    free(server);
     return r;
 }

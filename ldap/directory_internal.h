@@ -82,6 +82,11 @@ int dir_wait_for(struct dir *dir, int msgid, LDAPMessage **res);
 int dir_result_of(struct dir *dir, LDAPMessage *res, char **dm);
 /* The first search entry of res and, in *count, how many there are. */
 LDAPMessage *dir_first_entry(LDAP *ld, LDAPMessage *res, int *count);
+/* The first value of attr in entry e (heap, NUL-terminated; *len its
+ * length when len), or NULL. */
+char *dir_first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len);
+/* Names (or GUIDs) looked up per search: (|(a=x)(a=y)...) of this many. */
+#define DIR_FIND_CHUNK 64
 /* Sends a search; msgid in *msgid. LDAP code. */
 int dir_send_search(struct dir *dir, const char *base, int scope, const char *filter, char **attrs,
                     int *msgid);
