@@ -27,24 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-struct session {
-    const struct options *o;
-    struct conf conf;
-    bool conf_loaded;
-    struct template_set ts;
-    struct site_list list;
-    struct site_model *models;
-    size_t n_models;
-    struct report rep;
-    char *state_dir; /* apply, destroy */
-    /* plan: record what the plan relies on and its changes (saved plans);
-     * quiet: print nothing (apply --plan's check) */
-    struct planfile *capture;
-    bool quiet;
-};
 
 static void session_free(struct session *s)
 {
@@ -230,26 +213,6 @@ static void progress(const struct session *s, size_t done, size_t total)
         fputs("\r\033[K", stderr);
 }
 
-/* The write-ahead journal's view of the grant engine: which site the
- * effects belong to. */
-struct effect_ctx {
-    struct journal *journal;
-    struct strmap planned;    /* folders announced in the current site's group */
-    const char *planned_site; /* the site they belong to */
-    struct planfile *deps;    /* plan: the descriptors read */
-    const char *site;
-    bool stop_on_interrupt; /* apply: a SIGINT undoes the current site */
-};
-
-/* What one run holds open: the directory, the content location, the
- * journal. */
-struct systems {
-    struct account_run *accts;
-    struct folder_run *folders; /* NULL: folders and grants are not managed */
-    struct journal *journal;    /* apply and destroy */
-    struct effect_ctx effects;
-};
-
 static char *sd_hex(const struct ntfs_sd *sd)
 {
     uint8_t *bytes;
@@ -324,14 +287,6 @@ static int journal_effect(void *arg, enum acl_effect what, const char *rel,
         return journal_commit(e->journal, d);
     }
     return 0;
-}
-
-/* Classifies the messages a call added (util.h's error model) and passes
- * its result on. */
-static int classified(int rc, struct diag *d, size_t mark, enum diag_class c, const char *object)
-{
-    diag_classify(d, mark, c, object);
-    return rc;
 }
 
 /* apply/plan of one site, in the order that leaves nothing half-made: every
@@ -755,51 +710,6 @@ static void capture_plan(struct session *s, const struct apphost *ah,
     }
 }
 
-/* For the crash tests: over smb:// the moment between the two renames of
- * the replace (no applicationHost.config at all) is a crash point too. */
-static void replace_step(int step, void *arg)
-{
-    (void)arg;
-    if (step == 3)
-        fault_point("swap", NULL);
-}
-
-/* Replaces the configuration with out, announced in the journal first
- * (its hashes before and after), then marked committed. 1 when it is
- * written, 0 when not (with a message), CONFIGFILE_CHANGED when another
- * tool wrote the file since it was read (nothing written, no message). */
-static int write_config(struct session *s, struct systems *sys, const struct apphost *ah,
-                        struct configfile *cf, const char *out, size_t out_len)
-{
-    size_t orig_len, mark = s->rep.errors.count;
-    const char *orig = apphost_original(ah, &orig_len);
-    char *backup = NULL, old_hash[65], new_hash[65];
-    sha256_hex(orig, orig_len, old_hash);
-    sha256_hex(out, out_len, new_hash);
-    journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
-    if (cf->smb)
-        smb_set_replace_hook(cf->smb, replace_step, NULL);
-    if (classified(journal_commit(sys->journal, &s->rep.errors), &s->rep.errors, mark,
-                   DIAG_INTERNAL, "journal") < 0 ||
-        classified(fault_point("config", &s->rep.errors), &s->rep.errors, mark, DIAG_INTERNAL,
-                   s->conf.iis_config) < 0)
-        return 0;
-    int rc = configfile_replace(cf, orig, orig_len, out, out_len, s->conf.backups, &backup,
-                                &s->rep.errors);
-    if (rc == CONFIGFILE_CHANGED)
-        return rc;
-    if (classified(rc, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)
-        return 0;
-    journal_add(sys->journal, "config-committed", "-", NULL);
-    journal_commit(sys->journal, &s->rep.errors);
-    journal_audit(sys->journal, "-", "write-config", s->conf.iis_config, "done");
-    fault_point("committed", &s->rep.errors);
-    if (backup)
-        diag_add(&s->rep.notes, "backup: %s", backup);
-    free(backup);
-    return 1;
-}
-
 /* Sites that did not finish because of a signal count as failed. */
 static void note_interrupt(struct session *s)
 {
@@ -809,21 +719,6 @@ static void note_interrupt(struct session *s)
         diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, "signal");
     }
 }
-
-/* One run once its input is loaded: what it opened, what it decided per
- * site, and how far it got. */
-struct run {
-    enum mode mode;
-    bool changes; /* apply or destroy */
-    struct configfile cf;
-    bool cf_open;
-    struct apphost *ah;
-    struct systems sys;
-    struct account_step *steps; /* per site */
-    bool *failed;               /* per site */
-    bool left;                  /* work left for provision recover (after the write) */
-    bool recover_now;           /* the run's own journal is recovered at its end */
-};
 
 /* Opens what the run works on: the IIS configuration (locked when the run
  * changes it), the directory and the content location when the sites
@@ -903,166 +798,6 @@ static int open_systems(struct session *s, struct run *r)
 /* Building the plan, reading only: every site's IIS rules are checked and
  * its account looked up (all of them in a few searches) and decided;
  * destroy finds what each site's removal takes. */
-/* The new config's text, or NULL after an internal error (two edits of
- * the run overlap: a bug, reported, never guessed around). */
-static char *render_config(struct session *s, const struct apphost *ah, size_t *len)
-{
-    struct diag injected; /* a test's stand-in for a rendering bug */
-    diag_init(&injected);
-    char *out = fault_point("render", &injected) == 0 ? apphost_render(ah, len) : NULL;
-    diag_free(&injected);
-    if (!out) {
-        size_t m = s->rep.errors.count;
-        diag_add(&s->rep.errors,
-                 "%s: internal error: two edits of this run overlap; nothing was written "
-                 "and every site of the run is taken back",
-                 s->conf.iis_config);
-        diag_classify(&s->rep.errors, m, DIAG_INTERNAL, s->conf.iis_config);
-    }
-    return out;
-}
-
-/* How often a write is tried again after other tools wrote the file. */
-#define CONFIG_WRITE_ATTEMPTS 10
-
-/* Moves the messages of from to the end of to (from is freed). */
-static void take_messages(struct diag *to, struct diag *from)
-{
-    for (size_t i = 0; i < from->count; i++)
-        diag_add(to, "%s", from->msgs[i]);
-    diag_free(from);
-}
-
-/* The config as another tool left it, loaded. A file read while that tool
- * was still writing it in place (not well-formed) is read again for about
- * two seconds before it counts as malformed. NULL with a message. */
-static struct apphost *reload_config(struct session *s, struct run *r)
-{
-    for (int attempt = 1;; attempt++) {
-        char *text;
-        size_t len;
-        struct diag why;
-        diag_init(&why);
-        if (configfile_reread(&r->cf, &text, &len, &why) < 0) {
-            take_messages(&s->rep.errors, &why);
-            return NULL;
-        }
-        struct apphost *ah = apphost_load(text, len, s->conf.iis_config, &why);
-        if (ah || attempt == 20) {
-            take_messages(&s->rep.errors, &why);
-            return ah;
-        }
-        diag_free(&why);
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
-}
-
-/* Whether the bytes of one object differ between two loads of the file. */
-static bool object_changed(const struct apphost *a, const struct apphost *b, const char *kind,
-                           const char *name)
-{
-    const char *x, *y;
-    size_t xl, yl;
-    bool in_a = apphost_object_bytes(a, kind, name, &x, &xl);
-    bool in_b = apphost_object_bytes(b, kind, name, &y, &yl);
-    return in_a != in_b || (in_a && (xl != yl || memcmp(x, y, xl) != 0));
-}
-
-/* Another tool wrote the config between this run's read and its write.
- * When that change leaves alone every object the run changes (its sites,
- * their pools and locations) and the defaults new sites take, the run's
- * IIS edits are made again on the new content (the same rule as for a
- * saved plan: apply --plan) and the write is tried again; otherwise the
- * run stops naming the object. 0 to try again, -1 with a message. */
-static int merge_other_change(struct session *s, struct run *r)
-{
-    struct apphost *now = reload_config(s, r);
-    if (!now)
-        return -1;
-    /* The file as this run read it, without the run's edits (they change
-     * the index: a destroyed site's location is gone from it). */
-    size_t orig_len;
-    const char *orig = apphost_original(r->ah, &orig_len);
-    char *copy = xmalloc(orig_len + 1);
-    memcpy(copy, orig, orig_len + 1);
-    struct diag ignored;
-    diag_init(&ignored);
-    struct apphost *before = apphost_load(copy, orig_len, s->conf.iis_config, &ignored);
-    diag_free(&ignored);
-    if (!before) { /* it loaded once: cannot happen */
-        apphost_free(now);
-        return -1;
-    }
-    const char *conflict_kind = NULL, *conflict_name = NULL;
-    static const char *const defaults[] = {"site", "application", "pool"};
-    for (size_t i = 0; i < 3 && !conflict_kind; i++)
-        if (object_changed(before, now, "defaults", defaults[i]))
-            conflict_kind = "defaults", conflict_name = defaults[i];
-    for (size_t i = 0; i < s->n_models && !conflict_kind; i++) {
-        const struct site_model *m = &s->models[i];
-        if (s->rep.sites[i].status != SITE_CHANGED)
-            continue;
-        if (object_changed(before, now, "site", m->site.name))
-            conflict_kind = "site", conflict_name = m->site.name;
-        else if (object_changed(before, now, "pool", m->pool.name))
-            conflict_kind = "pool", conflict_name = m->pool.name;
-        else if (object_changed(before, now, "location", m->site.name))
-            conflict_kind = "location", conflict_name = m->site.name;
-    }
-    if (conflict_kind) {
-        size_t mark = s->rep.errors.count;
-        diag_add(&s->rep.errors,
-                 "%s: another tool changed %s %s since this run read the file; nothing was "
-                 "written (run again to plan against the new content)",
-                 s->conf.iis_config, conflict_kind, conflict_name);
-        diag_classify(&s->rep.errors, mark, DIAG_IIS, s->conf.iis_config);
-        apphost_free(now);
-        apphost_free(before);
-        return -1;
-    }
-    apphost_free(before);
-    static const char *const iis_kinds[] = {"site", "pool", "location", NULL};
-    int rc = 0;
-    for (size_t i = 0; i < s->n_models && rc == 0; i++) {
-        struct site_model *m = &s->models[i];
-        struct site_report *sr = &s->rep.sites[i];
-        if (sr->status != SITE_CHANGED)
-            continue;
-        struct changes again;
-        changes_init(&again);
-        size_t mark = sr->errors.count;
-        if (r->mode == MODE_DESTROY) {
-            rc = apphost_remove_site(now, m->site.name, m->pool.name, &again, &sr->errors);
-        } else {
-            struct iis_pool_spec pool = m->pool;
-            pool.password = r->steps[i].password;
-            rc = apphost_ensure_site(now, &pool, &m->site, &again, &sr->errors);
-        }
-        if (rc < 0) {
-            diag_add(&sr->errors,
-                     "site '%s': internal error: its edits did not apply again to the file "
-                     "another tool changed elsewhere; nothing was written",
-                     m->name);
-            diag_classify(&sr->errors, mark, DIAG_INTERNAL, m->name);
-            changes_free(&again);
-        } else {
-            changes_replace_kinds(&sr->changes, iis_kinds, &again); /* ids may differ now */
-        }
-    }
-    if (rc < 0) {
-        apphost_free(now);
-        return -1;
-    }
-    apphost_free(r->ah);
-    r->ah = now;
-    diag_add(&s->rep.notes,
-             "%s: another tool changed other parts of the file while this run wrote it: "
-             "this run's edits were made again on the new content",
-             s->conf.iis_config);
-    return 0;
-}
-
 static void plan_build(struct session *s, struct run *r)
 {
     size_t n = s->n_models ? s->n_models : 1;
