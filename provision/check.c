@@ -1,0 +1,923 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "provision/check.h"
+
+#include "provision/fold.h"
+#include "provision/ntfs/effective.h"
+#include "provision/ntfs/sid.h"
+#include "provision/tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_ADD_FILE NTFS_ACCESS_WRITE_DATA /* on a folder: create files */
+#define WRITES        (NTFS_ACCESS_WRITE_DATA | NTFS_ACCESS_APPEND_DATA)
+/* Subfolders of S and P listed at most (a site is a handful of folders). */
+#define MAX_SUBFOLDERS 64
+
+/* A folder whose descriptor was read (or not), shared by every site. */
+struct folder {
+    char *rel;  /* below the content root, '/' between components; "" = root */
+    char *win;  /* its Windows path */
+    int parent; /* index, -1 for the content root */
+    char *error;
+    struct ntfs_sd sd, file_sd; /* its descriptor; what a new file in it gets */
+};
+
+/* An identity with its token. */
+struct principal {
+    char *label; /* IUSR, IIS AppPool\NAME, DOMAIN\user, BUILTIN\Users ... */
+    char *sid_text;
+    bool known; /* its SID is known (else why) */
+    char *why;
+    struct token token;
+};
+
+struct site_work {
+    struct check_site *out;
+    char *rel; /* of the physical path, or NULL */
+    struct principal pool, anon;
+    bool anon_is_pool;
+};
+
+struct ctx {
+    const struct check_input *in;
+    struct folder *folders;
+    size_t n_folders, cap_folders;
+    struct strmap by_rel; /* rel (names) -> index + 1 */
+    struct strmap names;  /* SID string -> display name (heap) */
+    struct strmap tenant; /* own pool SID string -> site index + 1, or SHARED */
+    struct site_work *work;
+    size_t n_work;
+};
+
+#define SHARED ((void *)(intptr_t)-1)
+
+/* ---- names --------------------------------------------------------------- */
+
+static void name_sid(struct ctx *c, const char *sid, const char *name)
+{
+    if (!strmap_get(&c->names, sid))
+        strmap_put(&c->names, sid, xstrdup(name));
+}
+
+static const char *sid_display(struct ctx *c, const struct ntfs_sid *sid, char *buf, size_t n)
+{
+    const char *wk = token_wellknown_name(sid);
+    if (wk)
+        return wk;
+    ntfs_sid_format(sid, buf, n);
+    const char *name = strmap_get(&c->names, buf);
+    return name ? name : buf;
+}
+
+/* icacls style: NAME:(I)(OI)(CI)(IO)(NP)(DENY)(RX) */
+static char *ace_text(struct ctx *c, const struct ntfs_ace *a)
+{
+    char sidbuf[NTFS_SID_STRING_MAX];
+    const char *who = sid_display(c, &a->sid, sidbuf, sizeof sidbuf);
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_addf(&sb, "%s:", who);
+    if (a->flags & NTFS_ACE_ID)
+        sb_adds(&sb, "(I)");
+    if (a->flags & NTFS_ACE_OI)
+        sb_adds(&sb, "(OI)");
+    if (a->flags & NTFS_ACE_CI)
+        sb_adds(&sb, "(CI)");
+    if (a->flags & NTFS_ACE_IO)
+        sb_adds(&sb, "(IO)");
+    if (a->flags & NTFS_ACE_NP)
+        sb_adds(&sb, "(NP)");
+    if (a->type == NTFS_ACE_DENY)
+        sb_adds(&sb, "(DENY)");
+    uint32_t mask = ntfs_map_generic_file(a->mask);
+    const char *letters = ntfs_access_letters(mask);
+    if (strcmp(letters, "special") != 0 && strcmp(letters, "-") != 0) {
+        sb_addf(&sb, "(%s)", letters);
+        return sb_detach(&sb);
+    }
+    /* The specific rights, as icacls abbreviates them. */
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } rights[] = {{0x1, "RD"},     {0x2, "WD"},    {0x4, "AD"},     {0x8, "REA"},
+                  {0x10, "WEA"},   {0x20, "X"},    {0x40, "DC"},    {0x80, "RA"},
+                  {0x100, "WA"},   {0x10000, "D"}, {0x20000, "RC"}, {0x40000, "WDAC"},
+                  {0x80000, "WO"}, {0x100000, "S"}};
+    sb_addc(&sb, '(');
+    size_t before = sb.len;
+    for (size_t i = 0; i < sizeof rights / sizeof *rights; i++)
+        if (mask & rights[i].bit) {
+            sb_addf(&sb, "%s%s", sb.len > before ? "," : "", rights[i].name);
+            mask &= ~rights[i].bit;
+        }
+    if (mask || sb.len == before)
+        sb_addf(&sb, "%s0x%x", sb.len > before ? "," : "", (unsigned)mask);
+    sb_addc(&sb, ')');
+    return sb_detach(&sb);
+}
+
+/* ---- folders ------------------------------------------------------------- */
+
+static char *windows_path(const char *root, const char *rel)
+{
+    size_t n = strlen(root);
+    while (n && root[n - 1] == '\\')
+        n--;
+    char *w = *rel ? xasprintf("%.*s\\%s", (int)n, root, rel) : xstrndup(root, n);
+    for (char *p = w + n; *p; p++)
+        if (*p == '/')
+            *p = '\\';
+    return w;
+}
+
+/* The physical path below the content root, '/' between components, or
+ * NULL when it is not below it. */
+static char *below_root(const char *root, const char *path)
+{
+    size_t n = strlen(root), len;
+    while (n && root[n - 1] == '\\')
+        n--;
+    char *trimmed = xstrndup(root, n);
+    bool under = name_fold_prefix(path, trimmed, &len); /* as NTFS compares names */
+    free(trimmed);
+    if (!under || (path[len] != '\\' && path[len] != '\0'))
+        return NULL;
+    const char *rest = path + len;
+    while (*rest == '\\')
+        rest++;
+    char *rel = xstrdup(rest);
+    size_t m = strlen(rel);
+    while (m && rel[m - 1] == '\\')
+        rel[--m] = '\0';
+    for (char *p = rel; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    if (*rel && acl_path_problem(rel)) {
+        free(rel);
+        return NULL;
+    }
+    return rel;
+}
+
+static char *parent_rel(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    return slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
+}
+
+/* The folder rel (read on first use, with its ancestors). */
+static int folder_get(struct ctx *c, const char *rel)
+{
+    void *v = strmap_get(&c->by_rel, rel);
+    if (v)
+        return (int)((intptr_t)v - 1);
+    int parent = -1;
+    if (*rel) {
+        char *up = parent_rel(rel);
+        parent = folder_get(c, up);
+        free(up);
+    }
+    if (c->n_folders == c->cap_folders) {
+        c->cap_folders = c->cap_folders ? 2 * c->cap_folders : 64;
+        c->folders = xrealloc(c->folders, c->cap_folders * sizeof *c->folders);
+    }
+    struct folder *f = &c->folders[c->n_folders];
+    memset(f, 0, sizeof *f);
+    f->rel = xstrdup(rel);
+    f->win = windows_path(c->in->content_root, rel);
+    f->parent = parent;
+    struct diag d;
+    diag_init(&d);
+    if (acl_read_sd(c->in->content, rel, &f->sd, &d) < 0)
+        f->error = xstrdup(d.count ? d.msgs[0] : "the descriptor could not be read");
+    else if (ntfs_sd_inherit(&f->sd, 0, NULL, &f->file_sd) != 0)
+        f->error = xstrdup("out of memory");
+    diag_free(&d);
+    int idx = (int)c->n_folders++;
+    strmap_put(&c->by_rel, rel, (void *)(intptr_t)(idx + 1));
+    return idx;
+}
+
+/* Where the inherited ACE a of folder f (or of its files, files true)
+ * comes from: the nearest folder up the chain holding a matching ACE that
+ * is not inherited itself; "above the content root" when even the root's
+ * is inherited. */
+static char *ace_origin(struct ctx *c, int f, bool files, const struct ntfs_ace *a)
+{
+    if (!(a->flags & NTFS_ACE_ID))
+        return NULL;
+    for (int k = files ? f : c->folders[f].parent; k >= 0; k = c->folders[k].parent) {
+        const struct folder *fo = &c->folders[k];
+        if (fo->error)
+            return NULL;
+        for (size_t i = 0; i < fo->sd.ace_count; i++) {
+            const struct ntfs_ace *p = &fo->sd.aces[i];
+            if (p->type != a->type || !ntfs_sid_equal(&p->sid, &a->sid) ||
+                !(p->flags & (NTFS_ACE_OI | NTFS_ACE_CI)))
+                continue;
+            if (!(p->flags & NTFS_ACE_ID))
+                return xstrdup(fo->win);
+            if (fo->parent < 0)
+                return xasprintf("above %s (the content root)", fo->win);
+        }
+    }
+    return NULL;
+}
+
+/* ---- identities ---------------------------------------------------------- */
+
+static void principal_free(struct principal *p)
+{
+    free(p->label);
+    free(p->sid_text);
+    free(p->why);
+    token_free(&p->token);
+    memset(p, 0, sizeof *p);
+}
+
+static void principal_set(struct principal *p, const char *label, enum token_kind kind,
+                          const struct ntfs_sid *sid)
+{
+    p->label = xstrdup(label);
+    p->known = true;
+    char text[NTFS_SID_STRING_MAX];
+    ntfs_sid_format(sid, text, sizeof text);
+    p->sid_text = xstrdup(text);
+    token_build(&p->token, kind, sid, NULL, 0);
+}
+
+/* A user name of the configuration: a SID, a well-known name or a domain
+ * account (through the resolver). */
+static void principal_account(struct ctx *c, struct principal *p, const char *user,
+                              enum token_kind kind)
+{
+    struct ntfs_sid sid;
+    if (ntfs_sid_resolve_builtin(user, &sid) == 0) {
+        principal_set(p, user, kind, &sid);
+        return;
+    }
+    char *text = NULL, *why = NULL;
+    if (!c->in->resolve) {
+        p->label = xstrdup(user);
+        p->why = xasprintf("%s is a domain account and the configuration has no [directory] to "
+                           "find its SID",
+                           user);
+        return;
+    }
+    if (c->in->resolve(c->in->resolve_ctx, user, &text, &why) < 0 ||
+        ntfs_sid_parse(text, &sid) < 0) {
+        p->label = xstrdup(user);
+        p->why = xasprintf("the SID of %s is not known: %s", user, why ? why : "bad SID");
+        free(text);
+        free(why);
+        return;
+    }
+    principal_set(p, user, kind, &sid);
+    name_sid(c, text, user);
+    free(text);
+    free(why);
+}
+
+static void pool_principal(struct ctx *c, struct site_work *w)
+{
+    const struct check_site *s = w->out;
+    const char *type = s->identity_type;
+    struct ntfs_sid sid;
+    if (!ascii_casecmp(type, "ApplicationPoolIdentity")) {
+        char *label = xasprintf("IIS AppPool\\%s", s->pool);
+        if (ntfs_sid_apppool(s->pool, &sid) == 0) {
+            principal_set(&w->pool, label, TOKEN_APPPOOL, &sid);
+            name_sid(c, w->pool.sid_text, label);
+        } else {
+            w->pool.label = xstrdup(label);
+            w->pool.why = xasprintf("pool name '%s' gives no AppPool SID", s->pool);
+        }
+        free(label);
+    } else if (!ascii_casecmp(type, "NetworkService")) {
+        ntfs_sid_parse(NTFS_SID_NETWORK_SERVICE, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\NETWORK SERVICE", TOKEN_NETWORK_SERVICE, &sid);
+    } else if (!ascii_casecmp(type, "LocalService")) {
+        ntfs_sid_parse(NTFS_SID_LOCAL_SERVICE, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\LOCAL SERVICE", TOKEN_LOCAL_SERVICE, &sid);
+    } else if (!ascii_casecmp(type, "LocalSystem")) {
+        ntfs_sid_parse(NTFS_SID_LOCAL_SYSTEM, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\SYSTEM", TOKEN_LOCAL_SYSTEM, &sid);
+    } else if (!ascii_casecmp(type, "SpecificUser") && s->identity_user && *s->identity_user) {
+        principal_account(c, &w->pool, s->identity_user, TOKEN_POOL_ACCOUNT);
+    } else {
+        w->pool.label = xstrdup(type);
+        w->pool.why = xasprintf("pool '%s' has identityType '%s'%s", s->pool, type,
+                                !ascii_casecmp(type, "SpecificUser") ? " without a userName"
+                                                                     : ", unknown here");
+    }
+}
+
+static void anon_principal(struct ctx *c, struct site_work *w)
+{
+    const char *user = w->out->anonymous_user;
+    if (!*user) {
+        w->anon_is_pool = true;
+        return;
+    }
+    struct ntfs_sid sid;
+    if (ascii_equal_ci(user, "IUSR") || ascii_equal_ci(user, "NT AUTHORITY\\IUSR")) {
+        ntfs_sid_parse(NTFS_SID_IUSR, &sid);
+        principal_set(&w->anon, "IUSR", TOKEN_IUSR, &sid);
+        return;
+    }
+    principal_account(c, &w->anon, user, TOKEN_USER_ACCOUNT);
+}
+
+/* ---- findings ------------------------------------------------------------ */
+
+static struct check_finding *add_finding(struct check_site *s, const char *id, const char *severity,
+                                         const char *identity, const char *path)
+{
+    s->findings = xrealloc(s->findings, (s->n_findings + 1) * sizeof *s->findings);
+    struct check_finding *f = &s->findings[s->n_findings++];
+    memset(f, 0, sizeof *f);
+    f->id = id;
+    f->severity = severity;
+    f->identity = xstrdup(identity);
+    f->path = xstrdup(path);
+    return f;
+}
+
+/* Evidence for ACE a of folder f's descriptor, or (files) of what a new
+ * file in f inherits: then the entry shown is the folder's own one that
+ * the file's comes from, as icacls shows the folder. */
+static void add_evidence(struct ctx *c, struct check_finding *fi, int folder, bool files,
+                         const struct ntfs_ace *a)
+{
+    const struct folder *f = &c->folders[folder];
+    const struct ntfs_ace *shown = a;
+    if (files)
+        for (size_t i = 0; i < f->sd.ace_count; i++) {
+            const struct ntfs_ace *p = &f->sd.aces[i];
+            if (p->type == a->type && (p->flags & NTFS_ACE_OI) &&
+                ntfs_sid_equal(&p->sid, &a->sid)) {
+                shown = p;
+                break;
+            }
+        }
+    fi->evidence = xrealloc(fi->evidence, (fi->n_evidence + 1) * sizeof *fi->evidence);
+    struct check_evidence *e = &fi->evidence[fi->n_evidence++];
+    e->path = xstrdup(f->win);
+    e->ace = ace_text(c, shown);
+    e->from =
+        shown != a || !files ? ace_origin(c, folder, false, shown) : ace_origin(c, folder, true, a);
+}
+
+/* Adds the ACEs that decided mask in a as evidence. */
+static void add_deciding(struct ctx *c, struct check_finding *fi, int folder, bool files,
+                         const struct ntfs_access *a, uint32_t mask)
+{
+    const struct ntfs_sd *sd = files ? &c->folders[folder].file_sd : &c->folders[folder].sd;
+    int idx[8];
+    size_t n = ntfs_access_evidence(a, mask, idx, 8);
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] >= 0 && (size_t)idx[i] < sd->ace_count)
+            add_evidence(c, fi, folder, files, &sd->aces[idx[i]]);
+}
+
+static char *groups_text(enum token_kind kind)
+{
+    size_t n;
+    const struct token_fact *facts = token_facts(kind, &n);
+    struct strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < n; i++)
+        sb_addf(&sb, "%s%s", i ? ", " : "", facts[i].name);
+    return sb_detach(&sb);
+}
+
+static enum token_kind principal_kind(const struct principal *p)
+{
+    (void)p;
+    return TOKEN_IUSR;
+}
+
+/* Cannot read the files of P: 401 for the anonymous identity, 500.19 for
+ * the pool. */
+static void cannot_read(struct ctx *c, struct site_work *w, int p, const struct principal *who,
+                        bool anonymous, const struct ntfs_access *a, enum token_kind kind)
+{
+    (void)principal_kind;
+    struct check_site *s = w->out;
+    const struct folder *f = &c->folders[p];
+    bool is_pool = !anonymous || w->anon_is_pool;
+    const char *id = anonymous && !w->anon_is_pool ? "anonymous-cannot-read" : "pool-cannot-read";
+    struct check_finding *fi = add_finding(s, id, "critical", who->label, f->win);
+    bool denied = a->denied & NTFS_ACCESS_READ_DATA;
+    if (anonymous && !w->anon_is_pool)
+        fi->text = xasprintf("the anonymous identity %s %s the files in %s: static files such "
+                             "as CSS and JS answer 401.3",
+                             who->label, denied ? "is denied Read on" : "cannot read", f->win);
+    else
+        fi->text = xasprintf("the pool identity %s %s the files in %s: IIS cannot read "
+                             "web.config (500.19)%s",
+                             who->label, denied ? "is denied Read on" : "cannot read", f->win,
+                             w->anon_is_pool ? " and anonymous requests, served as the pool "
+                                               "identity, answer 401.3"
+                                             : "");
+    if (denied) {
+        add_deciding(c, fi, p, true, a, NTFS_ACCESS_READ_DATA);
+        const struct check_evidence *e = fi->n_evidence ? &fi->evidence[0] : NULL;
+        char *name = e ? xstrndup(e->ace, strcspn(e->ace, ":")) : xstrdup(who->label);
+        const char *where = e && e->from && strncmp(e->from, "above ", 6) ? e->from : f->win;
+        fi->fix = xasprintf("icacls \"%s\" /remove:d \"%s\"", where, name);
+        free(name);
+    } else {
+        char *groups = groups_text(kind);
+        fi->evidence = xcalloc(1, sizeof *fi->evidence);
+        fi->n_evidence = 1;
+        fi->evidence[0].path = xasprintf("files in %s", f->win);
+        fi->evidence[0].ace =
+            xasprintf("no entry grants Read to %s or its groups (%s)", who->label, groups);
+        free(groups);
+        fi->fix = xasprintf("icacls \"%s\" /grant \"%s:(OI)(CI)%s\"", f->win, who->label,
+                            is_pool ? "RX" : "R");
+    }
+}
+
+/* ---- one site ------------------------------------------------------------ */
+
+struct column {
+    const struct ntfs_token *token;
+    enum token_kind kind;
+};
+
+static void add_row(struct ctx *c, struct check_site *s, int f, const struct column *cols,
+                    size_t n_cols)
+{
+    s->rows = xrealloc(s->rows, (s->n_rows + 1) * sizeof *s->rows);
+    struct check_row *r = &s->rows[s->n_rows++];
+    memset(r, 0, sizeof *r);
+    r->path = xstrdup(c->folders[f].win);
+    for (size_t k = 0; k < n_cols; k++) {
+        struct ntfs_access a;
+        if (!cols[k].token) {
+            r->folder[k] = r->files[k] = "?";
+            continue;
+        }
+        r->folder[k] = ntfs_access_letters(
+            ntfs_access_check(&c->folders[f].sd, cols[k].token, NTFS_FILE_ALL_ACCESS, &a));
+        r->files[k] = ntfs_access_letters(
+            ntfs_access_check(&c->folders[f].file_sd, cols[k].token, NTFS_FILE_ALL_ACCESS, &a));
+    }
+}
+
+/* Can write in folder f: create files in it, or write the files in it. */
+static bool writes(struct ctx *c, int f, const struct ntfs_token *t, struct ntfs_access *folder,
+                   struct ntfs_access *files)
+{
+    ntfs_access_check(&c->folders[f].sd, t, FILE_ADD_FILE, folder);
+    ntfs_access_check(&c->folders[f].file_sd, t, WRITES, files);
+    return (folder->granted & FILE_ADD_FILE) || (files->granted & NTFS_ACCESS_WRITE_DATA);
+}
+
+static bool already(const struct check_site *s, const char *id, const char *identity)
+{
+    for (size_t i = 0; i < s->n_findings; i++)
+        if (!strcmp(s->findings[i].id, id) && !strcmp(s->findings[i].identity, identity))
+            return true;
+    return false;
+}
+
+/* Another tenant's own identity named in the descriptors of folder f. */
+static void other_tenants(struct ctx *c, size_t self, int f)
+{
+    struct site_work *w = &c->work[self];
+    for (int files = 0; files <= 1; files++) {
+        const struct ntfs_sd *sd = files ? &c->folders[f].file_sd : &c->folders[f].sd;
+        for (size_t i = 0; i < sd->ace_count; i++) {
+            char text[NTFS_SID_STRING_MAX];
+            ntfs_sid_format(&sd->aces[i].sid, text, sizeof text);
+            void *v = strmap_get(&c->tenant, text);
+            if (!v || v == SHARED || (size_t)((intptr_t)v - 1) == self)
+                continue;
+            if (w->pool.known && !strcmp(text, w->pool.sid_text))
+                continue;
+            const struct site_work *t = &c->work[(intptr_t)v - 1];
+            struct ntfs_access a;
+            uint32_t want = files ? NTFS_ACCESS_READ_DATA | NTFS_ACCESS_WRITE_DATA
+                                  : NTFS_ACCESS_READ_DATA | FILE_ADD_FILE;
+            uint32_t got = ntfs_access_check(sd, &t->pool.token.view, want, &a);
+            if (!got || already(w->out, "other-tenant-access", t->pool.label))
+                continue;
+            struct check_finding *fi = add_finding(w->out, "other-tenant-access", "critical",
+                                                   t->pool.label, c->folders[f].win);
+            fi->text =
+                xasprintf("%s, the pool identity of site '%s', can %s %s%s", t->pool.label,
+                          t->out->name, (got & (NTFS_ACCESS_WRITE_DATA)) ? "write in" : "read",
+                          files ? "the files in " : "", c->folders[f].win);
+            add_deciding(c, fi, f, files, &a, got);
+            fi->fix = xasprintf("icacls \"%s\" /remove:g \"%s\"", c->folders[f].win, t->pool.label);
+        }
+    }
+}
+
+static const struct {
+    const char *sid, *label;
+} shared_groups[] = {
+    {"S-1-1-0", "Everyone"},
+    {"S-1-5-11", "NT AUTHORITY\\Authenticated Users"},
+    {"S-1-5-32-545", "BUILTIN\\Users"},
+    {"S-1-5-32-568", "BUILTIN\\IIS_IUSRS"},
+};
+enum { N_SHARED_GROUPS = sizeof shared_groups / sizeof *shared_groups };
+
+static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
+{
+    struct site_work *w = &c->work[self];
+    struct check_site *s = w->out;
+
+    /* The folders: S, S down to P, the subfolders of S and P. */
+    int *list = NULL;
+    size_t n = 0, cap = 0;
+#define ADD_FOLDER(i)                                                                              \
+    do {                                                                                           \
+        int i_ = (i);                                                                              \
+        bool dup_ = false;                                                                         \
+        for (size_t k_ = 0; k_ < n; k_++)                                                          \
+            dup_ |= list[k_] == i_;                                                                \
+        if (!dup_) {                                                                               \
+            if (n == cap)                                                                          \
+                list = xrealloc(list, (cap = cap ? 2 * cap : 16) * sizeof *list);                  \
+            list[n++] = i_;                                                                        \
+        }                                                                                          \
+    } while (0)
+    {
+        int chain[64];
+        size_t depth = 0;
+        for (int k = p_idx; k >= 0 && depth < 64; k = c->folders[k].parent) {
+            chain[depth++] = k;
+            if (k == s_idx)
+                break;
+        }
+        while (depth)
+            ADD_FOLDER(chain[--depth]);
+    }
+    int tops[2] = {s_idx, p_idx};
+    for (int t = 0; t < (s_idx == p_idx ? 1 : 2); t++) {
+        struct acl_dirent *ents = NULL;
+        size_t n_ents = 0;
+        struct diag d;
+        diag_init(&d);
+        if (acl_list(c->in->content, c->folders[tops[t]].rel, &ents, &n_ents, &d) == 0) {
+            size_t taken = 0;
+            for (size_t i = 0; i < n_ents && taken < MAX_SUBFOLDERS; i++) {
+                if (!ents[i].is_dir || acl_path_problem(ents[i].name))
+                    continue;
+                char *rel = *c->folders[tops[t]].rel
+                                ? xasprintf("%s/%s", c->folders[tops[t]].rel, ents[i].name)
+                                : xstrdup(ents[i].name);
+                ADD_FOLDER(folder_get(c, rel));
+                free(rel);
+                taken++;
+            }
+        }
+        acl_dirents_free(ents, n_ents);
+        diag_free(&d);
+    }
+#undef ADD_FOLDER
+    for (size_t i = 0; i < n; i++)
+        if (c->folders[list[i]].error) {
+            s->not_checked =
+                xasprintf("%s: %s", c->folders[list[i]].win, c->folders[list[i]].error);
+            free(list);
+            return;
+        }
+
+    /* The columns. */
+    struct column cols[CHECK_MAX_COLUMNS];
+    struct token groups[N_SHARED_GROUPS];
+    size_t nc = 0;
+    const struct principal *anon = w->anon_is_pool ? &w->pool : &w->anon;
+    if (!w->anon_is_pool) {
+        s->columns[nc] = xasprintf("anonymous %s", w->anon.label);
+        cols[nc++] = (struct column){w->anon.known ? &w->anon.token.view : NULL, TOKEN_IUSR};
+    }
+    s->columns[nc] = xasprintf("pool %s", w->pool.label);
+    cols[nc++] = (struct column){w->pool.known ? &w->pool.token.view : NULL, TOKEN_APPPOOL};
+    for (size_t g = 0; g < N_SHARED_GROUPS && nc < CHECK_MAX_COLUMNS; g++) {
+        struct ntfs_sid sid;
+        ntfs_sid_parse(shared_groups[g].sid, &sid);
+        token_build(&groups[g], TOKEN_GROUP, &sid, NULL, 0);
+        s->columns[nc] = xstrdup(shared_groups[g].label);
+        cols[nc++] = (struct column){&groups[g].view, TOKEN_GROUP};
+    }
+    s->n_columns = nc;
+    for (size_t i = 0; i < n; i++)
+        add_row(c, s, list[i], cols, nc);
+
+    /* The classic failures. */
+    struct ntfs_access a, b;
+    enum token_kind anon_kind =
+        w->anon_is_pool ? TOKEN_APPPOOL
+                        : (ascii_equal_ci(w->anon.label, "IUSR") ? TOKEN_IUSR : TOKEN_USER_ACCOUNT);
+    if (!ascii_casecmp(s->identity_type, "LocalSystem")) {
+        struct check_finding *fi =
+            add_finding(s, "pool-localsystem", "warning", w->pool.label, s->physical_path);
+        fi->text = xasprintf("pool '%s' runs as LocalSystem: the site's code has full control "
+                             "of the server",
+                             s->pool);
+        fi->fix = xasprintf("appcmd set apppool \"%s\" /processModel.identityType:"
+                            "ApplicationPoolIdentity",
+                            s->pool);
+    }
+    if (w->pool.known) {
+        ntfs_access_check(&c->folders[p_idx].file_sd, &w->pool.token.view, NTFS_ACCESS_READ_DATA,
+                          &a);
+        if (!(a.granted & NTFS_ACCESS_READ_DATA))
+            cannot_read(c, w, p_idx, &w->pool, false, &a, TOKEN_APPPOOL);
+    }
+    if (!w->anon_is_pool && anon->known) {
+        ntfs_access_check(&c->folders[p_idx].file_sd, &anon->token.view, NTFS_ACCESS_READ_DATA, &a);
+        if (!(a.granted & NTFS_ACCESS_READ_DATA))
+            cannot_read(c, w, p_idx, anon, true, &a, anon_kind);
+    }
+    if (w->pool.known && writes(c, p_idx, &w->pool.token.view, &a, &b)) {
+        struct check_finding *fi = add_finding(s, "pool-can-write-content", "warning",
+                                               w->pool.label, c->folders[p_idx].win);
+        fi->text = xasprintf("the pool identity %s can write in %s, the folder IIS serves: a "
+                             "flaw in the application can rewrite its own code",
+                             w->pool.label, c->folders[p_idx].win);
+        add_deciding(c, fi, p_idx, false, &a, FILE_ADD_FILE);
+        add_deciding(c, fi, p_idx, true, &b, NTFS_ACCESS_WRITE_DATA);
+        fi->fix = xasprintf("give the pool Read & execute only on %s and keep writable content "
+                            "in a folder of its own (e.g. data)",
+                            c->folders[p_idx].win);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int f = list[i];
+        if (!w->anon_is_pool && anon->known && writes(c, f, &anon->token.view, &a, &b) &&
+            !already(s, "anonymous-can-write", anon->label)) {
+            struct check_finding *fi =
+                add_finding(s, "anonymous-can-write", "critical", anon->label, c->folders[f].win);
+            fi->text = xasprintf("the anonymous identity %s can write in %s: anyone on the web "
+                                 "may be able to change the site",
+                                 anon->label, c->folders[f].win);
+            add_deciding(c, fi, f, false, &a, FILE_ADD_FILE);
+            add_deciding(c, fi, f, true, &b, NTFS_ACCESS_WRITE_DATA);
+            fi->fix = xasprintf("remove write for %s and its groups on %s", anon->label,
+                                c->folders[f].win);
+        }
+        other_tenants(c, self, f);
+        for (size_t g = 0; g < N_SHARED_GROUPS; g++) {
+            ntfs_access_check(&c->folders[f].file_sd, &groups[g].view, NTFS_ACCESS_READ_DATA, &a);
+            bool w_ = writes(c, f, &groups[g].view, &b, &b);
+            if (!(a.granted & NTFS_ACCESS_READ_DATA) && !w_)
+                continue;
+            if (already(s, "group-access", shared_groups[g].label))
+                continue;
+            struct check_finding *fi = add_finding(s, "group-access", "warning",
+                                                   shared_groups[g].label, c->folders[f].win);
+            fi->text = xasprintf("%s can %s %s: every tenant's pool identity on this server "
+                                 "holds it, so other sites can %s this site's files",
+                                 shared_groups[g].label, w_ ? "write in" : "read the files in",
+                                 c->folders[f].win, w_ ? "change" : "read");
+            add_deciding(c, fi, f, true, &a, NTFS_ACCESS_READ_DATA);
+            if (w_) {
+                writes(c, f, &groups[g].view, &a, &b);
+                add_deciding(c, fi, f, false, &a, FILE_ADD_FILE);
+                add_deciding(c, fi, f, true, &b, NTFS_ACCESS_WRITE_DATA);
+            }
+            /* Removed where the entries are explicit, when that is inside
+             * the site; entries from above the site folder are cut off
+             * there (inheritance turned into explicit entries, then
+             * removed) so the other sites keep theirs. */
+            const char *top = c->folders[s_idx].win;
+            bool from_above = false;
+            for (size_t e = 0; e < fi->n_evidence; e++) {
+                const char *holder =
+                    fi->evidence[e].from ? fi->evidence[e].from : fi->evidence[e].path;
+                size_t len;
+                from_above |= !name_fold_prefix(holder, top, &len) ||
+                              (holder[len] != '\0' && holder[len] != '\\');
+            }
+            fi->fix =
+                xasprintf("%s%s%sicacls \"%s\" /remove:g \"%s\" /T", from_above ? "icacls \"" : "",
+                          from_above ? top : "", from_above ? "\" /inheritance:d && " : "", top,
+                          shared_groups[g].label);
+        }
+    }
+    for (size_t g = 0; g < N_SHARED_GROUPS; g++)
+        token_free(&groups[g]);
+    free(list);
+}
+
+/* ---- all sites ----------------------------------------------------------- */
+
+struct collect {
+    struct check_site *sites;
+    size_t n, cap;
+};
+
+static void collect_site(const struct iis_site_info *info, void *arg)
+{
+    struct collect *col = arg;
+    if (col->n == col->cap) {
+        col->cap = col->cap ? 2 * col->cap : 64;
+        col->sites = xrealloc(col->sites, col->cap * sizeof *col->sites);
+    }
+    struct check_site *s = &col->sites[col->n++];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(info->name);
+    s->pool = xstrdup(info->pool);
+    s->identity_type = xstrdup(info->identity);
+    s->identity_user = info->identity_user ? xstrdup(info->identity_user) : NULL;
+    s->physical_path = xstrdup(info->physical_path);
+    s->anonymous_user = xstrdup(info->anonymous_user);
+}
+
+static void site_free(struct check_site *s)
+{
+    free(s->name);
+    free(s->pool);
+    free(s->identity_type);
+    free(s->identity_user);
+    free(s->physical_path);
+    free(s->anonymous_user);
+    free(s->not_checked);
+    free(s->notes);
+    for (size_t k = 0; k < s->n_columns; k++)
+        free(s->columns[k]);
+    for (size_t r = 0; r < s->n_rows; r++)
+        free(s->rows[r].path);
+    free(s->rows);
+    for (size_t i = 0; i < s->n_findings; i++) {
+        struct check_finding *f = &s->findings[i];
+        free(f->identity);
+        free(f->path);
+        free(f->text);
+        free(f->fix);
+        for (size_t e = 0; e < f->n_evidence; e++) {
+            free(f->evidence[e].path);
+            free(f->evidence[e].ace);
+            free(f->evidence[e].from);
+        }
+        free(f->evidence);
+    }
+    free(s->findings);
+}
+
+void check_result_free(struct check_result *r)
+{
+    for (size_t i = 0; i < r->n_sites; i++)
+        site_free(&r->sites[i]);
+    free(r->sites);
+    memset(r, 0, sizeof *r);
+}
+
+static void free_values(struct strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            free(m->slots[i].value);
+    strmap_free(m);
+}
+
+int check_sites(const struct check_input *in, char **names, size_t n_names,
+                struct check_result *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    struct collect all = {0};
+    apphost_list(in->ah, collect_site, &all);
+
+    /* The sites asked for, in the order asked; each name once. */
+    struct collect chosen = {0};
+    if (n_names) {
+        int rc = 0;
+        bool *taken = xcalloc(all.n ? all.n : 1, sizeof *taken);
+        for (size_t k = 0; k < n_names; k++) {
+            size_t i = 0;
+            while (i < all.n && !names_collide(all.sites[i].name, names[k]))
+                i++;
+            if (i == all.n) {
+                diag_add(d, "check: '%s' is not a site of the IIS configuration", names[k]);
+                rc = -1;
+            } else {
+                taken[i] = true;
+            }
+        }
+        if (rc < 0) {
+            for (size_t i = 0; i < all.n; i++)
+                site_free(&all.sites[i]);
+            free(all.sites);
+            free(taken);
+            return -1;
+        }
+        free(taken);
+    }
+
+    struct ctx c = {.in = in};
+    strmap_init_names(&c.by_rel);
+    strmap_init(&c.names);
+    strmap_init(&c.tenant);
+    c.work = xcalloc(all.n ? all.n : 1, sizeof *c.work);
+    c.n_work = all.n;
+    struct strmap prefixes; /* rel prefix -> how many sites' paths it holds */
+    strmap_init_names(&prefixes);
+    for (size_t i = 0; i < all.n; i++) {
+        struct site_work *w = &c.work[i];
+        w->out = &all.sites[i];
+        pool_principal(&c, w);
+        anon_principal(&c, w);
+        if (w->pool.known) {
+            void *v = strmap_get(&c.tenant, w->pool.sid_text);
+            strmap_put(&c.tenant, w->pool.sid_text, v ? SHARED : (void *)(intptr_t)(i + 1));
+        }
+        if (in->content_root && *all.sites[i].physical_path)
+            w->rel = below_root(in->content_root, all.sites[i].physical_path);
+        if (w->rel) {
+            /* Every prefix of the path, the path itself included. */
+            for (const char *p = w->rel;; p++) {
+                if (*p == '/' || *p == '\0') {
+                    char *pre = xstrndup(w->rel, (size_t)(p - w->rel));
+                    if (*pre) {
+                        intptr_t count = (intptr_t)strmap_get(&prefixes, pre);
+                        strmap_put(&prefixes, pre, (void *)(count + 1));
+                    }
+                    free(pre);
+                }
+                if (!*p)
+                    break;
+            }
+        }
+    }
+
+    for (size_t i = 0; i < all.n; i++) {
+        if (n_names) {
+            bool wanted = false;
+            for (size_t k = 0; k < n_names && !wanted; k++)
+                wanted = names_collide(all.sites[i].name, names[k]);
+            if (!wanted)
+                continue;
+        }
+        struct site_work *w = &c.work[i];
+        struct check_site *s = w->out;
+        if (!in->content)
+            s->not_checked =
+                xstrdup(in->no_content_why ? in->no_content_why : "no content location");
+        else if (!*s->physical_path)
+            s->not_checked = xstrdup("the site's root application has no physical path");
+        else if (!w->rel)
+            s->not_checked =
+                xasprintf("its physical path %s is not below [content] root %s (descriptors "
+                          "are read there only)",
+                          s->physical_path, in->content_root);
+        else if (!w->pool.known && (w->anon_is_pool || !w->anon.known))
+            s->not_checked = xstrdup(w->pool.why);
+        if (!s->not_checked) {
+            if (!w->pool.known)
+                s->notes = xasprintf("the pool identity is left out: %s", w->pool.why);
+            else if (!w->anon_is_pool && !w->anon.known)
+                s->notes = xasprintf("the anonymous identity is left out: %s", w->anon.why);
+            /* S: the highest folder holding P and no other site's path. */
+            char *s_rel = NULL;
+            for (const char *p = w->rel; !s_rel; p++) {
+                if (*p == '/' || *p == '\0') {
+                    char *pre = xstrndup(w->rel, (size_t)(p - w->rel));
+                    if ((intptr_t)strmap_get(&prefixes, pre) == 1 || !*p)
+                        s_rel = pre;
+                    else
+                        free(pre);
+                }
+            }
+            int s_idx = folder_get(&c, s_rel);
+            int p_idx = folder_get(&c, w->rel);
+            free(s_rel);
+            check_one(&c, i, s_idx, p_idx);
+        }
+        chosen.sites = xrealloc(chosen.sites, (chosen.n + 1) * sizeof *chosen.sites);
+        chosen.sites[chosen.n++] = *s;
+        memset(s, 0, sizeof *s);
+    }
+
+    for (size_t i = 0; i < all.n; i++) {
+        principal_free(&c.work[i].pool);
+        principal_free(&c.work[i].anon);
+        free(c.work[i].rel);
+        site_free(&all.sites[i]);
+    }
+    free(all.sites);
+    free(c.work);
+    for (size_t i = 0; i < c.n_folders; i++) {
+        free(c.folders[i].rel);
+        free(c.folders[i].win);
+        free(c.folders[i].error);
+        ntfs_sd_free(&c.folders[i].sd);
+        ntfs_sd_free(&c.folders[i].file_sd);
+    }
+    free(c.folders);
+    strmap_free(&c.by_rel);
+    free_values(&c.names);
+    strmap_free(&c.tenant);
+    strmap_free(&prefixes);
+    out->sites = chosen.sites;
+    out->n_sites = chosen.n;
+    return 0;
+}

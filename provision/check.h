@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* check: what the identities that matter may do in each site's folders,
+ * decided as Windows would (ntfs/effective.h over the tokens of tokens.h),
+ * and the classic failures named with a one-line fix. Reads only.
+ *
+ * The caller (cmd_check.c) opens the IIS configuration, the content
+ * location and, when a pool runs as a domain account, the directory; this
+ * module reads descriptors through the content back end and decides.
+ *
+ * Which folders are a site's: its physical path P (below [content] root)
+ * and the site folder S, the highest folder holding P and no other site's
+ * path (D:\sites\shop for D:\sites\shop\wwwroot; P itself when two sites
+ * share a path). Reported: S, the folders from S down to P, and the
+ * subfolders of S and of P. For each, the identities' access to the folder
+ * itself and to the files in it as a new file inherits it; files that carry
+ * descriptors of their own are not read (that is a deep check). */
+#ifndef PROVISION_CHECK_H
+#define PROVISION_CHECK_H
+
+#include "provision/iis/apphost.h"
+#include "provision/ntfs/backend.h"
+#include "provision/util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The access matrix's columns: the anonymous identity (when it is not the
+ * pool identity), the pool identity, then the groups every tenant shares. */
+#define CHECK_MAX_COLUMNS 6
+
+struct check_evidence {
+    char *path; /* the folder (or "files in" it) whose entry decided */
+    char *ace;  /* icacls style: NAME:(I)(OI)(CI)(RX) */
+    char *from; /* where an inherited entry comes from, or NULL */
+};
+
+struct check_finding {
+    const char *id;       /* e.g. "anonymous-cannot-read" (static) */
+    const char *severity; /* "critical" or "warning" (static) */
+    char *identity;       /* whose access it is about */
+    char *path;           /* the Windows folder it is about */
+    char *text;           /* one sentence: what is wrong and what it causes */
+    char *fix;            /* one line */
+    struct check_evidence *evidence;
+    size_t n_evidence;
+};
+
+struct check_row {
+    char *path;                            /* Windows path of the folder */
+    const char *folder[CHECK_MAX_COLUMNS]; /* access to the folder (static letters) */
+    const char *files[CHECK_MAX_COLUMNS];  /* access to the files in it */
+};
+
+struct check_site {
+    char *name, *pool, *identity_type, *identity_user, *physical_path, *anonymous_user;
+    char *not_checked; /* why it could not be checked, or NULL */
+    char *notes;       /* what was left out (e.g. AD groups unknown), or NULL */
+    char *columns[CHECK_MAX_COLUMNS];
+    size_t n_columns;
+    struct check_row *rows;
+    size_t n_rows;
+    struct check_finding *findings;
+    size_t n_findings;
+};
+
+/* Resolves DOMAIN\name (a pool's or the anonymous user's account) to its
+ * SID string (heap), or returns -1 with why (heap). */
+typedef int check_resolve_fn(void *ctx, const char *name, char **sid, char **why);
+
+struct check_input {
+    const struct apphost *ah;
+    struct acl_backend *content; /* NULL: no descriptor can be read */
+    const char *content_root;    /* the Windows folder content maps to */
+    const char *no_content_why;  /* with content NULL: why */
+    check_resolve_fn *resolve;   /* NULL: domain accounts are not resolved */
+    void *resolve_ctx;
+};
+
+struct check_result {
+    struct check_site *sites;
+    size_t n_sites;
+};
+
+/* Checks the named sites (all when n_names is 0). A name that is not a
+ * site of the configuration is an error: -1 with a message, nothing
+ * checked. Otherwise 0, with each site either checked or not_checked. */
+int check_sites(const struct check_input *in, char **names, size_t n_names,
+                struct check_result *out, struct diag *d);
+void check_result_free(struct check_result *r);
+
+#endif
