@@ -175,6 +175,30 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
  * 1 deleted, 0 already gone, -1 error or refused. */
 int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct diag *d);
 
+/* What `check` needs to know of an account a pool or anonymous identity
+ * runs as: its groups and whether it can log on. */
+struct dir_account_state {
+    char **groups; /* tokenGroups: every group SID, nested ones included (heap) */
+    size_t n_groups;
+    bool groups_read;           /* false: tokenGroups could not be read (rights) */
+    bool disabled;              /* userAccountControl ACCOUNTDISABLE */
+    bool locked_out;            /* msDS-User-Account-Control-Computed LOCKOUT */
+    bool password_expired;      /* ... PASSWORD_EXPIRED, or must change at next logon */
+    long long account_expires;  /* FILETIME (100 ns since 1601), 0: never */
+    long long password_expires; /* msDS-UserPasswordExpiryTimeComputed, 0: never */
+};
+void dir_account_state_free(struct dir_account_state *st);
+
+/* Reads the state of the account acct (found by dir_find_account) with one
+ * base search on its DN (tokenGroups is only given to base searches):
+ * userAccountControl, msDS-User-Account-Control-Computed, accountExpires,
+ * msDS-UserPasswordExpiryTimeComputed, pwdLastSet and tokenGroups.
+ * Constructed attributes the server does not give count as "not so"
+ * (Samba and Windows give all of them). 1 read, 0 the account is gone,
+ * -1 error. */
+int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
+                           struct dir_account_state *out, struct diag *d);
+
 /* Replication. Another DC of the domain learns of a new account, or of a
  * password set, only when AD replication brings it there: seconds later
  * within a site, at the next scheduled replication between sites. A host

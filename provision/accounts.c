@@ -520,6 +520,37 @@ int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, s
     return rc == 1 ? 0 : -1;
 }
 
+int accounts_read_state(struct account_run *run, const char *name, char **sid, char **upn,
+                        struct dir_account_state *st, struct diag *d)
+{
+    memset(st, 0, sizeof *st);
+    size_t n;
+    const char *part = ntfs_principal_account(name, &n);
+    char *sam = xstrndup(part, n);
+    struct dir_account a = {0};
+    int rc = dir_find_account(run->dir, sam, &a, d);
+    free(sam);
+    if (rc == 0)
+        diag_add(d, "no user '%s' in the directory", name);
+    if (rc == 1) {
+        rc = dir_read_account_state(run->dir, &a, st, d);
+        if (rc == 0)
+            diag_add(d, "user '%s' (%s) went away while it was read", name, a.dn);
+    }
+    if (rc == 1) {
+        *sid = xstrdup(a.sid);
+        *upn = a.upn ? xstrdup(a.upn) : NULL;
+    }
+    dir_account_free(&a);
+    return rc == 1 ? 0 : -1;
+}
+
+int accounts_try_logon(struct account_run *run, const char *upn, const char *password,
+                       struct diag *d)
+{
+    return dir_check_password(&run->cfg, upn, password, d);
+}
+
 /* --- the secrets file ------------------------------------------------- */
 
 int accounts_save_secrets(const struct conf *c, const struct site_model *const *models,

@@ -132,4 +132,15 @@ int accounts_set_password(struct account_run *run, const char *sam, const char *
 /* The SID of a DOMAIN\name or name@upn user or group account (for `sid`). */
 int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d);
 
+/* For `check`: the user DOMAIN\name (or name@upn), its SID and UPN (heap)
+ * and its state (groups, logon flags; dir_account_state_free). 0, or -1
+ * with a message (no such user, or the directory failed). */
+int accounts_read_state(struct account_run *run, const char *name, char **sid, char **upn,
+                        struct dir_account_state *st, struct diag *d);
+/* One simple bind as upn with password on a connection of its own: 1
+ * accepted, 0 refused (why in d), -1 other error. Each refusal counts
+ * toward the account's lockout: callers try once and never retry. */
+int accounts_try_logon(struct account_run *run, const char *upn, const char *password,
+                       struct diag *d);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FILE_ADD_FILE NTFS_ACCESS_WRITE_DATA /* on a folder: create files */
 #define WRITES        (NTFS_ACCESS_WRITE_DATA | NTFS_ACCESS_APPEND_DATA)
@@ -31,6 +32,7 @@ struct principal {
     bool known; /* its SID is known (else why) */
     char *why;
     struct token token;
+    const struct check_account *account; /* a domain account's state, or NULL */
 };
 
 struct site_work {
@@ -44,9 +46,11 @@ struct ctx {
     const struct check_input *in;
     struct folder *folders;
     size_t n_folders, cap_folders;
-    struct strmap by_rel; /* rel (names) -> index + 1 */
-    struct strmap names;  /* SID string -> display name (heap) */
-    struct strmap tenant; /* own pool SID string -> site index + 1, or SHARED */
+    struct strmap by_rel;   /* rel (names) -> index + 1 */
+    struct strmap names;    /* SID string -> display name (heap) */
+    struct strmap tenant;   /* own pool SID string -> site index + 1, or SHARED */
+    struct strmap accounts; /* DOMAIN\\name -> struct looked_up */
+    struct strmap logons;   /* pools whose password was tried */
     struct site_work *work;
     size_t n_work;
 };
@@ -238,14 +242,52 @@ static void principal_free(struct principal *p)
 }
 
 static void principal_set(struct principal *p, const char *label, enum token_kind kind,
-                          const struct ntfs_sid *sid)
+                          const struct ntfs_sid *sid, const struct check_account *acct)
 {
     p->label = xstrdup(label);
     p->known = true;
     char text[NTFS_SID_STRING_MAX];
     ntfs_sid_format(sid, text, sizeof text);
     p->sid_text = xstrdup(text);
-    token_build(&p->token, kind, sid, NULL, 0);
+    struct ntfs_sid *groups = NULL;
+    size_t n = 0;
+    if (acct && acct->n_groups) {
+        groups = xcalloc(acct->n_groups, sizeof *groups);
+        for (size_t i = 0; i < acct->n_groups; i++)
+            if (ntfs_sid_parse(acct->groups[i], &groups[n]) == 0)
+                n++;
+    }
+    token_build(&p->token, kind, sid, groups, n);
+    free(groups);
+    p->account = acct;
+}
+
+void check_account_free(struct check_account *a)
+{
+    free(a->sid);
+    free(a->upn);
+    for (size_t i = 0; i < a->n_groups; i++)
+        free(a->groups[i]);
+    free(a->groups);
+    memset(a, 0, sizeof *a);
+}
+
+/* A domain account looked up once per run (several pools may share one). */
+struct looked_up {
+    struct check_account account;
+    char *why; /* the look-up failed: why */
+};
+
+static const struct looked_up *look_up(struct ctx *c, const char *user)
+{
+    struct looked_up *l = strmap_get(&c->accounts, user);
+    if (l)
+        return l;
+    l = xcalloc(1, sizeof *l);
+    if (c->in->resolve(c->in->ctx, user, &l->account, &l->why) < 0 && !l->why)
+        l->why = xstrdup("not found");
+    strmap_put(&c->accounts, user, l);
+    return l;
 }
 
 /* A user name of the configuration: a SID, a well-known name or a domain
@@ -255,10 +297,9 @@ static void principal_account(struct ctx *c, struct principal *p, const char *us
 {
     struct ntfs_sid sid;
     if (ntfs_sid_resolve_builtin(user, &sid) == 0) {
-        principal_set(p, user, kind, &sid);
+        principal_set(p, user, kind, &sid, NULL);
         return;
     }
-    char *text = NULL, *why = NULL;
     if (!c->in->resolve) {
         p->label = xstrdup(user);
         p->why = xasprintf("%s is a domain account and the configuration has no [directory] to "
@@ -266,18 +307,14 @@ static void principal_account(struct ctx *c, struct principal *p, const char *us
                            user);
         return;
     }
-    if (c->in->resolve(c->in->resolve_ctx, user, &text, &why) < 0 ||
-        ntfs_sid_parse(text, &sid) < 0) {
+    const struct looked_up *l = look_up(c, user);
+    if (l->why || ntfs_sid_parse(l->account.sid, &sid) < 0) {
         p->label = xstrdup(user);
-        p->why = xasprintf("the SID of %s is not known: %s", user, why ? why : "bad SID");
-        free(text);
-        free(why);
+        p->why = xasprintf("the SID of %s is not known: %s", user, l->why ? l->why : "bad SID");
         return;
     }
-    principal_set(p, user, kind, &sid);
-    name_sid(c, text, user);
-    free(text);
-    free(why);
+    principal_set(p, user, kind, &sid, &l->account);
+    name_sid(c, l->account.sid, user);
 }
 
 static void pool_principal(struct ctx *c, struct site_work *w)
@@ -288,7 +325,7 @@ static void pool_principal(struct ctx *c, struct site_work *w)
     if (!ascii_casecmp(type, "ApplicationPoolIdentity")) {
         char *label = xasprintf("IIS AppPool\\%s", s->pool);
         if (ntfs_sid_apppool(s->pool, &sid) == 0) {
-            principal_set(&w->pool, label, TOKEN_APPPOOL, &sid);
+            principal_set(&w->pool, label, TOKEN_APPPOOL, &sid, NULL);
             name_sid(c, w->pool.sid_text, label);
         } else {
             w->pool.label = xstrdup(label);
@@ -297,13 +334,13 @@ static void pool_principal(struct ctx *c, struct site_work *w)
         free(label);
     } else if (!ascii_casecmp(type, "NetworkService")) {
         ntfs_sid_parse(NTFS_SID_NETWORK_SERVICE, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\NETWORK SERVICE", TOKEN_NETWORK_SERVICE, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\NETWORK SERVICE", TOKEN_NETWORK_SERVICE, &sid, NULL);
     } else if (!ascii_casecmp(type, "LocalService")) {
         ntfs_sid_parse(NTFS_SID_LOCAL_SERVICE, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\LOCAL SERVICE", TOKEN_LOCAL_SERVICE, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\LOCAL SERVICE", TOKEN_LOCAL_SERVICE, &sid, NULL);
     } else if (!ascii_casecmp(type, "LocalSystem")) {
         ntfs_sid_parse(NTFS_SID_LOCAL_SYSTEM, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\SYSTEM", TOKEN_LOCAL_SYSTEM, &sid);
+        principal_set(&w->pool, "NT AUTHORITY\\SYSTEM", TOKEN_LOCAL_SYSTEM, &sid, NULL);
     } else if (!ascii_casecmp(type, "SpecificUser") && s->identity_user && *s->identity_user) {
         principal_account(c, &w->pool, s->identity_user, TOKEN_POOL_ACCOUNT);
     } else {
@@ -324,13 +361,22 @@ static void anon_principal(struct ctx *c, struct site_work *w)
     struct ntfs_sid sid;
     if (ascii_equal_ci(user, "IUSR") || ascii_equal_ci(user, "NT AUTHORITY\\IUSR")) {
         ntfs_sid_parse(NTFS_SID_IUSR, &sid);
-        principal_set(&w->anon, "IUSR", TOKEN_IUSR, &sid);
+        principal_set(&w->anon, "IUSR", TOKEN_IUSR, &sid, NULL);
         return;
     }
     principal_account(c, &w->anon, user, TOKEN_USER_ACCOUNT);
 }
 
 /* ---- findings ------------------------------------------------------------ */
+
+static void append_note(struct check_site *s, const char *note)
+{
+    if (s->notes && strstr(s->notes, note))
+        return;
+    char *n = s->notes ? xasprintf("%s; %s", s->notes, note) : xstrdup(note);
+    free(s->notes);
+    s->notes = n;
+}
 
 static struct check_finding *add_finding(struct check_site *s, const char *id, const char *severity,
                                          const char *identity, const char *path)
@@ -440,6 +486,149 @@ static void cannot_read(struct ctx *c, struct site_work *w, int p, const struct 
         fi->fix = xasprintf("icacls \"%s\" /grant \"%s:(OI)(CI)%s\"", f->win, who->label,
                             is_pool ? "RX" : "R");
     }
+}
+
+/* ---- accounts ------------------------------------------------------------ */
+
+static char *filetime_text(long long ft)
+{
+    time_t t = (time_t)(ft / 10000000LL - 11644473600LL);
+    struct tm tm;
+    char buf[64];
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm))
+        return xstrdup("(a date out of range)");
+    return xstrdup(buf);
+}
+
+/* The short name the AD PowerShell cmdlets take: name of DOMAIN\name. */
+static const char *sam_of(const char *user)
+{
+    const char *slash = strrchr(user, '\\');
+    return slash ? slash + 1 : user;
+}
+
+/* One logon per pool and run: a refused one counts toward the lockout. */
+static void try_logon(struct ctx *c, struct site_work *w)
+{
+    struct check_site *s = w->out;
+    const struct check_account *a = w->pool.account;
+    if (!strmap_get(&c->logons, s->pool))
+        strmap_put(&c->logons, s->pool, (void *)1);
+    else
+        return; /* another site of the same pool tried it */
+    char *password = apphost_pool_plain_password(c->in->ah, s->pool, s->identity_user);
+    if (!password) {
+        if (!apphost_pool_has_password(c->in->ah, s->pool, s->identity_user)) {
+            struct check_finding *fi =
+                add_finding(s, "password-missing", "critical", w->pool.label, s->physical_path);
+            fi->text = xasprintf("pool '%s' runs as %s but stores no password: the pool cannot "
+                                 "start and the site answers 503",
+                                 s->pool, w->pool.label);
+            fi->fix = xasprintf("provision apply --rotate-passwords with the site's list, or "
+                                "appcmd set apppool \"%s\" /processModel.password:...",
+                                s->pool);
+        } else {
+            append_note(s, "the pool's password is stored encrypted by IIS: its logon was not "
+                           "tried");
+        }
+        return;
+    }
+    char *why = NULL;
+    int ok = c->in->logon(c->in->ctx, a->upn, password, &why);
+    free_secret(password);
+    if (ok == 0) {
+        struct check_finding *fi =
+            add_finding(s, "password-logon", "critical", w->pool.label, s->physical_path);
+        fi->text = xasprintf("the password pool '%s' stores for %s does not log on (%s): the "
+                             "pool cannot start and the site answers 503. check tried once: "
+                             "each refused logon counts toward the account's lockout",
+                             s->pool, w->pool.label, why ? why : "refused");
+        fi->fix = xstrdup("provision apply --rotate-passwords with the site's list (sets a new "
+                          "password and stores it in the pool)");
+    } else if (ok < 0) {
+        append_note(s, why ? why : "the logon could not be tried");
+    }
+    free(why);
+}
+
+/* The account a pool or the anonymous identity runs as: can it log on? */
+static void account_findings(struct ctx *c, struct site_work *w, const struct principal *p,
+                             bool is_pool)
+{
+    const struct check_account *a = p->account;
+    if (!a)
+        return;
+    struct check_site *s = w->out;
+    char *role = is_pool ? xasprintf("%s, the identity of pool '%s',", p->label, s->pool)
+                         : xasprintf("%s, the anonymous identity,", p->label);
+    const char *effect = is_pool ? "the pool cannot start and the site answers 503"
+                                 : "anonymous requests fail with 401";
+    const char *sam = sam_of(p->label);
+    bool usable = true;
+    if (a->disabled) {
+        struct check_finding *fi =
+            add_finding(s, "account-disabled", "critical", p->label, s->physical_path);
+        fi->text = xasprintf("%s is disabled: %s", role, effect);
+        fi->fix = xasprintf("Enable-ADAccount %s", sam);
+        usable = false;
+    }
+    if (a->locked_out) {
+        struct check_finding *fi =
+            add_finding(s, "account-locked-out", "critical", p->label, s->physical_path);
+        fi->text = xasprintf("%s is locked out (too many wrong passwords): %s", role, effect);
+        fi->fix =
+            xasprintf("Unlock-ADAccount %s, then find what logs on with an old password", sam);
+        usable = false;
+    }
+    if (a->account_expires && a->account_expires <= c->in->now) {
+        char *when = filetime_text(a->account_expires);
+        struct check_finding *fi =
+            add_finding(s, "account-expired", "critical", p->label, s->physical_path);
+        fi->text = xasprintf("%s expired on %s: %s", role, when, effect);
+        fi->fix = xasprintf("Clear-ADAccountExpiration %s", sam);
+        free(when);
+        usable = false;
+    }
+    if (a->password_expired) {
+        struct check_finding *fi =
+            add_finding(s, "password-expired", "critical", p->label, s->physical_path);
+        fi->text = xasprintf("%s has an expired password (or one that must be changed at the "
+                             "next logon): %s",
+                             role, effect);
+        fi->fix = xstrdup("provision apply --rotate-passwords with the site's list");
+        usable = false;
+    } else if (a->password_expires && a->password_expires > c->in->now) {
+        char *when = filetime_text(a->password_expires);
+        struct check_finding *fi =
+            add_finding(s, "password-expires", "warning", p->label, s->physical_path);
+        fi->text = xasprintf("%s has a password that expires on %s: then %s", role, when, effect);
+        fi->fix = xasprintf("Set-ADUser %s -PasswordNeverExpires $true (the pool cannot change "
+                            "its own password)",
+                            sam);
+        free(when);
+    }
+    if (!a->groups_read)
+        append_note(s, "the AD groups (tokenGroups) of an identity could not be read: only its "
+                       "own SID and the well-known groups count");
+    free(role);
+    /* A logon of an unusable account would only add to its bad-password
+     * count. */
+    if (usable && is_pool && c->in->logon && a->upn && s->identity_user)
+        try_logon(c, w);
+}
+
+/* Needs no descriptor: said even when the folders cannot be read. */
+static void localsystem_finding(struct site_work *w)
+{
+    struct check_site *s = w->out;
+    struct check_finding *fi =
+        add_finding(s, "pool-localsystem", "warning", w->pool.label, s->physical_path);
+    fi->text = xasprintf("pool '%s' runs as LocalSystem: the site's code has full control "
+                         "of the server",
+                         s->pool);
+    fi->fix = xasprintf("appcmd set apppool \"%s\" /processModel.identityType:"
+                        "ApplicationPoolIdentity",
+                        s->pool);
 }
 
 /* ---- one site ------------------------------------------------------------ */
@@ -618,16 +807,6 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
     enum token_kind anon_kind =
         w->anon_is_pool ? TOKEN_APPPOOL
                         : (ascii_equal_ci(w->anon.label, "IUSR") ? TOKEN_IUSR : TOKEN_USER_ACCOUNT);
-    if (!ascii_casecmp(s->identity_type, "LocalSystem")) {
-        struct check_finding *fi =
-            add_finding(s, "pool-localsystem", "warning", w->pool.label, s->physical_path);
-        fi->text = xasprintf("pool '%s' runs as LocalSystem: the site's code has full control "
-                             "of the server",
-                             s->pool);
-        fi->fix = xasprintf("appcmd set apppool \"%s\" /processModel.identityType:"
-                            "ApplicationPoolIdentity",
-                            s->pool);
-    }
     if (w->pool.known) {
         ntfs_access_check(&c->folders[p_idx].file_sd, &w->pool.token.view, NTFS_ACCESS_READ_DATA,
                           &a);
@@ -817,6 +996,8 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     strmap_init_names(&c.by_rel);
     strmap_init(&c.names);
     strmap_init(&c.tenant);
+    strmap_init(&c.accounts);
+    strmap_init_names(&c.logons);
     c.work = xcalloc(all.n ? all.n : 1, sizeof *c.work);
     c.n_work = all.n;
     struct strmap prefixes; /* rel prefix -> how many sites' paths it holds */
@@ -859,6 +1040,11 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
         }
         struct site_work *w = &c.work[i];
         struct check_site *s = w->out;
+        account_findings(&c, w, &w->pool, true);
+        if (!ascii_casecmp(s->identity_type, "LocalSystem"))
+            localsystem_finding(w);
+        if (!w->anon_is_pool)
+            account_findings(&c, w, &w->anon, false);
         if (!in->content)
             s->not_checked =
                 xstrdup(in->no_content_why ? in->no_content_why : "no content location");
@@ -872,10 +1058,14 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
         else if (!w->pool.known && (w->anon_is_pool || !w->anon.known))
             s->not_checked = xstrdup(w->pool.why);
         if (!s->not_checked) {
+            char *note = NULL;
             if (!w->pool.known)
-                s->notes = xasprintf("the pool identity is left out: %s", w->pool.why);
+                note = xasprintf("the pool identity is left out: %s", w->pool.why);
             else if (!w->anon_is_pool && !w->anon.known)
-                s->notes = xasprintf("the anonymous identity is left out: %s", w->anon.why);
+                note = xasprintf("the anonymous identity is left out: %s", w->anon.why);
+            if (note)
+                append_note(s, note);
+            free(note);
             /* S: the highest folder holding P and no other site's path. */
             char *s_rel = NULL;
             for (const char *p = w->rel; !s_rel; p++) {
@@ -916,6 +1106,16 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     strmap_free(&c.by_rel);
     free_values(&c.names);
     strmap_free(&c.tenant);
+    for (size_t i = 0; i < c.accounts.cap; i++) {
+        struct looked_up *l = c.accounts.slots[i].key ? c.accounts.slots[i].value : NULL;
+        if (l) {
+            check_account_free(&l->account);
+            free(l->why);
+            free(l);
+        }
+    }
+    strmap_free(&c.accounts);
+    strmap_free(&c.logons);
     strmap_free(&prefixes);
     out->sites = chosen.sites;
     out->n_sites = chosen.n;

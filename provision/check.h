@@ -63,9 +63,24 @@ struct check_site {
     size_t n_findings;
 };
 
-/* Resolves DOMAIN\name (a pool's or the anonymous user's account) to its
- * SID string (heap), or returns -1 with why (heap). */
-typedef int check_resolve_fn(void *ctx, const char *name, char **sid, char **why);
+/* What the directory says of a domain account a pool or the anonymous
+ * identity runs as. */
+struct check_account {
+    char *sid;     /* S-1-5-21-... */
+    char *upn;     /* for the logon test, or NULL */
+    char **groups; /* tokenGroups SIDs */
+    size_t n_groups;
+    bool groups_read; /* false: only the well-known groups count */
+    bool disabled, locked_out, password_expired;
+    long long account_expires, password_expires; /* FILETIME; 0 never */
+};
+void check_account_free(struct check_account *a);
+
+/* Looks DOMAIN\name up: 0 and *out, or -1 with why (heap). */
+typedef int check_resolve_fn(void *ctx, const char *name, struct check_account *out, char **why);
+/* One logon as upn with password: 1 accepted, 0 refused, -1 not tried or
+ * failed otherwise; why (heap) says why for 0 and -1. */
+typedef int check_logon_fn(void *ctx, const char *upn, const char *password, char **why);
 
 struct check_input {
     const struct apphost *ah;
@@ -73,7 +88,9 @@ struct check_input {
     const char *content_root;    /* the Windows folder content maps to */
     const char *no_content_why;  /* with content NULL: why */
     check_resolve_fn *resolve;   /* NULL: domain accounts are not resolved */
-    void *resolve_ctx;
+    check_logon_fn *logon;       /* NULL: stored passwords are not tried */
+    void *ctx;                   /* for resolve and logon */
+    long long now;               /* FILETIME, for expiry dates */
 };
 
 struct check_result {

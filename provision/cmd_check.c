@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The directory, opened on the first domain account. */
 struct resolver {
@@ -24,9 +25,8 @@ struct resolver {
     char *open_error;
 };
 
-static int resolve_account(void *arg, const char *name, char **sid, char **why)
+static int open_directory(struct resolver *r, char **why)
 {
-    struct resolver *r = arg;
     if (!r->tried) {
         r->tried = true;
         struct diag d;
@@ -37,17 +37,48 @@ static int resolve_account(void *arg, const char *name, char **sid, char **why)
                                       d.count ? d.msgs[0] : "unknown error");
         diag_free(&d);
     }
-    if (!r->accts) {
+    if (!r->accts)
         *why = xstrdup(r->open_error);
+    return r->accts ? 0 : -1;
+}
+
+static int resolve_account(void *arg, const char *name, struct check_account *out, char **why)
+{
+    struct resolver *r = arg;
+    if (open_directory(r, why) < 0)
         return -1;
-    }
     struct diag d;
     diag_init(&d);
-    int rc = accounts_lookup_sid(r->accts, name, sid, &d);
-    if (rc < 0)
+    struct dir_account_state st;
+    int rc = accounts_read_state(r->accts, name, &out->sid, &out->upn, &st, &d);
+    if (rc < 0) {
         *why = xstrdup(d.count ? d.msgs[0] : "not found");
+    } else {
+        out->groups = st.groups;
+        out->n_groups = st.n_groups;
+        out->groups_read = st.groups_read;
+        out->disabled = st.disabled;
+        out->locked_out = st.locked_out;
+        out->password_expired = st.password_expired;
+        out->account_expires = st.account_expires;
+        out->password_expires = st.password_expires;
+    }
     diag_free(&d);
-    return rc < 0 ? -1 : 0;
+    return rc;
+}
+
+static int try_logon(void *arg, const char *upn, const char *password, char **why)
+{
+    struct resolver *r = arg;
+    if (open_directory(r, why) < 0)
+        return -1;
+    struct diag d;
+    diag_init(&d);
+    int rc = accounts_try_logon(r->accts, upn, password, &d);
+    if (rc <= 0)
+        *why = xstrdup(d.count ? d.msgs[0] : "refused");
+    diag_free(&d);
+    return rc;
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -235,6 +266,12 @@ static void print_text(const struct check_result *r, bool table, int verbosity, 
 
 /* ---- the command --------------------------------------------------------- */
 
+/* Now as a FILETIME: 100 ns units since 1601-01-01 UTC. */
+static long long filetime_now(void)
+{
+    return ((long long)time(NULL) + 11644473600LL) * 10000000LL;
+}
+
 static void print_errors(struct diag *d)
 {
     for (size_t i = 0; i < d->count; i++)
@@ -299,7 +336,9 @@ int run_check(const struct options *o, int n, char **names)
                                  .content_root = c.content_root,
                                  .no_content_why = no_content,
                                  .resolve = c.dir.configured ? resolve_account : NULL,
-                                 .resolve_ctx = &res};
+                                 .logon = c.dir.configured ? try_logon : NULL,
+                                 .ctx = &res,
+                                 .now = filetime_now()};
         if (check_sites(ah ? &in : NULL, names, (size_t)n, &result, &d) < 0) {
             rc = EXIT_USAGE;
         } else {
@@ -313,7 +352,8 @@ int run_check(const struct options *o, int n, char **names)
             if (o->json)
                 print_json(&result, checked, findings, critical);
             else
-                print_text(&result, n > 0, o->verbosity, checked, findings, critical);
+                print_text(&result, n > 0 && o->verbosity >= 0, o->verbosity, checked, findings,
+                           critical);
             rc = findings ? EXIT_FINDINGS : checked < result.n_sites ? EXIT_PARTIAL : EXIT_DONE;
         }
     }

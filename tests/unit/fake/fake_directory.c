@@ -1853,6 +1853,37 @@ int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct dia
     return r;
 }
 
+void dir_account_state_free(struct dir_account_state *st)
+{
+    for (size_t i = 0; i < st->n_groups; i++)
+        free(st->groups[i]);
+    free(st->groups);
+    memset(st, 0, sizeof *st);
+}
+
+/* The account's tokenGroups and its flags as the fake keeps them (no
+ * expiry dates: the fake's accounts never expire). */
+int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
+                           struct dir_account_state *out, struct diag *d)
+{
+    S.calls[FAKE_FN_ACCOUNT_STATE]++;
+    sync_in();
+    memset(out, 0, sizeof *out);
+    if (alive(dir, d, DIR_OP_SEARCH, acct->sam ? acct->sam : acct->dn) < 0)
+        return -1;
+    const struct obj *o = by_dn(acct->dn);
+    if (!o || o->kind != K_USER)
+        return 0;
+    struct strs t = {0};
+    token_of(o, &t);
+    out->groups = t.v;
+    out->n_groups = t.n;
+    out->groups_read = t.n > 0;
+    out->disabled = o->disabled || (o->uac & 0x2ul);
+    out->password_expired = o->pwd_last_set == 0;
+    return 1;
+}
+
 int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
                      size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
                      struct diag *d)
