@@ -229,14 +229,12 @@ static void print_text(const struct check_result *r, bool table, int verbosity, 
 {
     for (size_t i = 0; i < r->n_sites; i++) {
         const struct check_site *s = &r->sites[i];
-        if (s->not_checked) {
+        if (s->not_checked)
             printf("%s: not checked: %s\n", report_visible(s->name),
                    report_visible(s->not_checked));
+        else if (!s->n_findings && !table && verbosity < 1)
             continue;
-        }
-        if (!s->n_findings && !table && verbosity < 1)
-            continue;
-        if (s->n_findings)
+        else if (s->n_findings)
             printf("%s: %zu finding%s\n", report_visible(s->name), s->n_findings,
                    s->n_findings == 1 ? "" : "s");
         else
@@ -256,7 +254,7 @@ static void print_text(const struct check_result *r, bool table, int verbosity, 
         }
         if (s->notes)
             printf("  note: %s\n", report_visible(s->notes));
-        if (table || verbosity >= 1)
+        if ((table || verbosity >= 1) && !s->not_checked)
             print_table(s);
     }
     if (verbosity >= 0)

@@ -266,7 +266,7 @@ fi
 
 # --- the command table: usage, help, options ------------------------------
 setup
-commands="validate plan apply destroy list sid recover help"
+commands="validate plan apply destroy list check sid recover help"
 out=$("$P" --help); rc=$?
 missing=""
 for c in $commands; do grep -qE "^  $c( |\$)" <<<"$out" || missing="$missing $c"; done
@@ -667,6 +667,50 @@ expect_fail "non-ASCII case: a pool already in the config" 1 \
 out=$("$P" -c provision.ini apply t1.ini 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "^No changes" <<<"$out" && same_as_original \
   && ok "non-ASCII case: the same spelling is the same site" || bad "same spelling (rc $rc): $out"
+
+# --- check without a content location -------------------------------------
+# Descriptors need [content] location (the lab tests check them); without
+# one, check still reads the config: sites are "not checked" (exit 3),
+# what needs no descriptor is still found (exit 4), names are checked.
+setup
+"$P" -q -c provision.ini apply sites.ini || bad "check: set-up apply failed"
+cp applicationHost.config original.config
+out=$("$P" -c provision.ini check 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "^shop.example.com: not checked: the configuration has no \[content\] location" <<<"$out" \
+  && grep -q "^check: 3 sites, 0 checked; 0 findings (0 critical)$" <<<"$out" && same_as_original \
+  && ok "check without [content] location: not checked, exit 3" || bad "check no content (rc $rc): $out"
+out=$("$P" -c provision.ini --json check shop.example.com 2>&1); rc=$?
+[ $rc -eq 3 ] && python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["sites"]
+assert d["command"] == "check" and len(s) == 1 and s[0]["name"] == "shop.example.com", s
+assert s[0]["checked"] is False and "[content] location" in s[0]["reason"], s
+assert s[0]["findings"] == [] and d["summary"] == {"sites": 1, "checked": 0, "findings": 0, "critical": 0}, d
+' <<<"$out" && ok "check --json NAME" || bad "check --json (rc $rc): $out"
+expect_fail "check of a site that is not there" 2 "check: 'nosuch.example.com' is not a site of the IIS configuration" -- check nosuch.example.com shop.example.com
+out=$("$P" -c provision.ini check nosuch.example.com 2>/dev/null); [ -z "$out" ] \
+  && ok "check of an unknown site prints nothing on stdout" || bad "check unknown stdout: $out"
+out=$("$P" -c provision.ini check SHOP.EXAMPLE.COM 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "^shop.example.com: not checked" <<<"$out" \
+  && ok "check NAME: names compare as IIS compares them" || bad "check case (rc $rc): $out"
+# A pool running as LocalSystem needs no descriptor to be named.
+python3 - <<'PY'
+import re
+p = "applicationHost.config"
+t = open(p, encoding="utf-8-sig").read()
+t2 = re.sub(r'(<add name="shop\.example\.com"[^>]*>\s*<processModel )identityType="[^"]*"', r'\1identityType="LocalSystem"', t, count=1)
+if t2 == t:
+    t2 = re.sub(r'(<add name="shop\.example\.com"[^>]*>)', r'\1<processModel identityType="LocalSystem" />', t, count=1)
+open(p, "w", encoding="utf-8").write(t2)
+PY
+cp applicationHost.config original.config
+out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
+[ $rc -eq 4 ] && grep -q "^  warning pool-localsystem: pool 'shop.example.com' runs as LocalSystem" <<<"$out" \
+  && grep -q 'fix: appcmd set apppool "shop.example.com" /processModel.identityType:ApplicationPoolIdentity' <<<"$out" \
+  && same_as_original && ok "check: a LocalSystem pool is a finding (exit 4)" || bad "check LocalSystem (rc $rc): $out"
+out=$("$P" -c provision.ini help check) && grep -q "4 findings" <<<"$out" && grep -q "the content location" <<<"$out" \
+  && ok "help check: exit statuses and what it opens" || bad "help check: $out"
 
 cd /
 echo "cli: $passed passed, $failed failed"
