@@ -888,6 +888,20 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
     free(list);
 }
 
+void check_add_drift(struct check_site *s, const char *list, const char *const *lines, size_t n)
+{
+    struct check_finding *fi = add_finding(s, "drift", "warning", "", s->physical_path);
+    fi->text = xasprintf("%zu difference%s from %s: apply would change %s", n, n == 1 ? "" : "s",
+                         list, n == 1 ? "it" : "them");
+    fi->evidence = xcalloc(n ? n : 1, sizeof *fi->evidence);
+    for (size_t i = 0; i < n; i++) {
+        fi->evidence[i].path = xstrdup(list);
+        fi->evidence[i].ace = xstrdup(lines[i]);
+    }
+    fi->n_evidence = n;
+    fi->fix = xasprintf("provision apply %s", list);
+}
+
 /* ---- all sites ----------------------------------------------------------- */
 
 struct collect {
@@ -966,30 +980,34 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     struct collect all = {0};
     apphost_list(in->ah, collect_site, &all);
 
-    /* The sites asked for, in the order asked; each name once. */
-    struct collect chosen = {0};
-    if (n_names) {
-        int rc = 0;
-        bool *taken = xcalloc(all.n ? all.n : 1, sizeof *taken);
-        for (size_t k = 0; k < n_names; k++) {
-            size_t i = 0;
-            while (i < all.n && !names_collide(all.sites[i].name, names[k]))
-                i++;
-            if (i == all.n) {
-                diag_add(d, "check: '%s' is not a site of the IIS configuration", names[k]);
-                rc = -1;
-            } else {
-                taken[i] = true;
-            }
+    /* The sites asked for must be there, unless missing_ok: then they are
+     * reported as such, after the others. */
+    struct collect chosen = {0}, missing = {0};
+    int rc = 0;
+    for (size_t k = 0; k < n_names; k++) {
+        size_t i = 0;
+        while (i < all.n && !names_collide(all.sites[i].name, names[k]))
+            i++;
+        if (i < all.n)
+            continue;
+        if (!in->missing_ok) {
+            diag_add(d, "check: '%s' is not a site of the IIS configuration", names[k]);
+            rc = -1;
+            continue;
         }
-        if (rc < 0) {
-            for (size_t i = 0; i < all.n; i++)
-                site_free(&all.sites[i]);
-            free(all.sites);
-            free(taken);
-            return -1;
-        }
-        free(taken);
+        struct iis_site_info none = {.name = names[k],
+                                     .pool = "",
+                                     .identity = "",
+                                     .physical_path = "",
+                                     .anonymous_user = ""};
+        collect_site(&none, &missing);
+        missing.sites[missing.n - 1].not_checked = xstrdup("not in the IIS configuration");
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < all.n; i++)
+            site_free(&all.sites[i]);
+        free(all.sites);
+        return -1;
     }
 
     struct ctx c = {.in = in};
@@ -1117,6 +1135,11 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     strmap_free(&c.accounts);
     strmap_free(&c.logons);
     strmap_free(&prefixes);
+    for (size_t i = 0; i < missing.n; i++) {
+        chosen.sites = xrealloc(chosen.sites, (chosen.n + 1) * sizeof *chosen.sites);
+        chosen.sites[chosen.n++] = missing.sites[i];
+    }
+    free(missing.sites);
     out->sites = chosen.sites;
     out->n_sites = chosen.n;
     return 0;

@@ -91,6 +91,7 @@ struct check_input {
     check_logon_fn *logon;       /* NULL: stored passwords are not tried */
     void *ctx;                   /* for resolve and logon */
     long long now;               /* FILETIME, for expiry dates */
+    bool missing_ok;             /* a name that is not a site is reported as such, not an error */
 };
 
 struct check_result {
@@ -104,5 +105,10 @@ struct check_result {
 int check_sites(const struct check_input *in, char **names, size_t n_names,
                 struct check_result *out, struct diag *d);
 void check_result_free(struct check_result *r);
+
+/* Adds a "drift" finding to s: what apply of its site list would change
+ * (lines of the plan, "+ pool x", "~ site x; attr: old -> new"), from
+ * list. */
+void check_add_drift(struct check_site *s, const char *list, const char *const *lines, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "provision/iis/configfile.h"
 #include "provision/report.h"
 #include "provision/run.h"
+#include "provision/run_internal.h"
 #include "provision/smb/smb.h"
 
 #include <stdio.h>
@@ -276,8 +277,93 @@ static void print_errors(struct diag *d)
         fprintf(stderr, "provision: %s\n", report_visible(d->msgs[i]));
 }
 
+/* check --sites: the plan of the site lists, made as `plan` makes it
+ * (reading only, quietly); its sites are the ones checked, its changes
+ * are their drift. */
+struct drift {
+    struct planfile plan;
+    int plan_rc;
+    char **names; /* the lists' sites */
+    size_t n_names;
+    char *lists; /* the lists, for messages and the fix */
+};
+
+static int drift_plan(const struct options *o, int n, char **lists, struct drift *dr)
+{
+    memset(dr, 0, sizeof *dr);
+    planfile_init(&dr->plan);
+    struct options quiet = *o;
+    quiet.json = false;
+    quiet.verbosity = -1;
+    dr->plan_rc = run_sites(&quiet, n, lists, MODE_PLAN, &dr->plan, true);
+    if (dr->plan_rc == EXIT_USAGE)
+        return -1;
+    for (size_t i = 0; i < dr->plan.n_deps; i++)
+        if (!strcmp(dr->plan.deps[i].kind, "config site")) {
+            dr->names = xrealloc(dr->names, (dr->n_names + 1) * sizeof *dr->names);
+            dr->names[dr->n_names++] = dr->plan.deps[i].name;
+        }
+    struct strbuf sb;
+    sb_init(&sb);
+    for (int i = 0; i < n; i++)
+        sb_addf(&sb, "%s%s", i ? " " : "", lists[i]);
+    dr->lists = sb_detach(&sb);
+    return 0;
+}
+
+/* Adds each site's planned changes ("NAME: + pool x") as its drift. */
+static void drift_findings(const struct drift *dr, struct check_result *r)
+{
+    for (size_t i = 0; i < r->n_sites; i++) {
+        struct check_site *s = &r->sites[i];
+        size_t len = strlen(s->name), n = 0;
+        const char **lines = xcalloc(dr->plan.n_changes + 1, sizeof *lines);
+        bool failed = false;
+        for (size_t k = 0; k < dr->plan.n_changes; k++) {
+            const char *line = dr->plan.changes[k];
+            if (!strncmp(line, s->name, len) && !strncmp(line + len, ": ", 2))
+                lines[n++] = line + len + 2;
+            else if (!strcmp(line, s->name))
+                failed = true; /* the plan failed for this site */
+        }
+        if (n)
+            check_add_drift(s, dr->lists, lines, n);
+        if (failed || (dr->plan_rc == EXIT_FAILED && !n)) {
+            char *note = xasprintf("%sits drift is not known: the plan of %s failed (provision "
+                                   "plan says why)",
+                                   s->notes ? "; " : "", dr->lists);
+            char *all = xasprintf("%s%s", s->notes ? s->notes : "", note);
+            free(s->notes);
+            s->notes = all;
+            free(note);
+        }
+        free(lines);
+    }
+}
+
+static void drift_free(struct drift *dr)
+{
+    planfile_free(&dr->plan);
+    free(dr->names);
+    free(dr->lists);
+}
+
 int run_check(const struct options *o, int n, char **names)
 {
+    struct drift dr = {0};
+    bool with_drift = o->sites_from_lists;
+    if (with_drift) {
+        if (n == 0) {
+            fputs("provision: check --sites needs site lists\n", stderr);
+            return EXIT_USAGE;
+        }
+        if (drift_plan(o, n, names, &dr) < 0) {
+            drift_free(&dr);
+            return EXIT_USAGE;
+        }
+        names = dr.names;
+        n = (int)dr.n_names;
+    }
     struct diag d;
     diag_init(&d);
     struct conf c;
@@ -285,6 +371,7 @@ int run_check(const struct options *o, int n, char **names)
         print_errors(&d);
         conf_free(&c);
         diag_free(&d);
+        drift_free(&dr);
         return EXIT_USAGE;
     }
     int rc = EXIT_FAILED;
@@ -336,10 +423,13 @@ int run_check(const struct options *o, int n, char **names)
                                  .resolve = c.dir.configured ? resolve_account : NULL,
                                  .logon = c.dir.configured ? try_logon : NULL,
                                  .ctx = &res,
-                                 .now = filetime_now()};
-        if (check_sites(ah ? &in : NULL, names, (size_t)n, &result, &d) < 0) {
+                                 .now = filetime_now(),
+                                 .missing_ok = with_drift};
+        if (check_sites(&in, names, (size_t)n, &result, &d) < 0) {
             rc = EXIT_USAGE;
         } else {
+            if (with_drift)
+                drift_findings(&dr, &result);
             size_t checked = 0, findings = 0, critical = 0;
             for (size_t i = 0; i < result.n_sites; i++) {
                 checked += !result.sites[i].not_checked;
@@ -357,6 +447,7 @@ int run_check(const struct options *o, int n, char **names)
     }
     print_errors(&d);
     check_result_free(&result);
+    drift_free(&dr);
     if (res.accts)
         accounts_close(res.accts);
     free(res.open_error);

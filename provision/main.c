@@ -107,8 +107,10 @@ static const struct command commands[] = {
      "(500.19), the pool can write the content it serves, anonymous write,\n"
      "another tenant's pool or a group every tenant holds can read the site,\n"
      "a pool running as LocalSystem. With NAMEs or -v, also each identity's\n"
-     "access to each folder. Changes nothing. Exit status: 0 nothing found,\n"
-     "4 findings, 3 some sites could not be checked, 1 failed, 2 bad input."},
+     "access to each folder. With --sites, the arguments are site lists: their\n"
+     "sites are checked and what apply would change in them is shown as\n"
+     "drift. Changes nothing. Exit status: 0 nothing found, 4 findings, 3 some\n"
+     "sites could not be checked, 1 failed, 2 bad input."},
     {"sid", run_sid, OPENS_CONF | OPENS_DIRECTORY, ARGS_NAMES,
      "the SID of a well-known name, IIS AppPool\\NAME or DOMAIN\\name",
      "Prints the SID of each NAME: a well-known name (IUSR, IIS_IUSRS, ...) or\n"
@@ -135,6 +137,7 @@ enum option_id {
     OPT_PLAN,
     OPT_ROTATE,
     OPT_REMOVE,
+    OPT_SITES,
     OPT_VERSION,
     OPT_HELP,
     N_OPTIONS
@@ -163,6 +166,9 @@ static const struct option_def options_table[N_OPTIONS] = {
                     "set new passwords for the sites' AD accounts"},
     [OPT_REMOVE] = {NULL, "--remove-folders", NULL, "destroy", 0,
                     "also remove the sites' folders that are empty\n(files are never deleted)"},
+    [OPT_SITES] = {NULL, "--sites", NULL, "check", 0,
+                   "the arguments are site lists: check their sites\nand show where they "
+                   "drifted from the lists"},
     [OPT_VERSION] = {NULL, "--version", NULL, NULL, 0, "print the version"},
     [OPT_HELP] = {"-h", "--help", NULL, NULL, 0, "this text; after a command, that command's help"},
 };
@@ -401,6 +407,9 @@ int main(int argc, char **argv)
                 break;
             case OPT_REMOVE:
                 o.remove_folders = true;
+                break;
+            case OPT_SITES:
+                o.sites_from_lists = true;
                 break;
             }
             continue;

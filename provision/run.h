@@ -21,6 +21,7 @@ struct options {
     bool remove_folders;   /* destroy: also remove the sites' folders when empty */
     const char *plan_out;  /* plan -o FILE: write the plan there */
     const char *plan_in;   /* apply --plan FILE: execute that saved plan */
+    bool sites_from_lists; /* check --sites: the arguments are site lists */
 };
 
 int run_validate(const struct options *o, int n, char **lists);
