@@ -3,6 +3,7 @@
 
 #include "provision/fold.h"
 #include "provision/ntfs/effective.h"
+#include "provision/ntfs/grants.h"
 #include "provision/ntfs/sid.h"
 #include "provision/tokens.h"
 
@@ -399,19 +400,26 @@ static void add_evidence(struct ctx *c, struct check_finding *fi, int folder, bo
 {
     const struct folder *f = &c->folders[folder];
     const struct ntfs_ace *shown = a;
-    if (files)
-        for (size_t i = 0; i < f->sd.ace_count; i++) {
+    /* The folder's entry the file's one comes from: same SID and type,
+     * passed to files, the same rights once generic ones are mapped. */
+    for (int pass = 0; files && shown == a && pass < 2; pass++)
+        for (size_t i = 0; i < f->sd.ace_count && shown == a; i++) {
             const struct ntfs_ace *p = &f->sd.aces[i];
             if (p->type == a->type && (p->flags & NTFS_ACE_OI) &&
-                ntfs_sid_equal(&p->sid, &a->sid)) {
+                ntfs_sid_equal(&p->sid, &a->sid) &&
+                (pass == 1 || ntfs_map_generic_file(p->mask) == ntfs_map_generic_file(a->mask)))
                 shown = p;
-                break;
-            }
+        }
+    char *text = ace_text(c, shown);
+    for (size_t i = 0; i < fi->n_evidence; i++)
+        if (!strcmp(fi->evidence[i].path, f->win) && !strcmp(fi->evidence[i].ace, text)) {
+            free(text);
+            return; /* said already (the folder's and its files' entry alike) */
         }
     fi->evidence = xrealloc(fi->evidence, (fi->n_evidence + 1) * sizeof *fi->evidence);
     struct check_evidence *e = &fi->evidence[fi->n_evidence++];
     e->path = xstrdup(f->win);
-    e->ace = ace_text(c, shown);
+    e->ace = text;
     e->from =
         shown != a || !files ? ace_origin(c, folder, false, shown) : ace_origin(c, folder, true, a);
 }
@@ -718,6 +726,101 @@ static const struct {
 };
 enum { N_SHARED_GROUPS = sizeof shared_groups / sizeof *shared_groups };
 
+/* ---- deep: what lies below --------------------------------------------- */
+
+struct deep_walk {
+    struct ctx *c;
+    struct check_finding *fi; /* made on the first stale object */
+    struct check_site *site;
+    size_t stale, objects;
+    const char *top;         /* the site folder's Windows path */
+    struct ntfs_sid ours[2]; /* the site's own identities: pool, anonymous */
+    size_t n_ours;
+};
+
+/* Every object below rel (whose descriptor is parent): does it hold what
+ * Windows propagation from its parent would give it? */
+static void deep_walk(struct deep_walk *w, const char *rel, const struct ntfs_sd *parent)
+{
+    struct acl_dirent *ents = NULL;
+    size_t n = 0;
+    struct diag d;
+    diag_init(&d);
+    unsigned caps = acl_backend_caps(w->c->in->content);
+    if (acl_list(w->c->in->content, rel, &ents, &n, &d) < 0) {
+        append_note(w->site, d.count ? d.msgs[0] : "a folder could not be listed");
+        diag_free(&d);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (acl_path_problem(ents[i].name))
+            continue;
+        char *child = xasprintf("%s/%s", rel, ents[i].name);
+        struct ntfs_sd sd, want;
+        bool prot;
+        diag_free(&d);
+        diag_init(&d);
+        w->objects++;
+        if (acl_read_sd(w->c->in->content, child, &sd, &d) < 0) {
+            append_note(w->site, d.count ? d.msgs[0] : "a descriptor could not be read");
+            free(child);
+            continue;
+        }
+        char why[256] = "";
+        int pr = acl_propagated(&sd, parent, ents[i].is_dir, caps, &want, &prot);
+        if (pr == 0 && prot) {
+            /* Over SMB: lost the site's own entries, or deliberately
+             * different? Only the first is said. */
+            ntfs_sd_free(&want);
+            prot =
+                acl_lost_entries(&sd, parent, ents[i].is_dir, caps, w->ours, w->n_ours, &want) != 1;
+        }
+        if (pr == 0 && !prot) {
+            if (!acl_sd_same_entries(&want, &sd)) {
+                acl_sd_equivalent(&want, &sd, caps, why, sizeof why);
+                if (!w->fi)
+                    w->fi = add_finding(w->site, "inheritance-stale", "warning", "", w->top);
+                if (w->stale++ < 5) {
+                    char *win = windows_path(w->c->in->content_root, child);
+                    w->fi->evidence = xrealloc(w->fi->evidence,
+                                               (w->fi->n_evidence + 1) * sizeof *w->fi->evidence);
+                    struct check_evidence *e = &w->fi->evidence[w->fi->n_evidence++];
+                    e->path = win;
+                    e->ace = xstrdup(*why ? why : "differs from what its folder passes down");
+                    e->from = NULL;
+                }
+            }
+            ntfs_sd_free(&want);
+        }
+        if (ents[i].is_dir)
+            deep_walk(w, child, &sd);
+        ntfs_sd_free(&sd);
+        free(child);
+    }
+    acl_dirents_free(ents, n);
+    diag_free(&d);
+}
+
+static void deep_check(struct ctx *c, size_t self, struct check_site *s, int s_idx)
+{
+    struct deep_walk w = {.c = c, .site = s, .top = c->folders[s_idx].win};
+    const struct site_work *sw = &c->work[self];
+    if (sw->pool.known)
+        w.ours[w.n_ours++] = sw->pool.token.sids[0];
+    if (!sw->anon_is_pool && sw->anon.known)
+        w.ours[w.n_ours++] = sw->anon.token.sids[0];
+    deep_walk(&w, c->folders[s_idx].rel, &c->folders[s_idx].sd);
+    if (w.fi) {
+        w.fi->text =
+            xasprintf("%zu of the %zu files and folders below %s do not hold what their "
+                      "folder passes down (an inherited entry missing or stale)%s",
+                      w.stale, w.objects, w.top, w.stale > 5 ? "; the first five are shown" : "");
+        w.fi->fix = xasprintf("provision apply --deep with the site's list, or re-set the DACL "
+                              "of %s on the host so that Windows propagates it again",
+                              w.top);
+    }
+}
+
 static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
 {
     struct site_work *w = &c->work[self];
@@ -818,7 +921,9 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
         if (!(a.granted & NTFS_ACCESS_READ_DATA))
             cannot_read(c, w, p_idx, anon, true, &a, anon_kind);
     }
-    if (w->pool.known && writes(c, p_idx, &w->pool.token.view, &a, &b)) {
+    /* LocalSystem may write everywhere: pool-localsystem says so. */
+    if (w->pool.known && ascii_casecmp(s->identity_type, "LocalSystem") != 0 &&
+        writes(c, p_idx, &w->pool.token.view, &a, &b)) {
         struct check_finding *fi = add_finding(s, "pool-can-write-content", "warning",
                                                w->pool.label, c->folders[p_idx].win);
         fi->text = xasprintf("the pool identity %s can write in %s, the folder IIS serves: a "
@@ -886,6 +991,8 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
     for (size_t g = 0; g < N_SHARED_GROUPS; g++)
         token_free(&groups[g]);
     free(list);
+    if (c->in->deep)
+        deep_check(c, self, s, s_idx);
 }
 
 void check_add_drift(struct check_site *s, const char *list, const char *const *lines, size_t n)

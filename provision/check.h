@@ -92,6 +92,7 @@ struct check_input {
     void *ctx;                   /* for resolve and logon */
     long long now;               /* FILETIME, for expiry dates */
     bool missing_ok;             /* a name that is not a site is reported as such, not an error */
+    bool deep;                   /* also every file and folder below the site folder */
 };
 
 struct check_result {

@@ -424,7 +424,8 @@ int run_check(const struct options *o, int n, char **names)
                                  .logon = c.dir.configured ? try_logon : NULL,
                                  .ctx = &res,
                                  .now = filetime_now(),
-                                 .missing_ok = with_drift};
+                                 .missing_ok = with_drift,
+                                 .deep = o->deep};
         if (check_sites(&in, names, (size_t)n, &result, &d) < 0) {
             rc = EXIT_USAGE;
         } else {

@@ -16,6 +16,7 @@ struct folder_run {
     /* folder rel -> struct listing: the names the back end holds in it,
      * listed once per run, plus the ones this run's sites will make */
     struct strmap listings;
+    bool deep; /* folders_set_deep */
 };
 
 /* The entries of one folder, by name as NTFS compares them. */
@@ -52,6 +53,11 @@ struct folder_run *folders_open(const struct conf *c, struct diag *d)
     }
     strmap_init_names(&run->listings);
     return run;
+}
+
+void folders_set_deep(struct folder_run *run, bool deep)
+{
+    run->deep = deep;
 }
 
 static void listing_free(struct listing *l)
@@ -449,7 +455,8 @@ int folders_apply_site(struct folder_run *run, const struct site_model *m, const
     if (n < 0)
         return -1;
     size_t first = out->count;
-    int rc = acl_apply_site(run->backend, specs, (size_t)n, dry_run, out, d);
+    int rc = run->deep ? acl_apply_site_deep(run->backend, specs, (size_t)n, dry_run, out, d)
+                       : acl_apply_site(run->backend, specs, (size_t)n, dry_run, out, d);
     windows_paths(run, out, first);
     if (rc == 0 && pending) {
         /* Plan of a new account: its grants can only be named. */

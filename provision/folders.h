@@ -22,6 +22,10 @@ struct folder_run *folders_open(const struct conf *c, struct diag *d);
 /* Closes it (a script back end writes its file now). -1 if that failed. */
 int folders_close(struct folder_run *run, struct diag *d);
 
+/* Deep runs (plan/apply --deep): the grants engine also repairs what lies
+ * below the sites' folders (grants.h acl_apply_site_deep). */
+void folders_set_deep(struct folder_run *run, bool deep);
+
 /* Lets fn watch every folder creation and descriptor write of the
  * following calls (backend.h: the write-ahead journal's hook). */
 void folders_observe(struct folder_run *run, acl_effect_fn fn, void *ctx);

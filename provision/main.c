@@ -138,6 +138,7 @@ enum option_id {
     OPT_ROTATE,
     OPT_REMOVE,
     OPT_SITES,
+    OPT_DEEP,
     OPT_VERSION,
     OPT_HELP,
     N_OPTIONS
@@ -147,7 +148,7 @@ struct option_def {
     const char *short_name; /* "-c", or NULL */
     const char *long_name;  /* "--config" */
     const char *value;      /* what follows it ("FILE"), or NULL */
-    const char *only_for;   /* the one command it is for, or NULL: any */
+    const char *only_for;   /* the commands it is for ("plan/apply"), or NULL: any */
     int replaces_args;      /* the command then takes no arguments */
     const char *help;
 };
@@ -169,9 +170,27 @@ static const struct option_def options_table[N_OPTIONS] = {
     [OPT_SITES] = {NULL, "--sites", NULL, "check", 0,
                    "the arguments are site lists: check their sites\nand show where they "
                    "drifted from the lists"},
+    [OPT_DEEP] = {NULL, "--deep", NULL, "plan/apply/check", 0,
+                  "also the files and folders below the sites'\nfolders: their inherited "
+                  "entries (reads them all)"},
     [OPT_VERSION] = {NULL, "--version", NULL, NULL, 0, "print the version"},
     [OPT_HELP] = {"-h", "--help", NULL, NULL, 0, "this text; after a command, that command's help"},
 };
+
+/* Whether option d is for the command named name. */
+static bool option_for(const struct option_def *d, const char *name)
+{
+    if (!d->only_for)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = d->only_for; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p += len + (p[len] == '/');
+    }
+    return false;
+}
 
 enum { COLUMN = 24 }; /* where the descriptions start */
 
@@ -236,7 +255,7 @@ static void print_synopsis(FILE *f, const struct command *c)
     size_t used = 0;
     for (size_t k = 0; k < N_OPTIONS; k++) {
         const struct option_def *d = &options_table[k];
-        if (d->only_for && !strcmp(d->only_for, c->name) && !d->replaces_args)
+        if (d->only_for && option_for(d, c->name) && !d->replaces_args)
             used += snprintf(flags + used, sizeof flags - used, " [%s%s%s]",
                              d->short_name ? d->short_name : d->long_name, d->value ? " " : "",
                              d->value ? d->value : "");
@@ -247,7 +266,7 @@ static void print_synopsis(FILE *f, const struct command *c)
             c->args != ARGS_NONE ? " " : "", args_synopsis[c->args]);
     for (size_t k = 0; k < N_OPTIONS; k++) {
         const struct option_def *d = &options_table[k];
-        if (d->only_for && !strcmp(d->only_for, c->name) && d->replaces_args)
+        if (d->only_for && option_for(d, c->name) && d->replaces_args)
             fprintf(f, "       provision [OPTIONS] %s%s %s %s\n", c->name, flags, d->long_name,
                     d->value ? d->value : "");
     }
@@ -261,7 +280,7 @@ static void print_command_help(FILE *f, const struct command *c)
     int any = 0;
     for (size_t k = 0; k < N_OPTIONS; k++) {
         const struct option_def *d = &options_table[k];
-        if (!d->only_for || strcmp(d->only_for, c->name) != 0)
+        if (!d->only_for || !option_for(d, c->name))
             continue;
         if (!any++)
             fprintf(f, "\nOptions for %s (before or after the command):\n", c->name);
@@ -411,6 +430,9 @@ int main(int argc, char **argv)
             case OPT_SITES:
                 o.sites_from_lists = true;
                 break;
+            case OPT_DEEP:
+                o.deep = true;
+                break;
             }
             continue;
         }
@@ -445,7 +467,7 @@ int main(int argc, char **argv)
     const struct option_def *instead = NULL; /* an option in place of the arguments */
     for (int k = 0; k < N_OPTIONS; k++) {
         const struct option_def *d = &options_table[k];
-        if (given[k] && d->only_for && strcmp(d->only_for, c->name) != 0) {
+        if (given[k] && !option_for(d, c->name)) {
             fprintf(stderr, "provision: %s is only for %s, not %s\n", given[k], d->only_for,
                     c->name);
             return command_error(c);
@@ -462,7 +484,7 @@ int main(int argc, char **argv)
         const struct option_def *alt = NULL;
         for (int k = 0; k < N_OPTIONS; k++)
             if (options_table[k].replaces_args && options_table[k].only_for &&
-                !strcmp(options_table[k].only_for, c->name))
+                option_for(&options_table[k], c->name))
                 alt = &options_table[k];
         if (alt)
             fprintf(stderr, "provision: %s needs %ss or %s %s\n", c->name, args_noun[c->args],

@@ -769,6 +769,7 @@ static int open_systems(struct session *s, struct run *r)
             int rc = input_failed(s);
             return rc == EXIT_USAGE ? EXIT_FAILED : rc;
         }
+        folders_set_deep(sys->folders, s->o->deep);
     } else if (need_folders && script) {
         diag_add(&s->rep.notes, "folders and grants: apply appends them to %s", location + 7);
     } else if (need_folders) {

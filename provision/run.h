@@ -22,6 +22,7 @@ struct options {
     const char *plan_out;  /* plan -o FILE: write the plan there */
     const char *plan_in;   /* apply --plan FILE: execute that saved plan */
     bool sites_from_lists; /* check --sites: the arguments are site lists */
+    bool deep;             /* plan, apply, check --deep: also what lies below the folders */
 };
 
 int run_validate(const struct options *o, int n, char **lists);

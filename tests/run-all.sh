@@ -96,6 +96,7 @@ else
   export ACL_IT_BIN=$build_root/normal/bin/acl_it
   suite acl bash "$repo/tests/integration/acl/run.sh"
   suite grants bash "$repo/tests/integration/test_grants.sh" "$build_root/normal"
+  suite check bash "$repo/tests/integration/test_check.sh" "$build_root/normal"
   suite recovery bash "$repo/tests/integration/test_recovery.sh" "$build_root/normal"
   suite faults bash "$repo/tests/integration/test_faults.sh" "$build_root/normal"
   # README's first command, as a test: every claim holds, and one broken on

@@ -25,7 +25,15 @@ struct folder {
     struct change_attr *attrs;
     size_t nattrs;
     size_t descendants;
+    /* deep: objects below it repaired although it did not change, and
+     * the first few of them (for the report) */
+    size_t repaired;
+    struct strbuf sample;
+    size_t n_sample;
 };
+
+/* How many repaired paths a report names. */
+#define REPAIRED_SAMPLE 5
 
 struct pending {
     char *rel;
@@ -36,7 +44,10 @@ struct pending {
 struct engine {
     struct acl_backend *b;
     const struct acl_grant_spec *specs;
+    size_t nspecs;
     bool dry_run, removing;
+    bool deep;               /* also below folders that do not change */
+    struct folder *deep_top; /* the unchanged folder being walked, or NULL */
     struct folder *f;
     size_t nf;
     struct acl_pathlist created; /* real: created by this call; dry run: would be */
@@ -158,6 +169,7 @@ static void engine_free(struct engine *e)
             free(e->f[i].attrs[k].new_value);
         }
         free(e->f[i].attrs);
+        sb_free(&e->f[i].sample);
     }
     free(e->f);
     acl_pathlist_free(&e->created);
@@ -449,6 +461,37 @@ static int compute_child(struct engine *e, const char *rel, bool is_dir,
     if (split_explicit(old, p_old, is_dir, e->b->caps, &expl, &prot) != 0)
         return -1;
     struct folder *f = is_dir ? find_folder(e, rel) : NULL;
+    if (prot && !(f && !f->done) && e->deep_top) {
+        /* Deep, over a back end that hides the PROTECTED bit: an object
+         * that lost some of what its folder passes down, all of it this
+         * engine's own grants, is damaged, not protected. */
+        struct ntfs_sid *ours = xcalloc(e->nspecs ? e->nspecs : 1, sizeof *ours);
+        for (size_t i = 0; i < e->nspecs; i++)
+            ours[i] = e->specs[i].ace.sid;
+        struct ntfs_sd repaired;
+        int lost = acl_lost_entries(old, p_new, is_dir, e->b->caps, ours, e->nspecs, &repaired);
+        free(ours);
+        if (lost < 0)
+            goto out;
+        if (lost == 1) {
+            (*count)++;
+            if (e->deep_top->n_sample++ < REPAIRED_SAMPLE) {
+                char *w = acl_winpath(rel);
+                sb_addf(&e->deep_top->sample, "%s%s", e->deep_top->sample.len ? ", " : "", w);
+                free(w);
+            }
+            int r = add_pending(e, rel, old, &repaired);
+            if (r != 0) {
+                ntfs_sd_free(&repaired);
+                goto out;
+            }
+            const struct ntfs_sd *nsd = &e->w[e->nw - 1]->new;
+            if (is_dir && walk(e, rel, old, nsd, count) != 0)
+                goto out;
+            ntfs_sd_free(&expl);
+            return 0;
+        }
+    }
     if (prot && !(f && !f->done)) {
         /* protected: Windows stops here, and nothing below changes */
         ntfs_sd_free(&expl);
@@ -479,8 +522,17 @@ static int compute_child(struct engine *e, const char *rel, bool is_dir,
         if (ntfs_sd_inherit(p_new, is_dir, &expl, &new) != 0)
             goto out;
     }
-    if (!acl_sd_equivalent(&new, old, e->b->caps, NULL, 0)) {
+    /* Below an unchanged folder (deep), a copy of an inherited entry that
+     * lacks the INHERITED flag (Samba makes such copies) is no damage. */
+    bool differs = e->deep_top ? !acl_sd_same_entries(&new, old)
+                               : !acl_sd_equivalent(&new, old, e->b->caps, NULL, 0);
+    if (differs) {
         (*count)++;
+        if (e->deep_top && e->deep_top->n_sample++ < REPAIRED_SAMPLE) {
+            char *w = acl_winpath(rel);
+            sb_addf(&e->deep_top->sample, "%s%s", e->deep_top->sample.len ? ", " : "", w);
+            free(w);
+        }
         const struct ntfs_sd *nsd;
         if (add_pending(e, rel, old, &new) != 0) {
             ntfs_sd_free(&new);
@@ -491,6 +543,9 @@ static int compute_child(struct engine *e, const char *rel, bool is_dir,
             goto out;
     } else {
         ntfs_sd_free(&new);
+        /* deep: what is below may have drifted even where this did not */
+        if (is_dir && e->deep && walk(e, rel, old, old, count) != 0)
+            goto out;
     }
     rc = 0;
 out:
@@ -582,6 +637,21 @@ static int compute_top(struct engine *e, struct folder *f)
             attr_add(f, "descendants updated", NULL, num);
         }
         return 0;
+    }
+    if (e->deep) {
+        /* Unchanged, but an object below may have lost (or kept a stale
+         * copy of) what this folder passes down. */
+        e->deep_top = f;
+        int r = walk(e, f->rel, old, old, &f->repaired);
+        e->deep_top = NULL;
+        if (r != 0)
+            goto out;
+        if (f->repaired) {
+            char *text = xasprintf("%zu: %s%s", f->repaired, f->sample.buf,
+                                   f->repaired > REPAIRED_SAMPLE ? ", ..." : "");
+            attr_add(f, "descendants repaired", NULL, text);
+            free(text);
+        }
     }
     rc = 0;
 out:
@@ -788,8 +858,8 @@ static int prepare_folders(struct engine *e)
 }
 
 static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
-                    bool removing, bool delete_folders, bool dry_run, struct changes *out,
-                    struct diag *d)
+                    bool removing, bool delete_folders, bool dry_run, bool deep,
+                    struct changes *out, struct diag *d)
 {
     struct engine e;
     struct acl_pathlist deleted = {0};
@@ -799,8 +869,10 @@ static int run_site(struct acl_backend *b, const struct acl_grant_spec *specs, s
     memset(&e, 0, sizeof e);
     e.b = b;
     e.specs = specs;
+    e.nspecs = n;
     e.dry_run = dry_run;
     e.removing = removing;
+    e.deep = deep;
     e.d = d;
     strmap_init(&e.virt);
     strmap_init(&e.fresh);
@@ -934,11 +1006,117 @@ out:
 int acl_apply_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
                    bool dry_run, struct changes *out, struct diag *d)
 {
-    return run_site(b, specs, n, false, false, dry_run, out, d);
+    return run_site(b, specs, n, false, false, dry_run, false, out, d);
+}
+
+int acl_apply_site_deep(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
+                        bool dry_run, struct changes *out, struct diag *d)
+{
+    return run_site(b, specs, n, false, false, dry_run, true, out, d);
 }
 
 int acl_remove_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
                     bool delete_folders, bool dry_run, struct changes *out, struct diag *d)
 {
-    return run_site(b, specs, n, true, delete_folders, dry_run, out, d);
+    return run_site(b, specs, n, true, delete_folders, dry_run, false, out, d);
+}
+
+/* One ACE as acl_sd_same_entries compares it. */
+static bool entry_same(const struct ntfs_ace *a, const struct ntfs_ace *b)
+{
+    return a->type == b->type && (a->flags & ~NTFS_ACE_ID) == (b->flags & ~NTFS_ACE_ID) &&
+           ntfs_map_generic_file(a->mask) == ntfs_map_generic_file(b->mask) &&
+           ntfs_sid_equal(&a->sid, &b->sid);
+}
+
+/* Every ACE of a matched by one of b, each used once. */
+static bool entries_in(const struct ntfs_sd *a, const struct ntfs_sd *b)
+{
+    bool *used = xcalloc(b->ace_count ? b->ace_count : 1, sizeof *used);
+    bool all = true;
+    for (size_t i = 0; i < a->ace_count && all; i++) {
+        bool found = false;
+        for (size_t k = 0; k < b->ace_count && !found; k++)
+            if (!used[k] && entry_same(&a->aces[i], &b->aces[k]))
+                used[k] = found = true;
+        all = found;
+    }
+    free(used);
+    return all;
+}
+
+bool acl_sd_same_entries(const struct ntfs_sd *a, const struct ntfs_sd *b)
+{
+    if (a->has_dacl != b->has_dacl || a->ace_count != b->ace_count)
+        return false;
+    return entries_in(a, b) && entries_in(b, a);
+}
+
+int acl_lost_entries(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                     unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
+                     struct ntfs_sd *repaired)
+{
+    if (caps & ACL_CAP_CONTROL)
+        return 0; /* the PROTECTED bit says it all */
+    for (size_t i = 0; i < child->ace_count; i++)
+        if (child->aces[i].flags & NTFS_ACE_ID)
+            return 0; /* split_explicit goes by the flag then */
+    struct ntfs_sd stub, passed;
+    ntfs_sd_init(&stub);
+    stub.has_owner = child->has_owner;
+    stub.owner = child->owner;
+    stub.has_group = child->has_group;
+    stub.group = child->group;
+    if (ntfs_sd_inherit(parent, is_dir, &stub, &passed) != 0)
+        return -1;
+    bool *used = xcalloc(child->ace_count ? child->ace_count : 1, sizeof *used);
+    size_t present = 0;
+    bool only_ours = true;
+    for (size_t k = 0; k < passed.ace_count; k++) {
+        bool found = false;
+        for (size_t i = 0; i < child->ace_count && !found; i++)
+            if (!used[i] && ace_copy_of(&child->aces[i], &passed.aces[k]))
+                used[i] = found = true;
+        if (found) {
+            present++;
+            continue;
+        }
+        bool mine = false;
+        for (size_t o = 0; o < n_ours && !mine; o++)
+            mine = ntfs_sid_equal(&passed.aces[k].sid, &ours[o]);
+        only_ours &= mine;
+    }
+    int rc = 0;
+    if (present > 0 && present < passed.ace_count && only_ours) {
+        struct ntfs_sd expl;
+        if (ntfs_sd_copy(&expl, child) != 0) {
+            rc = -1;
+        } else {
+            drop_aces(&expl, used);
+            expl.control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+            rc = ntfs_sd_inherit(parent, is_dir, &expl, repaired) != 0 ? -1 : 1;
+            ntfs_sd_free(&expl);
+        }
+    }
+    free(used);
+    ntfs_sd_free(&passed);
+    return rc;
+}
+
+int acl_propagated(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                   unsigned caps, struct ntfs_sd *out, bool *protected_out)
+{
+    struct ntfs_sd expl;
+    bool prot;
+    if (split_explicit(child, parent, is_dir, caps, &expl, &prot) != 0)
+        return -1;
+    *protected_out = prot;
+    if (prot) {
+        *out = expl;
+        return 0;
+    }
+    expl.control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+    int rc = ntfs_sd_inherit(parent, is_dir, &expl, out) != 0 ? -1 : 0;
+    ntfs_sd_free(&expl);
+    return rc;
 }

@@ -75,6 +75,41 @@ struct acl_grant_spec {
 int acl_apply_site(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
                    bool dry_run, struct changes *out, struct diag *d);
 
+/* acl_apply_site, deep: the inherited ACEs of every existing object below
+ * the folders are recomputed also where the folders themselves do not
+ * change, so that a file or folder that lost what its parent passes down
+ * (or kept a stale copy of an old entry) gets it right again. Protected
+ * objects stay as they are (Windows propagation stops there too; over SMB
+ * an object holding none of its parent's entries counts as protected, see
+ * above). Reported on the folder as "descendants repaired": "N: PATH, ..."
+ * (the first five paths). Reads every descriptor below the folders: costs
+ * as much as the content is large. */
+int acl_apply_site_deep(struct acl_backend *b, const struct acl_grant_spec *specs, size_t n,
+                        bool dry_run, struct changes *out, struct diag *d);
+
+/* What Windows propagation from parent would make of child (is_dir: a
+ * folder): child's explicit ACEs, then what parent passes down; child
+ * itself when it is protected (*protected_out). out is heap. 0 or -1. */
+int acl_propagated(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                   unsigned caps, struct ntfs_sd *out, bool *protected_out);
+
+/* Over a back end that cannot show the PROTECTED bit (no ACL_CAP_CONTROL),
+ * an object whose entries carry no INHERITED flag counts as protected when
+ * it holds not all of what its folder passes down. This tells one case
+ * apart: it holds some of it, and every entry it lacks names one of ours
+ * (the SIDs the caller's own grants name): then it lost them (1, and
+ * *repaired is what propagation gives it back, heap). 0 otherwise, -1 on
+ * error. A lack of anyone else's entry may be deliberate: never guessed. */
+int acl_lost_entries(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                     unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
+                     struct ntfs_sd *repaired);
+
+/* True when a and b hold the same DACL entries, in any order, counting
+ * the INHERITED flag and generic-versus-file rights as no difference:
+ * what deep checks ask ("is an entry missing or stale?"), where a copy
+ * Samba made without the flag is no damage. */
+bool acl_sd_same_entries(const struct ntfs_sd *a, const struct ntfs_sd *b);
+
 /* Removes exactly the explicit ACEs listed (same SID, type, flags and
  * mask; others are kept), un-protects folders whose specs have protect set
  * (they inherit from their parent again), and re-propagates to the

@@ -282,8 +282,8 @@ out=$("$P" help apply); rc=$?
   && ! grep -q -- "--remove-folders" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
   && ok "help apply: --plan, --rotate-passwords, what it opens" || bad "help apply (rc $rc): $out"
 out=$("$P" help plan) && grep -q -- "-o, --output FILE" <<<"$out" \
-  && grep -q "usage: provision \[OPTIONS\] plan \[-o FILE\] SITES\.\.\." <<<"$out" \
-  && [ "$("$P" plan --help)" = "$out" ] && ok "help plan: -o; plan --help is the same" \
+  && grep -q "usage: provision \[OPTIONS\] plan \[-o FILE\] \[--deep\] SITES\.\.\." <<<"$out" \
+  && [ "$("$P" plan --help)" = "$out" ] && ok "help plan: -o, --deep; plan --help is the same" \
   || bad "help plan: $out"
 out=$("$P" help list) && ! grep -q "site lists" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
   && ok "help list: opens the IIS configuration, no site lists" || bad "help list: $out"
@@ -710,7 +710,9 @@ out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
   && grep -q 'fix: appcmd set apppool "shop.example.com" /processModel.identityType:ApplicationPoolIdentity' <<<"$out" \
   && same_as_original && ok "check: a LocalSystem pool is a finding (exit 4)" || bad "check LocalSystem (rc $rc): $out"
 out=$("$P" -c provision.ini help check) && grep -q "4 findings" <<<"$out" && grep -q "the content location" <<<"$out" \
-  && ok "help check: exit statuses and what it opens" || bad "help check: $out"
+  && grep -q "usage: provision \[OPTIONS\] check \[--sites\] \[--deep\] \[NAME\.\.\.\]" <<<"$out" \
+  && ok "help check: exit statuses, options and what it opens" || bad "help check: $out"
+expect_fail "--deep is not for list" 2 "provision: --deep is only for plan/apply/check, not list" -- list --deep
 
 cd /
 echo "cli: $passed passed, $failed failed"
