@@ -199,6 +199,11 @@ void dir_account_state_free(struct dir_account_state *st);
 int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
                            struct dir_account_state *out, struct diag *d);
 
+/* Whether any object of the domain has the SID sid ("S-1-5-21-..."): one
+ * base search on <SID=...>. 1 yes, 0 no such object, -1 error. For
+ * entries naming accounts that were deleted (orphaned SIDs). */
+int dir_sid_exists(struct dir *dir, const char *sid, struct diag *d);
+
 /* Replication. Another DC of the domain learns of a new account, or of a
  * password set, only when AD replication brings it there: seconds later
  * within a site, at the next scheduled replication between sites. A host

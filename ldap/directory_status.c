@@ -98,3 +98,29 @@ int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
     dir_guard_off(&g);
     return r;
 }
+
+int dir_sid_exists(struct dir *dir, const char *sid, struct diag *d)
+{
+    for (const char *p = sid; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == 'S')) {
+            diag_add(d, "ldap: '%s' is not a SID; not looked up", sid);
+            return -1;
+        }
+    if (dir_alive(dir, d, DIR_OP_SEARCH, sid) < 0)
+        return -1;
+    struct pipe_guard g;
+    dir_guard_on(&g);
+    char *base = xasprintf("<SID=%s>", sid);
+    char *attrs[] = {"1.1", NULL};
+    LDAPMessage *res = NULL;
+    int rc = 0, r = -1;
+    if (dir_search_sync(dir, base, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, &res, DIR_OP_SEARCH,
+                        sid, d, &rc) == 0) {
+        int count = 0;
+        r = rc == LDAP_SUCCESS && dir_first_entry(dir->ld, res, &count) ? 1 : 0;
+    }
+    ldap_msgfree(res);
+    free(base);
+    dir_guard_off(&g);
+    return r;
+}

@@ -21,6 +21,7 @@ struct account_run {
     struct dir_config cfg;
     struct dir *dir;
     struct strmap known; /* sam -> struct known_account*, from accounts_prefetch */
+    struct strmap sids;  /* SID -> 1 + accounts_sid_exists' answer */
 };
 
 struct known_account {
@@ -67,6 +68,7 @@ struct account_run *accounts_open(const struct conf *c, struct diag *d, struct d
     if (warning && notes)
         diag_add(notes, "warning: %s", warning);
     strmap_init(&run->known);
+    strmap_init(&run->sids);
     return run;
 }
 
@@ -139,6 +141,7 @@ void accounts_close(struct account_run *run)
     if (!run)
         return;
     forget_known(run);
+    strmap_free(&run->sids);
     dir_close(run->dir);
     free(run);
 }
@@ -543,6 +546,18 @@ int accounts_read_state(struct account_run *run, const char *name, char **sid, c
     }
     dir_account_free(&a);
     return rc == 1 ? 0 : -1;
+}
+
+int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d)
+{
+    /* 1 + the answer, so that 0 (absent) can be kept too */
+    intptr_t known = (intptr_t)strmap_get(&run->sids, sid);
+    if (known)
+        return (int)known - 1;
+    int rc = dir_sid_exists(run->dir, sid, d);
+    if (rc >= 0)
+        strmap_put(&run->sids, sid, (void *)(intptr_t)(rc + 1));
+    return rc;
 }
 
 int accounts_try_logon(struct account_run *run, const char *upn, const char *password,

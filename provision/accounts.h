@@ -137,6 +137,11 @@ int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, s
  * with a message (no such user, or the directory failed). */
 int accounts_read_state(struct account_run *run, const char *name, char **sid, char **upn,
                         struct dir_account_state *st, struct diag *d);
+/* Whether an object of the domain has this SID: 1, 0 (an account
+ * deleted by hand leaves its SID in descriptors), -1 error. Answers are
+ * kept for the run. */
+int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d);
+
 /* One simple bind as upn with password on a connection of its own: 1
  * accepted, 0 refused (why in d), -1 other error. Each refusal counts
  * toward the account's lockout: callers try once and never retry. */

@@ -52,6 +52,7 @@ struct ctx {
     struct strmap tenant;   /* own pool SID string -> site index + 1, or SHARED */
     struct strmap accounts; /* DOMAIN\\name -> struct looked_up */
     struct strmap logons;   /* pools whose password was tried */
+    struct strmap sids;     /* domain SID -> 1 + sid_exists' answer */
     struct site_work *work;
     size_t n_work;
 };
@@ -716,6 +717,39 @@ static void other_tenants(struct ctx *c, size_t self, int f)
     }
 }
 
+/* Explicit entries of folder f naming a domain SID the directory does not
+ * know: an account deleted by hand (or one of another domain). */
+static void unresolved_sids(struct ctx *c, size_t self, int f)
+{
+    struct check_site *s = c->work[self].out;
+    const struct ntfs_sd *sd = &c->folders[f].sd;
+    for (size_t i = 0; i < sd->ace_count; i++) {
+        const struct ntfs_ace *a = &sd->aces[i];
+        char text[NTFS_SID_STRING_MAX];
+        ntfs_sid_format(&a->sid, text, sizeof text);
+        if ((a->flags & NTFS_ACE_ID) || strncmp(text, "S-1-5-21-", 9) != 0 ||
+            strmap_get(&c->names, text))
+            continue;
+        /* 1 + the answer, kept for the run */
+        intptr_t known = (intptr_t)strmap_get(&c->sids, text);
+        if (!known) {
+            known = 1 + c->in->sid_exists(c->in->ctx, text);
+            strmap_put(&c->sids, text, (void *)known);
+        }
+        if (known != 1) /* 2: it exists; 0: could not be asked */
+            continue;
+        struct check_finding *fi =
+            add_finding(s, "unresolved-sid", "warning", text, c->folders[f].win);
+        fi->text = xasprintf("an entry on %s names %s, which the directory does not know: an "
+                             "account deleted by hand (or one of another domain)",
+                             c->folders[f].win, text);
+        add_evidence(c, fi, f, false, a);
+        fi->fix = xasprintf("icacls \"%s\" /remove:%c *%s (provision apply removes it when it "
+                            "has exactly the site's own grant)",
+                            c->folders[f].win, a->type == NTFS_ACE_DENY ? 'd' : 'g', text);
+    }
+}
+
 static const struct {
     const char *sid, *label;
 } shared_groups[] = {
@@ -950,6 +984,8 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
                                 c->folders[f].win);
         }
         other_tenants(c, self, f);
+        if (c->in->sid_exists)
+            unresolved_sids(c, self, f);
         for (size_t g = 0; g < N_SHARED_GROUPS; g++) {
             ntfs_access_check(&c->folders[f].file_sd, &groups[g].view, NTFS_ACCESS_READ_DATA, &a);
             bool w_ = writes(c, f, &groups[g].view, &b, &b);
@@ -1123,6 +1159,7 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     strmap_init(&c.tenant);
     strmap_init(&c.accounts);
     strmap_init_names(&c.logons);
+    strmap_init(&c.sids);
     c.work = xcalloc(all.n ? all.n : 1, sizeof *c.work);
     c.n_work = all.n;
     struct strmap prefixes; /* rel prefix -> how many sites' paths it holds */
@@ -1241,6 +1278,7 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     }
     strmap_free(&c.accounts);
     strmap_free(&c.logons);
+    strmap_free(&c.sids);
     strmap_free(&prefixes);
     for (size_t i = 0; i < missing.n; i++) {
         chosen.sites = xrealloc(chosen.sites, (chosen.n + 1) * sizeof *chosen.sites);

@@ -81,6 +81,8 @@ typedef int check_resolve_fn(void *ctx, const char *name, struct check_account *
 /* One logon as upn with password: 1 accepted, 0 refused, -1 not tried or
  * failed otherwise; why (heap) says why for 0 and -1. */
 typedef int check_logon_fn(void *ctx, const char *upn, const char *password, char **why);
+/* Whether the directory knows the SID: 1, 0, or -1 (not asked). */
+typedef int check_sid_fn(void *ctx, const char *sid);
 
 struct check_input {
     const struct apphost *ah;
@@ -89,6 +91,7 @@ struct check_input {
     const char *no_content_why;  /* with content NULL: why */
     check_resolve_fn *resolve;   /* NULL: domain accounts are not resolved */
     check_logon_fn *logon;       /* NULL: stored passwords are not tried */
+    check_sid_fn *sid_exists;    /* NULL: domain SIDs in entries are not looked up */
     void *ctx;                   /* for resolve and logon */
     long long now;               /* FILETIME, for expiry dates */
     bool missing_ok;             /* a name that is not a site is reported as such, not an error */

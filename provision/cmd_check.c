@@ -82,6 +82,21 @@ static int try_logon(void *arg, const char *upn, const char *password, char **wh
     return rc;
 }
 
+static int sid_exists(void *arg, const char *sid)
+{
+    struct resolver *r = arg;
+    char *why = NULL;
+    if (open_directory(r, &why) < 0) {
+        free(why);
+        return -1;
+    }
+    struct diag d;
+    diag_init(&d);
+    int rc = accounts_sid_exists(r->accts, sid, &d);
+    diag_free(&d);
+    return rc;
+}
+
 /* ---- output -------------------------------------------------------------- */
 
 static void json_or_null(const char *s)
@@ -422,6 +437,7 @@ int run_check(const struct options *o, int n, char **names)
                                  .no_content_why = no_content,
                                  .resolve = c.dir.configured ? resolve_account : NULL,
                                  .logon = c.dir.configured ? try_logon : NULL,
+                                 .sid_exists = c.dir.configured ? sid_exists : NULL,
                                  .ctx = &res,
                                  .now = filetime_now(),
                                  .missing_ok = with_drift,

@@ -443,6 +443,79 @@ static int check_spellings(struct folder_run *run, const struct site_model *m, s
     return rc;
 }
 
+/* The domain part of an S-1-5-21 SID (all but the RID), or false. */
+static bool domain_of(const struct ntfs_sid *sid, struct ntfs_sid *domain)
+{
+    static const uint8_t nt_authority[6] = {0, 0, 0, 0, 0, 5};
+    if (sid->count < 2 || memcmp(sid->authority, nt_authority, 6) != 0 || sid->sub[0] != 21)
+        return false;
+    *domain = *sid;
+    domain->sub[--domain->count] = 0;
+    return true;
+}
+
+/* An account deleted by hand and made again by apply has a new SID; its
+ * old SID's entry stays on the folders, granting nobody (or, should the
+ * SID come back with a restored account, the wrong one). For each grant
+ * to the site's account: an explicit entry on the same folder with exactly
+ * its type, flags and mask, naming another SID of the same domain that no
+ * longer resolves, is removed in the same call (a remove spec). */
+static int orphan_removals(struct folder_run *run, const char *account_sid,
+                           struct account_run *accts, struct acl_grant_spec **specs, char ***paths,
+                           ssize_t *n, struct diag *d)
+{
+    struct ntfs_sid own, own_domain;
+    if (!(acl_backend_caps(run->backend) & ACL_CAP_DESCRIPTORS) ||
+        ntfs_sid_parse(account_sid, &own) < 0 || !domain_of(&own, &own_domain))
+        return 0;
+    size_t count = (size_t)*n;
+    for (size_t i = 0; i < count; i++) {
+        const struct acl_grant_spec spec = (*specs)[i]; /* *specs may move below */
+        const struct acl_grant_spec *g = &spec;
+        if (g->remove || !ntfs_sid_equal(&g->ace.sid, &own))
+            continue;
+        bool is_dir = false;
+        int there = acl_exists(run->backend, g->folder_rel, &is_dir, d);
+        if (there < 0)
+            return -1;
+        if (!there || !is_dir)
+            continue;
+        struct ntfs_sd sd;
+        if (acl_read_sd(run->backend, g->folder_rel, &sd, d) < 0)
+            return -1;
+        for (size_t k = 0; k < sd.ace_count; k++) {
+            const struct ntfs_ace *a = &sd.aces[k];
+            struct ntfs_sid dom;
+            if ((a->flags & NTFS_ACE_ID) || a->type != g->ace.type || a->flags != g->ace.flags ||
+                a->mask != g->ace.mask || ntfs_sid_equal(&a->sid, &own) ||
+                !domain_of(&a->sid, &dom) || !ntfs_sid_equal(&dom, &own_domain))
+                continue;
+            char text[NTFS_SID_STRING_MAX];
+            ntfs_sid_format(&a->sid, text, sizeof text);
+            int exists = accounts_sid_exists(accts, text, d);
+            if (exists < 0) {
+                ntfs_sd_free(&sd);
+                return -1;
+            }
+            if (exists)
+                continue;
+            *specs = xrealloc(*specs, (count + 1) * sizeof **specs);
+            *paths = xrealloc(*paths, (count + 1) * sizeof **paths);
+            (*paths)[count] = xstrdup(g->folder_rel);
+            struct acl_grant_spec *r = &(*specs)[count];
+            *r = spec;
+            r->folder_rel = (*paths)[count];
+            r->ace.sid = a->sid;
+            r->protect = false;
+            r->remove = true;
+            count++;
+        }
+        ntfs_sd_free(&sd);
+    }
+    *n = (ssize_t)count;
+    return 0;
+}
+
 int folders_apply_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
                        struct account_run *accts, bool dry_run, struct changes *out, struct diag *d)
 {
@@ -454,6 +527,11 @@ int folders_apply_site(struct folder_run *run, const struct site_model *m, const
     ssize_t n = build_specs(run, m, account_sid, accts, true, &specs, &paths, &pending, d);
     if (n < 0)
         return -1;
+    if (account_sid && accts &&
+        orphan_removals(run, account_sid, accts, &specs, &paths, &n, d) < 0) {
+        free_specs(specs, paths, (size_t)n);
+        return -1;
+    }
     size_t first = out->count;
     int rc = run->deep ? acl_apply_site_deep(run->backend, specs, (size_t)n, dry_run, out, d)
                        : acl_apply_site(run->backend, specs, (size_t)n, dry_run, out, d);

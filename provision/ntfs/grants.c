@@ -372,7 +372,7 @@ static int apply_specs(struct engine *e, struct folder *f, struct ntfs_sd *expl)
         const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
         sid_text(&ace->sid, sid, sizeof sid);
         ace_text(ace, txt, sizeof txt);
-        if (e->removing) {
+        if (e->removing || e->specs[f->spec[k]].remove) {
             if (ntfs_dacl_remove_explicit(expl, &ace->sid, ace->type, ace->mask, ace->flags) > 0)
                 attr_add(f, sid, txt, NULL);
             continue;
@@ -444,6 +444,9 @@ static void set_protected(struct ntfs_sd *sd, bool protect)
 
 static int walk(struct engine *e, const char *rel, const struct ntfs_sd *p_old,
                 const struct ntfs_sd *p_new, size_t *count);
+static int lost_explicit(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                         unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
+                         struct ntfs_sd *kept);
 
 /* Computes one child of a changed folder (rel, is_dir) from the parent's
  * old and new descriptors; records a pending write when it changes and
@@ -458,38 +461,31 @@ static int compute_child(struct engine *e, const char *rel, bool is_dir,
 
     if (!old)
         return -1;
+    struct folder *f = is_dir ? find_folder(e, rel) : NULL;
+    /* Deep, below an unchanged folder: a folder with grants of its own is
+     * left for its own turn (compute_top), which reports its changes. */
+    if (e->deep_top && f && !f->done)
+        return 0;
     if (split_explicit(old, p_old, is_dir, e->b->caps, &expl, &prot) != 0)
         return -1;
-    struct folder *f = is_dir ? find_folder(e, rel) : NULL;
-    if (prot && !(f && !f->done) && e->deep_top) {
+    bool repaired = false;
+    if (prot && !(f && !f->done) && e->deep) {
         /* Deep, over a back end that hides the PROTECTED bit: an object
-         * that lost some of what its folder passes down, all of it this
+         * that lost some of what its folder passed down, all of it this
          * engine's own grants, is damaged, not protected. */
         struct ntfs_sid *ours = xcalloc(e->nspecs ? e->nspecs : 1, sizeof *ours);
         for (size_t i = 0; i < e->nspecs; i++)
             ours[i] = e->specs[i].ace.sid;
-        struct ntfs_sd repaired;
-        int lost = acl_lost_entries(old, p_new, is_dir, e->b->caps, ours, e->nspecs, &repaired);
+        struct ntfs_sd kept;
+        int lost = lost_explicit(old, p_old, is_dir, e->b->caps, ours, e->nspecs, &kept);
         free(ours);
         if (lost < 0)
             goto out;
         if (lost == 1) {
-            (*count)++;
-            if (e->deep_top->n_sample++ < REPAIRED_SAMPLE) {
-                char *w = acl_winpath(rel);
-                sb_addf(&e->deep_top->sample, "%s%s", e->deep_top->sample.len ? ", " : "", w);
-                free(w);
-            }
-            int r = add_pending(e, rel, old, &repaired);
-            if (r != 0) {
-                ntfs_sd_free(&repaired);
-                goto out;
-            }
-            const struct ntfs_sd *nsd = &e->w[e->nw - 1]->new;
-            if (is_dir && walk(e, rel, old, nsd, count) != 0)
-                goto out;
             ntfs_sd_free(&expl);
-            return 0;
+            expl = kept;
+            prot = false;
+            repaired = true;
         }
     }
     if (prot && !(f && !f->done)) {
@@ -539,7 +535,9 @@ static int compute_child(struct engine *e, const char *rel, bool is_dir,
             goto out;
         }
         nsd = &e->w[e->nw - 1]->new;
-        if (is_dir && walk(e, rel, old, nsd, count) != 0)
+        /* A repaired folder's children copied what it should have held:
+         * they are judged against that, not against the damage. */
+        if (is_dir && walk(e, rel, repaired ? nsd : old, nsd, count) != 0)
             goto out;
     } else {
         ntfs_sd_free(&new);
@@ -757,12 +755,13 @@ static int script_site(struct engine *e, bool delete_folders, struct changes *ou
         bool made = adding && acl_script_folder(b, f->rel, e->dry_run) == 1;
         for (size_t k = 0; k < f->nspec; k++) {
             const struct ntfs_ace *ace = &e->specs[f->spec[k]].ace;
-            int rc = adding ? acl_script_grant(b, f->rel, ace, e->dry_run)
-                            : acl_script_revoke(b, f->rel, ace, e->dry_run);
+            bool grant = adding && !e->specs[f->spec[k]].remove;
+            int rc = grant ? acl_script_grant(b, f->rel, ace, e->dry_run)
+                           : acl_script_revoke(b, f->rel, ace, e->dry_run);
             if (rc == 1) {
                 sid_text(&ace->sid, sid, sizeof sid);
                 ace_text(ace, txt, sizeof txt);
-                attr_add(f, sid, adding ? NULL : txt, adding ? txt : NULL);
+                attr_add(f, sid, grant ? NULL : txt, grant ? txt : NULL);
             }
         }
         if (f->protect && acl_script_protect(b, f->rel, adding, e->dry_run) == 1)
@@ -1052,9 +1051,11 @@ bool acl_sd_same_entries(const struct ntfs_sd *a, const struct ntfs_sd *b)
     return entries_in(a, b) && entries_in(b, a);
 }
 
-int acl_lost_entries(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
-                     unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
-                     struct ntfs_sd *repaired)
+/* acl_lost_entries' judgement: 1 with *kept = child's entries without its
+ * copies of what parent passes (its explicit ones), 0, or -1. */
+static int lost_explicit(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                         unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
+                         struct ntfs_sd *kept)
 {
     if (caps & ACL_CAP_CONTROL)
         return 0; /* the PROTECTED bit says it all */
@@ -1088,18 +1089,29 @@ int acl_lost_entries(const struct ntfs_sd *child, const struct ntfs_sd *parent, 
     }
     int rc = 0;
     if (present > 0 && present < passed.ace_count && only_ours) {
-        struct ntfs_sd expl;
-        if (ntfs_sd_copy(&expl, child) != 0) {
+        if (ntfs_sd_copy(kept, child) != 0) {
             rc = -1;
         } else {
-            drop_aces(&expl, used);
-            expl.control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
-            rc = ntfs_sd_inherit(parent, is_dir, &expl, repaired) != 0 ? -1 : 1;
-            ntfs_sd_free(&expl);
+            drop_aces(kept, used);
+            kept->control &= (uint16_t)~NTFS_SD_DACL_PROTECTED;
+            rc = 1;
         }
     }
     free(used);
     ntfs_sd_free(&passed);
+    return rc;
+}
+
+int acl_lost_entries(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                     unsigned caps, const struct ntfs_sid *ours, size_t n_ours,
+                     struct ntfs_sd *repaired)
+{
+    struct ntfs_sd kept;
+    int rc = lost_explicit(child, parent, is_dir, caps, ours, n_ours, &kept);
+    if (rc != 1)
+        return rc;
+    rc = ntfs_sd_inherit(parent, is_dir, &kept, repaired) != 0 ? -1 : 1;
+    ntfs_sd_free(&kept);
     return rc;
 }
 

@@ -47,6 +47,10 @@ struct acl_grant_spec {
     /* Make folder_rel's DACL protected (see above). Any spec of a folder
      * with protect set protects the folder. */
     bool protect;
+    /* acl_apply_site: remove exactly this explicit ACE (same SID, type,
+     * flags and mask) instead of adding it, in the same all-or-nothing
+     * call: for an entry naming an account deleted by hand. */
+    bool remove;
 };
 
 /* Makes the folders exist and each listed explicit ACE present (merging:

@@ -22,7 +22,9 @@
 # hand-made change as drift and a missing site as '+ site'; a file that lost
 # its inherited grant is found by check --deep only and repaired by apply
 # --deep; a disabled account and a stale stored password (one refused
-# logon, counted once) are named. Ends with destroy:
+# logon, counted once) are named; after an account is deleted by hand and
+# made again, apply removes the old SID's grants and check names any other
+# entry of it. Ends with destroy:
 # the config back to its bytes, accounts, grants and folders gone.
 # Usage: test_check.sh BUILD_DIR.
 # shellcheck disable=SC2015  # A && ok || bad: ok (an echo) does not fail
@@ -337,6 +339,35 @@ cp "$work/apphost.saved" "$cfg"
 out=$(in_lab samba-tool domain passwordsettings set --account-lockout-threshold=0 -H "$samdb" 2>&1) \
   || bad "n: lockout threshold back: $out"
 clean n
+
+# o. a's account deleted by hand: check cannot find the pool's identity;
+# apply makes it again (a new SID) and removes the old SID's entries that
+# have exactly the site's own grant; an entry of the old SID with other
+# rights is named by check (unresolved-sid) and left alone by apply.
+old_sid=$(prov sid 'LAB\IUSR_a' | cut -f2)
+out=$(in_lab samba-tool user delete IUSR_a -H "$samdb" 2>&1) || bad "o: samba-tool delete: $out"
+jcheck a.example.com
+[ "$jrc" -eq 3 ] && [ "$(jq_ 'site("a.example.com")["checked"] is False and "IUSR_a" in site("a.example.com")["reason"]')" = yes ] \
+  && ok "o: the pool's account gone: a.example.com not checked, saying why (exit 3)" || bad "o: check: $(got_json)"
+out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
+new_sid=$(prov sid 'LAB\IUSR_a' | cut -f2)
+d=$(acl --numeric a.example.com/data 2>&1)
+[ $rc -eq 0 ] && [ -n "$new_sid" ] && [ "$new_sid" != "$old_sid" ] \
+  && grep -qF "$old_sid: (A;OICI;0x1301bf;;;$old_sid) -> (unset)" <<<"$out" \
+  && ! grep -q "$old_sid" <<<"$d" && grep -q "^ACL:$new_sid:0/0x3/0x001301bf$" <<<"$d" \
+  && ok "o: apply made IUSR_a again ($new_sid) and removed the old SID's grant ($old_sid)" \
+  || bad "o: apply (rc $rc): $out $d"
+jcheck a.example.com
+[ "$jrc" -eq 0 ] && ok "o: check a.example.com exits 0 again" || bad "o: check after apply: $(got_json)"
+stale="ACL:$old_sid:ALLOWED/OI|CI/0x001200a9"
+out=$(acl --add "$stale" a.example.com/data 2>&1) || bad "o: smbcacls --add: $out"
+expect "o (an entry of the deleted account, other rights)" a.example.com unresolved-sid
+[ "$(jq_ 'finding("a.example.com", "unresolved-sid")["identity"]')" = "$old_sid" ] \
+  && ok "o: unresolved-sid names $old_sid" || bad "o: identity: $(got_json)"
+out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "^No changes" <<<"$out" && grep -q "$old_sid" <<<"$(acl --numeric a.example.com/data 2>&1)" \
+  && ok "o: apply leaves an entry that is not exactly the site's grant" || bad "o: apply (rc $rc): $out"
+out=$(acl --delete "$stale" a.example.com/data 2>&1) || bad "o: smbcacls --delete: $out"
 
 # i. A NAME that is not a site: bad input, the name on stderr, nothing on stdout.
 for mode in text --json; do

@@ -342,11 +342,11 @@ static struct ntfs_ace ace(uint8_t type, uint8_t flags, uint32_t mask, const cha
 
 static size_t site_specs(struct acl_grant_spec *s)
 {
-    s[0] = (struct acl_grant_spec){"a", ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-32-544"), true};
-    s[1] = (struct acl_grant_spec){"a", ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-18"), true};
-    s[2] = (struct acl_grant_spec){"a", ace(0, 0, NTFS_RIGHTS_RX, U), true};
-    s[3] = (struct acl_grant_spec){"a\\wwwroot", ace(0, OICI, NTFS_RIGHTS_RX, U), false};
-    s[4] = (struct acl_grant_spec){"a\\data", ace(0, OICI, NTFS_RIGHTS_M, U), false};
+    s[0] = (struct acl_grant_spec){"a", ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-32-544"), true, false};
+    s[1] = (struct acl_grant_spec){"a", ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-18"), true, false};
+    s[2] = (struct acl_grant_spec){"a", ace(0, 0, NTFS_RIGHTS_RX, U), true, false};
+    s[3] = (struct acl_grant_spec){"a\\wwwroot", ace(0, OICI, NTFS_RIGHTS_RX, U), false, false};
+    s[4] = (struct acl_grant_spec){"a\\data", ace(0, OICI, NTFS_RIGHTS_M, U), false, false};
     return 5;
 }
 
@@ -678,8 +678,8 @@ static void test_merge_replaces_same_sid_and_type(void **state)
     struct ntfs_ace old = ace(0, OICI, NTFS_RIGHTS_R, U);
     assert_int_equal(ntfs_dacl_merge_grant(sd, &old), 1);
     struct acl_grant_spec s[2] = {
-        {"x", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"x", ace(1, OICI, NTFS_RIGHTS_W, U2), false},
+        {"x", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"x", ace(1, OICI, NTFS_RIGHTS_W, U2), false, false},
     };
     changes_init(&c);
     diag_init(&d);
@@ -713,23 +713,23 @@ static void test_bad_specs_change_nothing(void **state)
     memset(&zero, 0, sizeof zero);
     zero.mask = NTFS_RIGHTS_M;
     struct acl_grant_spec bad[] = {
-        {"a\\data", zero, false},
-        {"a\\data", ace(0, OICI, NTFS_RIGHTS_M, "S-1-0-0"), false},
-        {"a\\data", ace(0, OICI | NTFS_ACE_ID, NTFS_RIGHTS_M, U), false},
-        {"a\\data", ace(0, NTFS_ACE_IO, NTFS_RIGHTS_M, U), false},
-        {"a\\data", ace(0, OICI, 0, U), false},
-        {"a\\data", ace(0, OICI, 0x01000000u, U), false},
-        {"a\\data", ace(2, OICI, NTFS_RIGHTS_M, U), false},
-        {"..\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"C:\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"\\\\srv\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"/etc", ace(0, OICI, NTFS_RIGHTS_M, U), false},
+        {"a\\data", zero, false, false},
+        {"a\\data", ace(0, OICI, NTFS_RIGHTS_M, "S-1-0-0"), false, false},
+        {"a\\data", ace(0, OICI | NTFS_ACE_ID, NTFS_RIGHTS_M, U), false, false},
+        {"a\\data", ace(0, NTFS_ACE_IO, NTFS_RIGHTS_M, U), false, false},
+        {"a\\data", ace(0, OICI, 0, U), false, false},
+        {"a\\data", ace(0, OICI, 0x01000000u, U), false, false},
+        {"a\\data", ace(2, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"..\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"C:\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"\\\\srv\\x", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"/etc", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
     };
     char *before = snapshot(b);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct acl_grant_spec two[2] = {
-            {"a\\wwwroot", ace(0, OICI, NTFS_RIGHTS_RX, U), false},
+            {"a\\wwwroot", ace(0, OICI, NTFS_RIGHTS_RX, U), false, false},
             bad[i],
         };
         changes_init(&c);
@@ -774,8 +774,8 @@ static void test_descriptor_over_64k(void **state)
     }
     char *before = snapshot(b);
     struct acl_grant_spec s[2] = {
-        {"big", ace(0, OICI, NTFS_RIGHTS_M, "S-1-5-21-1-2-3-99999"), false},
-        {"big", ace(0, OICI, NTFS_RIGHTS_M, "S-1-5-21-1-2-3-99998"), false},
+        {"big", ace(0, OICI, NTFS_RIGHTS_M, "S-1-5-21-1-2-3-99999"), false, false},
+        {"big", ace(0, OICI, NTFS_RIGHTS_M, "S-1-5-21-1-2-3-99998"), false, false},
     };
     changes_init(&c);
     diag_init(&d);
@@ -798,8 +798,8 @@ static void test_dry_run_creates_nothing(void **state)
     struct diag d;
     (void)state;
     struct acl_grant_spec s[2] = {
-        {"new\\deep\\data", ace(0, OICI, NTFS_RIGHTS_M, U), false},
-        {"new", ace(0, OICI, NTFS_RIGHTS_RX, U), false},
+        {"new\\deep\\data", ace(0, OICI, NTFS_RIGHTS_M, U), false, false},
+        {"new", ace(0, OICI, NTFS_RIGHTS_RX, U), false, false},
     };
     changes_init(&c);
     diag_init(&d);
@@ -837,6 +837,613 @@ static void test_dry_run_creates_nothing(void **state)
     acl_backend_close(b, NULL);
 }
 
+/* ------------------------------------------------------------ deep apply */
+
+/* The site of the deep tests: folder "s" with one (OI)(CI) grant for U. */
+static struct acl_grant_spec deep_spec(void)
+{
+    return (struct acl_grant_spec){
+        .folder_rel = "s", .ace = ace(0, OICI, NTFS_RIGHTS_M, U), .protect = false};
+}
+
+/* Removes from rel's descriptor every ACE naming sid (the damage). */
+static void drop_sid(struct acl_backend *b, const char *rel, const char *sid)
+{
+    struct fnode *n = ffind(fsof(b), rel);
+    struct ntfs_sid s;
+    size_t k = 0, before;
+    assert_non_null(n);
+    assert_int_equal(ntfs_sid_parse(sid, &s), 0);
+    before = n->sd.ace_count;
+    for (size_t i = 0; i < n->sd.ace_count; i++)
+        if (!ntfs_sid_equal(&n->sd.aces[i].sid, &s))
+            n->sd.aces[k++] = n->sd.aces[i];
+    n->sd.ace_count = k;
+    assert_int_equal(before - k, 1);
+}
+
+/* One run (plain or deep); returns the report as changes_text writes it. */
+static char *run(struct acl_backend *b, const struct acl_grant_spec *s, size_t n, bool deep,
+                 bool dry_run)
+{
+    struct changes c;
+    struct diag d;
+    changes_init(&c);
+    diag_init(&d);
+    int rc = deep ? acl_apply_site_deep(b, s, n, dry_run, &c, &d)
+                  : acl_apply_site(b, s, n, dry_run, &c, &d);
+    if (rc != 0 || d.count != 0)
+        fail_msg("apply%s: rc %d, %s", deep ? " deep" : "", rc, d.count ? d.msgs[0] : "-");
+    char *t = changes_text(&c);
+    changes_free(&c);
+    diag_free(&d);
+    return t;
+}
+
+static void assert_report(struct acl_backend *b, const struct acl_grant_spec *s, size_t n,
+                          bool deep, bool dry_run, const char *want)
+{
+    char *t = run(b, s, n, deep, dry_run);
+    if (strcmp(t, want) != 0)
+        fail_msg("%s%s report:\n got:\n%s want:\n%s", deep ? "deep" : "plain",
+                 dry_run ? " dry" : "", t, want);
+    free(t);
+}
+
+/* What a file below parent_rel gets from a fresh inheritance. */
+static char *inherited_sddl(struct acl_backend *b, const char *parent_rel, bool is_dir)
+{
+    struct ntfs_sd want;
+    struct fnode *p = ffind(fsof(b), parent_rel);
+    assert_non_null(p);
+    assert_int_equal(ntfs_sd_inherit(&p->sd, is_dir, NULL, &want), 0);
+    char *t = ntfs_sddl_format(&want);
+    ntfs_sd_free(&want);
+    return t;
+}
+
+/* ntfs-3g: a file that lost its inherited entry is repaired by the deep
+ * run only; the dry run writes nothing; a second deep run has nothing. */
+static void test_deep_repairs_lost_inherited_entry(void **state)
+{
+    struct acl_backend *b = fake(false);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    (void)state;
+    assert_report(b, s, 1, false, false,
+                  "+ folder s\n"
+                  "+ grant s\n"
+                  "  " U ": - -> (A;OICI;0x1301bf;;;" U ")\n");
+    fadd(fsof(b), "s/f.txt", false, NULL);
+    assert_sddl(b, "s/f.txt",
+                "O:BAG:SYD:AI(A;ID;0x1301bf;;;" U
+                ")(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)");
+    char *good = inherited_sddl(b, "s", false);
+    drop_sid(b, "s/f.txt", U);
+    const char *damaged =
+        "O:BAG:SYD:AI(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)";
+    assert_sddl(b, "s/f.txt", damaged);
+
+    /* plain: s does not change, nothing below it is looked at */
+    int sets = fsof(b)->sets;
+    assert_report(b, s, 1, false, false, "");
+    assert_int_equal(fsof(b)->sets, sets);
+    assert_sddl(b, "s/f.txt", damaged);
+
+    /* deep, dry run: reported, nothing written */
+    char *before = snapshot(b);
+    const char *want = "+ grant s\n"
+                       "  descendants repaired: - -> 1: s\\f.txt\n";
+    assert_report(b, s, 1, true, true, want);
+    assert_int_equal(fsof(b)->sets, sets);
+    char *after = snapshot(b);
+    assert_string_equal(before, after);
+    free(after);
+
+    /* deep: the same report, the file as a fresh inheritance makes it */
+    assert_report(b, s, 1, true, false, want);
+    assert_int_equal(fsof(b)->sets, sets + 1);
+    assert_sddl(b, "s/f.txt", good);
+    assert_string_equal(good, "O:BAG:SYD:AI(A;ID;0x1301bf;;;" U
+                              ")(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)");
+
+    /* again: nothing */
+    sets = fsof(b)->sets;
+    assert_report(b, s, 1, true, false, "");
+    assert_int_equal(fsof(b)->sets, sets);
+    free(before);
+    free(good);
+    acl_backend_close(b, NULL);
+}
+
+/* ntfs-3g: an inherited entry that the folder no longer passes down (a
+ * stale one) is damage too. */
+static void test_deep_repairs_stale_inherited_entry(void **state)
+{
+    struct acl_backend *b = fake(false);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    (void)state;
+    free(run(b, s, 1, false, false));
+    fadd(fsof(b), "s/f.txt", false, NULL);
+    char *good = inherited_sddl(b, "s", false);
+    struct ntfs_ace stale = ace(0, NTFS_ACE_ID, NTFS_RIGHTS_W, U2);
+    assert_int_equal(ntfs_dacl_append(&ffind(fsof(b), "s/f.txt")->sd, &stale), 0);
+    assert_report(b, s, 1, true, false,
+                  "+ grant s\n"
+                  "  descendants repaired: - -> 1: s\\f.txt\n");
+    assert_sddl(b, "s/f.txt", good);
+    free(good);
+    acl_backend_close(b, NULL);
+}
+
+/* ntfs-3g: a protected file and a protected folder (with a child that
+ * does not match it) stay as they are; the damaged sibling is repaired. */
+static void test_deep_leaves_protected_alone(void **state)
+{
+    struct acl_backend *b = fake(false);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    (void)state;
+    free(run(b, s, 1, false, false));
+    fadd(fsof(b), "s/f.txt", false, NULL);
+    drop_sid(b, "s/f.txt", U);
+    fadd(fsof(b), "s/p.txt", false, "O:BAG:SYD:PAI(A;;0x1f01ff;;;BA)");
+    fadd(fsof(b), "s/priv", true, "O:BAG:SYD:PAI(A;OICI;0x1f01ff;;;BA)");
+    fadd(fsof(b), "s/priv/x.txt", false, "O:BAG:SYD:AI(A;ID;0x1f01ff;;;SY)");
+    char *p = sddl_at(b, "s/p.txt"), *priv = sddl_at(b, "s/priv"), *x = sddl_at(b, "s/priv/x.txt");
+    assert_string_equal(p, "O:BAG:SYD:PAI(A;;0x1f01ff;;;BA)");
+    int sets = fsof(b)->sets;
+    assert_report(b, s, 1, true, false,
+                  "+ grant s\n"
+                  "  descendants repaired: - -> 1: s\\f.txt\n");
+    assert_int_equal(fsof(b)->sets, sets + 1);
+    assert_sddl(b, "s/p.txt", p);
+    assert_sddl(b, "s/priv", priv);
+    assert_sddl(b, "s/priv/x.txt", x);
+    /* the protected ones are no damage on a second run either */
+    assert_report(b, s, 1, true, false, "");
+    free(p);
+    free(priv);
+    free(x);
+    acl_backend_close(b, NULL);
+}
+
+/* SMB: copies without the INHERITED flag are no damage; a file that lost
+ * the copy of the site's own grant is repaired; one that lacks someone
+ * else's entry (Everyone) may be so on purpose and is left alone. */
+static void test_deep_smb_copies_and_lost_entries(void **state)
+{
+    struct acl_backend *b = fake(true);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    (void)state;
+    free(run(b, s, 1, false, false));
+    assert_same(b, "s",
+                "O:BAG:SYD:(A;OICI;0x1301bf;;;" U
+                ")(A;OICI;0x1f01ff;;;BA)(A;OICI;0x1f01ff;;;SY)(A;OICI;0x1200a9;;;WD)");
+    const char *copies =
+        "O:BAG:SYD:(A;;0x1301bf;;;" U ")(A;;0x1f01ff;;;BA)(A;;0x1f01ff;;;SY)(A;;0x1200a9;;;WD)";
+
+    /* Samba's copies, all of them: nothing to do */
+    fadd(fsof(b), "s/ok.txt", false, NULL);
+    assert_same(b, "s/ok.txt", copies);
+    int sets = fsof(b)->sets;
+    assert_report(b, s, 1, true, false, "");
+    assert_int_equal(fsof(b)->sets, sets);
+
+    /* without Everyone's copy (not one of the specs' SIDs): left alone */
+    fadd(fsof(b), "s/other.txt", false, NULL);
+    drop_sid(b, "s/other.txt", "S-1-1-0");
+    char *other = sddl_at(b, "s/other.txt");
+    assert_report(b, s, 1, true, false, "");
+    assert_int_equal(fsof(b)->sets, sets);
+    assert_sddl(b, "s/other.txt", other);
+
+    /* without the copy of the site's grant (U): lost, repaired */
+    fadd(fsof(b), "s/lost.txt", false, NULL);
+    drop_sid(b, "s/lost.txt", U);
+    assert_same(b, "s/lost.txt",
+                "O:BAG:SYD:(A;;0x1f01ff;;;BA)(A;;0x1f01ff;;;SY)(A;;0x1200a9;;;WD)");
+    char *before = snapshot(b);
+    const char *want = "+ grant s\n"
+                       "  descendants repaired: - -> 1: s\\lost.txt\n";
+    assert_report(b, s, 1, true, true, want);
+    char *after = snapshot(b);
+    assert_string_equal(before, after);
+    assert_int_equal(fsof(b)->sets, sets);
+    assert_report(b, s, 1, true, false, want);
+    assert_int_equal(fsof(b)->sets, sets + 1);
+    assert_same(b, "s/lost.txt",
+                "O:BAG:SYD:(A;ID;0x1301bf;;;" U
+                ")(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)");
+    assert_same(b, "s/ok.txt", copies);
+    assert_sddl(b, "s/other.txt", other);
+
+    /* again: nothing */
+    assert_report(b, s, 1, true, false, "");
+    assert_int_equal(fsof(b)->sets, sets + 1);
+    free(before);
+    free(after);
+    free(other);
+    acl_backend_close(b, NULL);
+}
+
+/* The report names the first five repaired objects (in walk order, below
+ * unchanged subfolders too), then ", ...", with the full count. */
+static void test_deep_report_names_five(void **state)
+{
+    (void)state;
+    struct acl_grant_spec s[1] = {deep_spec()};
+    /* exactly five: no ", ..." */
+    struct acl_backend *b = fake(false);
+    free(run(b, s, 1, false, false));
+    for (int i = 1; i <= 5; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "s/f%d.txt", i);
+        fadd(fsof(b), rel, false, NULL);
+        drop_sid(b, rel, U);
+    }
+    assert_report(b, s, 1, true, false,
+                  "+ grant s\n"
+                  "  descendants repaired: - -> 5: s\\f1.txt, s\\f2.txt, s\\f3.txt, s\\f4.txt, "
+                  "s\\f5.txt\n");
+    acl_backend_close(b, NULL);
+
+    /* seven, two of them in an intact subfolder */
+    b = fake(false);
+    free(run(b, s, 1, false, false));
+    for (int i = 1; i <= 5; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "s/f%d.txt", i);
+        fadd(fsof(b), rel, false, NULL);
+        drop_sid(b, rel, U);
+    }
+    fadd(fsof(b), "s/sub", true, NULL);
+    fadd(fsof(b), "s/sub/g1.txt", false, NULL);
+    fadd(fsof(b), "s/sub/g2.txt", false, NULL);
+    drop_sid(b, "s/sub/g1.txt", U);
+    drop_sid(b, "s/sub/g2.txt", U);
+    char *sub = sddl_at(b, "s/sub");
+    int sets = fsof(b)->sets;
+    assert_report(b, s, 1, true, false,
+                  "+ grant s\n"
+                  "  descendants repaired: - -> 7: s\\f1.txt, s\\f2.txt, s\\f3.txt, s\\f4.txt, "
+                  "s\\f5.txt, ...\n");
+    assert_int_equal(fsof(b)->sets, sets + 7);
+    char *good = inherited_sddl(b, "s", false);
+    for (int i = 1; i <= 5; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "s/f%d.txt", i);
+        assert_sddl(b, rel, good);
+    }
+    assert_sddl(b, "s/sub", sub);
+    char *gsub = inherited_sddl(b, "s/sub", false);
+    assert_sddl(b, "s/sub/g1.txt", gsub);
+    assert_sddl(b, "s/sub/g2.txt", gsub);
+    free(gsub);
+    free(good);
+    free(sub);
+    acl_backend_close(b, NULL);
+}
+
+/* As assert_same, but appends the difference to bad instead of failing
+ * (so that the test frees its back end before it fails). */
+static void check_same(struct strbuf *bad, struct acl_backend *b, const char *rel, const char *want)
+{
+    struct ntfs_sd w;
+    struct fnode *n = ffind(fsof(b), rel);
+    sd_parse(want, &w);
+    if (!n || !acl_sd_equivalent(&w, &n->sd, ACL_CAP_DESCRIPTORS, NULL, 0) ||
+        w.ace_count != n->sd.ace_count) {
+        char *got = n ? ntfs_sddl_format(&n->sd) : strdup("(missing)");
+        sb_addf(bad, "%s:\n got  %s\n want %s\n", rel, got, want);
+        free(got);
+    }
+    ntfs_sd_free(&w);
+}
+
+static void check_report(struct strbuf *bad, struct acl_backend *b, const struct acl_grant_spec *s,
+                         size_t n, const char *want)
+{
+    char *t = run(b, s, n, true, false);
+    if (strcmp(t, want) != 0)
+        sb_addf(bad, "deep report:\n got:\n%s want:\n%s", t, want);
+    free(t);
+}
+
+/* Fails with what bad holds, if anything (after freeing it). */
+static void fail_if(struct strbuf *bad)
+{
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s", bad->len ? bad->buf : "");
+    sb_free(bad);
+    if (*msg)
+        fail_msg("%s", msg);
+}
+
+/* With nothing damaged, deep reports what the plain apply reports, also
+ * when a spec folder below an unchanged one changes: its descendants are
+ * "updated" on it, not "repaired" on the unchanged folder. */
+static void test_deep_same_report_when_nothing_damaged(void **state)
+{
+    struct strbuf bad;
+    (void)state;
+    sb_init(&bad);
+    for (int smb = 0; smb < 2; smb++) {
+        struct acl_backend *b = fake(smb);
+        struct acl_grant_spec s[5];
+        size_t n = site_specs(s);
+        site_tree(b);
+        free(run(b, s, n, false, false));
+        /* unchanged specs: nothing either way */
+        assert_report(b, s, n, true, false, "");
+        /* the wwwroot grant changes */
+        s[3].ace.mask = NTFS_RIGHTS_M;
+        char *plain = run(b, s, n, false, true);
+        char *deep = run(b, s, n, true, true);
+        if (strcmp(plain, deep) != 0)
+            sb_addf(&bad, "%s:\n plain:\n%s deep:\n%s", smb ? "smb" : "ntfs", plain, deep);
+        free(plain);
+        free(deep);
+        acl_backend_close(b, NULL);
+    }
+    fail_if(&bad);
+}
+
+static void test_sd_same_entries(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b;
+        bool same;
+    } cases[] = {
+        /* the INHERITED flag, the order and the control bits do not count */
+        {"O:BAG:SYD:AI(A;ID;0x1f01ff;;;BA)(A;OICIID;0x1200a9;;;WD)(D;;0x100116;;;" U ")",
+         "O:BAG:SYD:(D;;0x100116;;;" U ")(A;OICI;0x1200a9;;;WD)(A;;0x1f01ff;;;BA)", true},
+        {"D:(A;;0x1f01ff;;;BA)", "D:(A;ID;0x1f01ff;;;BA)", true},
+        /* generic rights as their file rights */
+        {"D:(A;;GA;;;BA)", "D:(A;;0x1f01ff;;;BA)", true},
+        {"D:(A;ID;GA;;;BA)(A;;GR;;;WD)", "D:(A;;0x120089;;;WD)(A;;0x1f01ff;;;BA)", true},
+        /* a different mask, type, SID or other flag */
+        {"D:(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", "D:(A;;0x1f01ff;;;BA)(A;;0x120089;;;WD)", false},
+        {"D:(A;;0x1f01ff;;;BA)", "D:(D;;0x1f01ff;;;BA)", false},
+        {"D:(A;;0x1f01ff;;;BA)", "D:(A;;0x1f01ff;;;SY)", false},
+        {"D:(A;OICI;0x1f01ff;;;BA)", "D:(A;;0x1f01ff;;;BA)", false},
+        /* an extra ACE, either side */
+        {"D:(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", "D:(A;;0x1f01ff;;;BA)", false},
+        {"D:(A;;0x1f01ff;;;BA)", "D:(A;;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;BA)", false},
+        /* a multiset: as many of each */
+        {"D:(A;;0x1f01ff;;;BA)(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)",
+         "D:(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)(A;;0x1200a9;;;WD)", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ntfs_sd a, b;
+        sd_parse(cases[i].a, &a);
+        sd_parse(cases[i].b, &b);
+        if (acl_sd_same_entries(&a, &b) != cases[i].same ||
+            acl_sd_same_entries(&b, &a) != cases[i].same)
+            fail_msg("case %zu: %s vs %s: want %s", i, cases[i].a, cases[i].b,
+                     cases[i].same ? "same" : "different");
+        ntfs_sd_free(&a);
+        ntfs_sd_free(&b);
+    }
+}
+
+static void test_lost_entries(void **state)
+{
+    (void)state;
+    struct ntfs_sd parent;
+    struct ntfs_sid ours[1];
+    assert_int_equal(ntfs_sid_parse(U, &ours[0]), 0);
+    sd_parse("O:BAG:SYD:(A;OICI;0x1301bf;;;" U ")(A;OICI;0x1f01ff;;;BA)(A;OICI;0x1200a9;;;WD)",
+             &parent);
+    static const struct {
+        const char *child;
+        bool is_dir;
+        unsigned caps;
+        int want;
+        const char *repaired;
+    } cases[] = {
+        /* holds BA and WD, lacks only ours, keeps its explicit U2 */
+        {"O:BAG:SYD:(A;;0x120089;;;" U2 ")(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", false,
+         ACL_CAP_DESCRIPTORS, 1,
+         "O:BAG:SYD:AI(A;;0x120089;;;" U2 ")(A;ID;0x1301bf;;;" U
+         ")(A;ID;0x1f01ff;;;BA)(A;ID;0x1200a9;;;WD)"},
+        {"O:BAG:SYD:(A;OICI;0x1200a9;;;WD)(A;OICI;0x1f01ff;;;BA)", true, ACL_CAP_DESCRIPTORS, 1,
+         "O:BAG:SYD:AI(A;OICIID;0x1301bf;;;" U ")(A;OICIID;0x1f01ff;;;BA)(A;OICIID;0x1200a9;;;WD)"},
+        /* the same over a back end that shows the PROTECTED bit */
+        {"O:BAG:SYD:(A;;0x120089;;;" U2 ")(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", false,
+         ACL_CAP_DESCRIPTORS | ACL_CAP_CONTROL, 0, NULL},
+        {"O:BAG:SYD:(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", false,
+         ACL_CAP_DESCRIPTORS | ACL_CAP_CONTROL | ACL_CAP_EXACT, 0, NULL},
+        /* INHERITED flags: they say what is inherited */
+        {"O:BAG:SYD:(A;ID;0x1f01ff;;;BA)(A;ID;0x1200a9;;;WD)", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        {"O:BAG:SYD:(A;;0x1f01ff;;;BA)(A;ID;0x1200a9;;;WD)", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        /* none of the parent's entries: protected */
+        {"O:BAG:SYD:(A;;0x1f01ff;;;" U2 ")", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        {"O:BAG:SYD:(A;;0x1301bf;;;BA)", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        /* lacks someone else's entry (Everyone) too, or only it */
+        {"O:BAG:SYD:(A;;0x1f01ff;;;BA)", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        {"O:BAG:SYD:(A;;0x1301bf;;;" U ")(A;;0x1f01ff;;;BA)", false, ACL_CAP_DESCRIPTORS, 0, NULL},
+        /* lacks nothing */
+        {"O:BAG:SYD:(A;;0x1301bf;;;" U ")(A;;0x1f01ff;;;BA)(A;;0x1200a9;;;WD)", false,
+         ACL_CAP_DESCRIPTORS, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ntfs_sd child, rep;
+        sd_parse(cases[i].child, &child);
+        ntfs_sd_init(&rep);
+        int rc = acl_lost_entries(&child, &parent, cases[i].is_dir, cases[i].caps, ours, 1, &rep);
+        if (rc != cases[i].want)
+            fail_msg("case %zu: %s: got %d, want %d", i, cases[i].child, rc, cases[i].want);
+        if (rc == 1) {
+            char *t = ntfs_sddl_format(&rep);
+            if (strcmp(t, cases[i].repaired) != 0)
+                fail_msg("case %zu: repaired\n got  %s\n want %s", i, t, cases[i].repaired);
+            free(t);
+            /* what propagation gives it */
+            struct ntfs_sd prop;
+            bool prot = true;
+            assert_int_equal(
+                acl_propagated(&rep, &parent, cases[i].is_dir, cases[i].caps, &prop, &prot), 0);
+            assert_false(prot);
+            assert_true(ntfs_sd_equal(&prop, &rep));
+            ntfs_sd_free(&prop);
+        }
+        /* nobody's SID is ours: never lost */
+        struct ntfs_sd rep2;
+        ntfs_sd_init(&rep2);
+        assert_int_equal(
+            acl_lost_entries(&child, &parent, cases[i].is_dir, cases[i].caps, NULL, 0, &rep2), 0);
+        ntfs_sd_free(&rep);
+        ntfs_sd_free(&child);
+    }
+    ntfs_sd_free(&parent);
+}
+
+/* acl_propagated: explicit entries, then what the parent passes down;
+ * copies without the flag recognised; protected children as they are. */
+static void test_propagated(void **state)
+{
+    (void)state;
+    struct ntfs_sd parent;
+    sd_parse("O:BAG:SYD:AI(A;OICI;0x1301bf;;;" U ")(A;OICIID;0x1f01ff;;;BA)", &parent);
+    static const struct {
+        const char *child;
+        bool is_dir;
+        unsigned caps;
+        bool prot;
+        const char *want;
+    } cases[] = {
+        /* stale inherited entry replaced, explicit one kept */
+        {"O:BAG:SYD:AI(A;;0x120089;;;" U2 ")(A;ID;0x1200a9;;;WD)", false,
+         ACL_CAP_DESCRIPTORS | ACL_CAP_CONTROL, false,
+         "O:BAG:SYD:AI(A;;0x120089;;;" U2 ")(A;ID;0x1301bf;;;" U ")(A;ID;0x1f01ff;;;BA)"},
+        /* copies without the flag (Samba) become inherited entries */
+        {"O:BAG:SYD:(A;OICI;0x1f01ff;;;BA)(A;OICI;0x1301bf;;;" U ")", true, ACL_CAP_DESCRIPTORS,
+         false, "O:BAG:SYD:AI(A;OICIID;0x1301bf;;;" U ")(A;OICIID;0x1f01ff;;;BA)"},
+        /* protected by the bit */
+        {"O:BAG:SYD:PAI(A;;0x1f01ff;;;SY)", false, ACL_CAP_DESCRIPTORS | ACL_CAP_CONTROL, true,
+         "O:BAG:SYD:PAI(A;;0x1f01ff;;;SY)"},
+        /* over SMB, by its shape: none of the parent's entries */
+        {"O:BAG:SYD:(A;;0x1f01ff;;;SY)", false, ACL_CAP_DESCRIPTORS, true,
+         "O:BAG:SYD:(A;;0x1f01ff;;;SY)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ntfs_sd child, out;
+        bool prot = !cases[i].prot;
+        sd_parse(cases[i].child, &child);
+        assert_int_equal(
+            acl_propagated(&child, &parent, cases[i].is_dir, cases[i].caps, &out, &prot), 0);
+        char *t = ntfs_sddl_format(&out);
+        if (prot != cases[i].prot || strcmp(t, cases[i].want) != 0)
+            fail_msg("case %zu: got %s%s, want %s%s", i, prot ? "protected " : "", t,
+                     cases[i].prot ? "protected " : "", cases[i].want);
+        free(t);
+        ntfs_sd_free(&out);
+        ntfs_sd_free(&child);
+    }
+    ntfs_sd_free(&parent);
+}
+
+/* SMB: a file that lost the copy of the site's grant is repaired by a deep
+ * run also when the folder's grant changes in the same run (deep: "every
+ * existing object below the folders"). */
+static void test_deep_smb_repairs_below_changed_folder(void **state)
+{
+    struct acl_backend *b = fake(true);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    struct strbuf bad;
+    (void)state;
+    sb_init(&bad);
+    free(run(b, s, 1, false, false));
+    fadd(fsof(b), "s/ok.txt", false, NULL);
+    fadd(fsof(b), "s/lost.txt", false, NULL);
+    drop_sid(b, "s/lost.txt", U);
+    s[0].ace.mask = NTFS_RIGHTS_RX;
+    free(run(b, s, 1, true, false));
+    const char *want = "O:BAG:SYD:(A;ID;0x1200a9;;;" U
+                       ")(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)";
+    check_same(&bad, b, "s/ok.txt", want);
+    check_same(&bad, b, "s/lost.txt", want);
+    acl_backend_close(b, NULL);
+    fail_if(&bad);
+}
+
+/* SMB: a folder that lost the copy of the site's grant is repaired; the
+ * file in it, which holds Samba's copies of everything the folder passes
+ * once repaired, gets them as inherited entries (no explicit duplicate). */
+static void test_deep_smb_repairs_folder_keeps_child_right(void **state)
+{
+    struct acl_backend *b = fake(true);
+    struct acl_grant_spec s[1] = {deep_spec()};
+    struct strbuf bad;
+    (void)state;
+    sb_init(&bad);
+    free(run(b, s, 1, false, false));
+    fadd(fsof(b), "s/sub", true, NULL);
+    fadd(fsof(b), "s/sub/f.txt", false, NULL);
+    drop_sid(b, "s/sub", U);
+    assert_same(b, "s/sub/f.txt",
+                "O:BAG:SYD:(A;;0x1301bf;;;" U
+                ")(A;;0x1f01ff;;;BA)(A;;0x1f01ff;;;SY)(A;;0x1200a9;;;WD)");
+    /* the file is no damage: only the folder is repaired */
+    check_report(&bad, b, s, 1,
+                 "+ grant s\n"
+                 "  descendants repaired: - -> 1: s\\sub\n");
+    check_same(&bad, b, "s/sub",
+               "O:BAG:SYD:(A;OICIID;0x1301bf;;;" U
+               ")(A;OICIID;0x1f01ff;;;BA)(A;OICIID;0x1f01ff;;;SY)(A;OICIID;0x1200a9;;;WD)");
+    /* The file copied everything the repaired folder passes: no damage,
+     * left as it is (judged against the repaired folder, its copy of U is
+     * not taken for an explicit entry of its own) ... */
+    check_same(&bad, b, "s/sub/f.txt",
+               "O:BAG:SYD:(A;;0x1301bf;;;" U
+               ")(A;;0x1f01ff;;;BA)(A;;0x1f01ff;;;SY)(A;;0x1200a9;;;WD)");
+    /* ... and when the site's grant is removed, U loses the file too. */
+    struct changes c;
+    struct diag d;
+    changes_init(&c);
+    diag_init(&d);
+    if (acl_remove_site(b, s, 1, false, false, &c, &d) != 0)
+        sb_addf(&bad, "remove: %s\n", d.count ? d.msgs[0] : "-");
+    check_same(&bad, b, "s/sub/f.txt",
+               "O:BAG:SYD:(A;ID;0x1f01ff;;;BA)(A;ID;0x1f01ff;;;SY)(A;ID;0x1200a9;;;WD)");
+    changes_free(&c);
+    diag_free(&d);
+    acl_backend_close(b, NULL);
+    fail_if(&bad);
+}
+
+/* A deep run that fails midway restores what it repaired. */
+static void test_deep_failure_rolls_back(void **state)
+{
+    (void)state;
+    for (int smb = 0; smb < 2; smb++) {
+        struct acl_backend *b = fake(smb);
+        struct acl_grant_spec s[1] = {deep_spec()};
+        free(run(b, s, 1, false, false));
+        fadd(fsof(b), "s/f1.txt", false, NULL);
+        fadd(fsof(b), "s/f2.txt", false, NULL);
+        drop_sid(b, "s/f1.txt", U);
+        drop_sid(b, "s/f2.txt", U);
+        char *before = snapshot(b);
+        struct changes c;
+        struct diag d;
+        changes_init(&c);
+        diag_init(&d);
+        fsof(b)->fail_set_at = fsof(b)->sets + 2;
+        assert_int_equal(acl_apply_site_deep(b, s, 1, false, &c, &d), -1);
+        assert_int_equal(c.count, 0);
+        assert_true(d.count >= 1);
+        fsof(b)->fail_set_at = 0;
+        char *after = snapshot(b);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        changes_free(&c);
+        diag_free(&d);
+        acl_backend_close(b, NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +1459,18 @@ int main(void)
         cmocka_unit_test(test_bad_specs_change_nothing),
         cmocka_unit_test(test_descriptor_over_64k),
         cmocka_unit_test(test_dry_run_creates_nothing),
+        cmocka_unit_test(test_deep_repairs_lost_inherited_entry),
+        cmocka_unit_test(test_deep_repairs_stale_inherited_entry),
+        cmocka_unit_test(test_deep_leaves_protected_alone),
+        cmocka_unit_test(test_deep_smb_copies_and_lost_entries),
+        cmocka_unit_test(test_deep_report_names_five),
+        cmocka_unit_test(test_deep_smb_repairs_below_changed_folder),
+        cmocka_unit_test(test_deep_smb_repairs_folder_keeps_child_right),
+        cmocka_unit_test(test_deep_failure_rolls_back),
+        cmocka_unit_test(test_deep_same_report_when_nothing_damaged),
+        cmocka_unit_test(test_sd_same_entries),
+        cmocka_unit_test(test_lost_entries),
+        cmocka_unit_test(test_propagated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,15 +46,15 @@ static void apply_all(struct acl_backend *b, struct changes *c, struct diag *d)
     snprintf(uploads, sizeof uploads, "%s\\data\\uploads", site);
     snprintf(oddrel, sizeof oddrel, "%s", odd);
     struct acl_grant_spec s[] = {
-        {root_rel, ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-32-544"), true},
-        {root_rel, ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-18"), true},
-        {root_rel, ace(0, 0, NTFS_RIGHTS_RX, POOL), true},
-        {wwwroot, ace(0, OICI, NTFS_RIGHTS_RX, POOL), false},
-        {wwwroot, ace(0, OICI, NTFS_RIGHTS_R, "S-1-5-17"), false},
-        {data, ace(0, OICI, NTFS_RIGHTS_M, POOL), false},
-        {uploads, ace(1, NTFS_ACE_OI | NTFS_ACE_IO, NTFS_RIGHTS_W, "S-1-5-17"), false},
-        {uploads, ace(0, NTFS_ACE_CI | NTFS_ACE_NP, 0x000200a9u, "S-1-5-17"), false},
-        {oddrel, ace(0, OICI, 0x10000000u, "S-1-5-21-1-2-3-1104"), false},
+        {root_rel, ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-32-544"), true, false},
+        {root_rel, ace(0, OICI, NTFS_RIGHTS_F, "S-1-5-18"), true, false},
+        {root_rel, ace(0, 0, NTFS_RIGHTS_RX, POOL), true, false},
+        {wwwroot, ace(0, OICI, NTFS_RIGHTS_RX, POOL), false, false},
+        {wwwroot, ace(0, OICI, NTFS_RIGHTS_R, "S-1-5-17"), false, false},
+        {data, ace(0, OICI, NTFS_RIGHTS_M, POOL), false, false},
+        {uploads, ace(1, NTFS_ACE_OI | NTFS_ACE_IO, NTFS_RIGHTS_W, "S-1-5-17"), false, false},
+        {uploads, ace(0, NTFS_ACE_CI | NTFS_ACE_NP, 0x000200a9u, "S-1-5-17"), false, false},
+        {oddrel, ace(0, OICI, 0x10000000u, "S-1-5-21-1-2-3-1104"), false, false},
     };
     size_t n = sizeof s / sizeof s[0];
     assert_int_equal(acl_apply_site(b, s, n, false, c, d), 0);
@@ -150,7 +150,7 @@ static void test_report(void **state)
     diag_init(&d);
     assert_int_equal(acl_backend_open("script:/tmp/acl-golden-test3.cmd", NULL, &b, &d), 0);
     struct acl_grant_spec s[] = {
-        {"a\\data", ace(0, OICI, NTFS_RIGHTS_M, POOL), false},
+        {"a\\data", ace(0, OICI, NTFS_RIGHTS_M, POOL), false, false},
     };
     /* a dry run reports and leaves the script as it was */
     char *empty = acl_script_render(b);
@@ -185,7 +185,7 @@ static int one_run(const char *loc, const char *site_rel, struct diag *d)
         return -1;
     if (site_rel) {
         struct acl_grant_spec s[] = {
-            {site_rel, ace(0, OICI, NTFS_RIGHTS_M, POOL), false},
+            {site_rel, ace(0, OICI, NTFS_RIGHTS_M, POOL), false, false},
         };
         assert_int_equal(acl_apply_site(b, s, 1, false, &c, d), 0);
     }

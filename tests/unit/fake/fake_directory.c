@@ -1884,6 +1884,15 @@ int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
     return 1;
 }
 
+int dir_sid_exists(struct dir *dir, const char *sid, struct diag *d)
+{
+    S.calls[FAKE_FN_SID_EXISTS]++;
+    sync_in();
+    if (alive(dir, d, DIR_OP_SEARCH, sid) < 0)
+        return -1;
+    return by_sid(sid) ? 1 : 0;
+}
+
 int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_replica_item *items,
                      size_t n, long timeout_ms, bool (*stop)(void *), void *stop_arg,
                      struct diag *d)

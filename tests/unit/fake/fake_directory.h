@@ -107,6 +107,7 @@ enum fake_dir_fn {
     FAKE_FN_PWD_LAST_SET,
     FAKE_FN_WAIT_REPLICA,
     FAKE_FN_ACCOUNT_STATE,
+    FAKE_FN_SID_EXISTS,
     FAKE_FN_COUNT
 };
 
