@@ -548,6 +548,17 @@ int accounts_read_state(struct account_run *run, const char *name, char **sid, c
     return rc == 1 ? 0 : -1;
 }
 
+int accounts_find(struct account_run *run, const char *name, struct dir_account *out,
+                  struct diag *d)
+{
+    size_t n;
+    const char *part = ntfs_principal_account(name, &n);
+    char *sam = xstrndup(part, n);
+    int rc = dir_find_account(run->dir, sam, out, d);
+    free(sam);
+    return rc;
+}
+
 int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d)
 {
     /* 1 + the answer, so that 0 (absent) can be kept too */

@@ -137,6 +137,11 @@ int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, s
  * with a message (no such user, or the directory failed). */
 int accounts_read_state(struct account_run *run, const char *name, char **sid, char **upn,
                         struct dir_account_state *st, struct diag *d);
+/* The user DOMAIN\name (or name@upn): 1 found (*out, dir_account_free
+ * it), 0 absent, -1 error. For `import`. */
+int accounts_find(struct account_run *run, const char *name, struct dir_account *out,
+                  struct diag *d);
+
 /* Whether an object of the domain has this SID: 1, 0 (an account
  * deleted by hand leaves its SID in descriptors), -1 error. Answers are
  * kept for the run. */

@@ -111,6 +111,15 @@ static const struct command commands[] = {
      "sites are checked and what apply would change in them is shown as\n"
      "drift. Changes nothing. Exit status: 0 nothing found, 4 findings, 3 some\n"
      "sites could not be checked, 1 failed, 2 bad input."},
+    {"import", run_import, OPENS_CONF | OPENS_DIRECTORY | OPENS_IIS, ARGS_ANY_NAMES,
+     "describe existing sites as a site list (-o FILE)",
+     "Writes a site list (-o FILE, a new file) describing the sites of the IIS\n"
+     "configuration (NAMEs, or all) made by hand or by another tool, on the\n"
+     "base of the templates imported and imported-account, so that the next\n"
+     "plan shows no change. What provision does not manage is listed in\n"
+     "comments; a site it cannot describe is left out with the reason. Reads\n"
+     "the directory only for a pool running as an AD account; writes nothing\n"
+     "but the list. Exit status: 0 all described, 3 some left out."},
     {"sid", run_sid, OPENS_CONF | OPENS_DIRECTORY, ARGS_NAMES,
      "the SID of a well-known name, IIS AppPool\\NAME or DOMAIN\\name",
      "Prints the SID of each NAME: a well-known name (IUSR, IIS_IUSRS, ...) or\n"
@@ -160,7 +169,8 @@ static const struct option_def options_table[N_OPTIONS] = {
     [OPT_VERBOSE] = {"-v", "--verbose", NULL, NULL, 0, "also list unchanged sites"},
     [OPT_QUIET] = {"-q", "--quiet", NULL, NULL, 0, "print errors only"},
     [OPT_JSON] = {NULL, "--json", NULL, NULL, 0, "print one JSON document"},
-    [OPT_OUTPUT] = {"-o", "--output", "FILE", "plan", 0, "also save the plan to FILE"},
+    [OPT_OUTPUT] = {"-o", "--output", "FILE", "plan/import", 0,
+                    "plan: also save the plan to FILE; import:\nthe site list to write"},
     [OPT_PLAN] = {NULL, "--plan", "FILE", "apply", 1,
                   "execute the plan saved in FILE (instead of site lists)"},
     [OPT_ROTATE] = {NULL, "--rotate-passwords", NULL, "apply", 0,
@@ -190,6 +200,23 @@ static bool option_for(const struct option_def *d, const char *name)
         p += len + (p[len] == '/');
     }
     return false;
+}
+
+/* "plan/apply/check" as people write it: "plan, apply and check". */
+static void commands_text(const char *only_for, char *buf, size_t len)
+{
+    size_t used = 0, n = 1;
+    for (const char *p = only_for; *p; p++)
+        n += *p == '/';
+    size_t k = 0;
+    buf[0] = '\0';
+    for (const char *p = only_for; *p && used < len;) {
+        size_t w = strcspn(p, "/");
+        const char *sep = k == 0 ? "" : k + 1 == n ? " and " : ", ";
+        used += (size_t)snprintf(buf + used, len - used, "%s%.*s", sep, (int)w, p);
+        p += w + (p[w] == '/');
+        k++;
+    }
 }
 
 enum { COLUMN = 24 }; /* where the descriptions start */
@@ -468,8 +495,9 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_OPTIONS; k++) {
         const struct option_def *d = &options_table[k];
         if (given[k] && !option_for(d, c->name)) {
-            fprintf(stderr, "provision: %s is only for %s, not %s\n", given[k], d->only_for,
-                    c->name);
+            char list[128];
+            commands_text(d->only_for, list, sizeof list);
+            fprintf(stderr, "provision: %s is only for %s, not %s\n", given[k], list, c->name);
             return command_error(c);
         }
         if (given[k] && d->replaces_args)

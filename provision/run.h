@@ -19,7 +19,7 @@ struct options {
     int verbosity;         /* -1 quiet, 0, 1 verbose */
     bool rotate_passwords; /* apply: new passwords for the sites' accounts */
     bool remove_folders;   /* destroy: also remove the sites' folders when empty */
-    const char *plan_out;  /* plan -o FILE: write the plan there */
+    const char *plan_out;  /* plan -o FILE: write the plan there; import -o FILE: the list */
     const char *plan_in;   /* apply --plan FILE: execute that saved plan */
     bool sites_from_lists; /* check --sites: the arguments are site lists */
     bool deep;             /* plan, apply, check --deep: also what lies below the folders */
@@ -34,6 +34,8 @@ int run_sid(const struct options *o, int n, char **names);
 /* check (cmd_check.c): 0 nothing found, 4 findings, 3 some sites could not
  * be checked, 1 failed, 2 bad input. */
 int run_check(const struct options *o, int n, char **names);
+/* import (cmd_import.c): a site list describing existing sites. */
+int run_import(const struct options *o, int n, char **names);
 /* Brings the sites of interrupted runs (journals in the state folder whose
  * targets are this configuration's) to "as before" or "as planned". */
 int run_recover(const struct options *o);

@@ -445,11 +445,17 @@ static void build_site(struct builder *b, struct site_model *m)
 
     where = NULL;
     v = get(b, "site", "anonymous", b->conf->anonymous, &where);
-    static const char *const anon[] = {"pool", "iusr", NULL};
+    static const char *const anon[] = {"pool", "iusr", "server", NULL};
     if (v && !pick(v, anon))
-        fail(b, where, "site", "anonymous", "must be pool (the pool identity) or iusr");
-    m->anonymous = v && !strcmp(v, "iusr") ? ANONYMOUS_IUSR : ANONYMOUS_POOL;
-    m->site.anonymous_user = m->anonymous == ANONYMOUS_IUSR ? "IUSR" : "";
+        fail(b, where, "site", "anonymous",
+             "must be pool (the pool identity), iusr, or server (the server-wide setting, not "
+             "managed per site)");
+    m->anonymous = v && !strcmp(v, "iusr")     ? ANONYMOUS_IUSR
+                   : v && !strcmp(v, "server") ? ANONYMOUS_SERVER
+                                               : ANONYMOUS_POOL;
+    m->site.anonymous_user = m->anonymous == ANONYMOUS_IUSR   ? "IUSR"
+                             : m->anonymous == ANONYMOUS_POOL ? ""
+                                                              : NULL;
     free(v);
     free(where);
 

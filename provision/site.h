@@ -53,6 +53,11 @@ enum pool_identity_mode {
 enum anonymous_mode {
     ANONYMOUS_POOL, /* "pool": the pool identity (anonymousAuthentication userName="") */
     ANONYMOUS_IUSR, /* "iusr": IUSR */
+    /* "server": not managed per site: the server-wide setting (IUSR unless
+     * changed) stays in force; grants to "anonymous" and the access guard
+     * take it for IUSR. What `import` writes for a site without its own
+     * anonymousAuthentication location. */
+    ANONYMOUS_SERVER,
 };
 
 struct folder_spec {

@@ -731,7 +731,7 @@ bool apphost_object_bytes(const struct apphost *ah, const char *kind, const char
 
 /* ---- listing -------------------------------------------------------- */
 
-static char *global_anonymous_user(const struct apphost *ah)
+char *ah_global_anonymous_user(const struct apphost *ah)
 {
     int32_t node = ah->doc.root;
     for (int i = 0; i < ANON_DEPTH && node >= 0; i++)
@@ -741,7 +741,7 @@ static char *global_anonymous_user(const struct apphost *ah)
 
 void apphost_list(const struct apphost *ah, iis_site_visitor visit, void *arg)
 {
-    char *global_anon = global_anonymous_user(ah);
+    char *global_anon = ah_global_anonymous_user(ah);
     for (size_t i = 0; i < ah->n_sites; i++) {
         const struct site_state *ss = ah->site_list[i];
         if (ss->removed || ss->elem < 0)

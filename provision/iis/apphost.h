@@ -111,6 +111,36 @@ struct iis_site_info {
     char **bindings;            /* "protocol/information" */
     size_t n_bindings;
 };
+/* An existing site in the terms of a site list (`import`): the values as
+ * IIS reads them (the attribute, else the collection default, else the
+ * schema default), and what provision does not manage. Strings are heap. */
+struct iis_site_desc {
+    char *name;
+    unsigned long id;
+    bool auto_start;
+    char *pool;                     /* root application's pool */
+    bool pool_exists;               /* the pool is defined in applicationPools */
+    char *runtime;                  /* managedRuntimeVersion: "v4.0", "v2.0", "" */
+    char *pipeline, *start_mode;    /* managedPipelineMode, startMode */
+    bool pool_auto_start;           /* autoStart */
+    char *identity, *identity_user; /* identityType; userName (or NULL) */
+    char *idle_timeout;             /* processModel idleTimeout */
+    bool load_user_profile;         /* processModel loadUserProfile */
+    char *physical_path;            /* root virtual directory's, or NULL */
+    char *vdir_user;                /* the root's connect-as user, or NULL (pass-through) */
+    char *anonymous_user;           /* effective: "" = the pool identity */
+    bool anonymous_own;             /* set by the site's own <location>, not server-wide */
+    char **bindings;                /* "PROTO/IP:PORT:HOST[;sni]", as site lists write them */
+    size_t n_bindings;
+    char *bindings_problem; /* why they cannot be written so, or NULL */
+    char **unmanaged;       /* what provision leaves alone (applications, virtual
+                               directories but the root), for comments */
+    size_t n_unmanaged;
+};
+/* 0 and *out, or -1 when the config has no such site. */
+int apphost_describe_site(const struct apphost *ah, const char *name, struct iis_site_desc *out);
+void iis_site_desc_free(struct iis_site_desc *d);
+
 typedef void (*iis_site_visitor)(const struct iis_site_info *info, void *arg);
 void apphost_list(const struct apphost *ah, iis_site_visitor visit, void *arg);
 size_t apphost_site_count(const struct apphost *ah);

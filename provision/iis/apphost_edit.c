@@ -120,9 +120,15 @@ static void update_pool(struct apphost *ah, struct pool_state *ps, const struct 
         /* Nothing set on the pool yet: add a processModel when the defaults
          * do not already give what we want. */
         char *type = ah_effective(ah, -1, pm_defs, "identityType", "ApplicationPoolIdentity");
+        char *idle = ah_effective(ah, -1, pm_defs, "idleTimeout", "00:20:00");
+        char *profile = ah_effective(ah, -1, pm_defs, "loadUserProfile", "false");
         bool need = !ascii_equal_ci(type, iis_identity_name(p->identity)) ||
-                    p->identity == IIS_IDENTITY_SPECIFICUSER || p->idle_timeout ||
-                    p->load_user_profile >= 0;
+                    p->identity == IIS_IDENTITY_SPECIFICUSER ||
+                    (p->idle_timeout && strcmp(idle, p->idle_timeout) != 0) ||
+                    (p->load_user_profile >= 0 &&
+                     !ascii_equal_ci(profile, bool_text(p->load_user_profile)));
+        free(idle);
+        free(profile);
         if (need) {
             if (!ch)
                 ch = changes_add(out, '~', "pool", p->name);

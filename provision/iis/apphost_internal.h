@@ -109,6 +109,8 @@ int32_t ah_last_live(struct apphost *ah, bool pools);
 /* A site's root application (path "/"), or -1. */
 int32_t ah_root_app(const struct apphost *ah, int32_t site);
 int32_t ah_location_of(const struct apphost *ah, const char *site);
+/* The server-wide anonymous userName (heap). */
+char *ah_global_anonymous_user(const struct apphost *ah);
 char *ah_effective(const struct apphost *ah, int32_t elem, int32_t defaults, const char *name,
                    const char *schema_default);
 void ah_reconcile(struct apphost *ah, int32_t elem, int32_t defaults, const char *attr,

@@ -266,7 +266,7 @@ fi
 
 # --- the command table: usage, help, options ------------------------------
 setup
-commands="validate plan apply destroy list check sid recover help"
+commands="validate plan apply destroy list check import sid recover help"
 out=$("$P" --help); rc=$?
 missing=""
 for c in $commands; do grep -qE "^  $c( |\$)" <<<"$out" || missing="$missing $c"; done
@@ -290,8 +290,8 @@ out=$("$P" help list) && ! grep -q "site lists" <<<"$out" && grep -q "the IIS co
 out=$("$P" help nosuch 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "no command 'nosuch'" <<<"$out" && ok "help nosuch: exit 2" \
   || bad "help nosuch (rc $rc): $out"
-expect_fail "-o with apply" 2 "-o is only for plan, not apply" -- -o out.plan apply sites.ini
-expect_fail "--output after destroy" 2 "--output is only for plan, not destroy" -- destroy --output out.plan sites.ini
+expect_fail "-o with apply" 2 "-o is only for plan and import, not apply" -- -o out.plan apply sites.ini
+expect_fail "--output after destroy" 2 "--output is only for plan and import, not destroy" -- destroy --output out.plan sites.ini
 expect_fail "apply with --plan and site lists" 2 "not both" -- apply --plan X sites.ini
 expect_fail "apply with neither site lists nor --plan" 2 "apply needs site lists or --plan FILE" -- apply
 expect_fail "--plan with plan" 2 "--plan is only for apply, not plan" -- plan --plan X sites.ini
@@ -712,7 +712,53 @@ out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
 out=$("$P" -c provision.ini help check) && grep -q "4 findings" <<<"$out" && grep -q "the content location" <<<"$out" \
   && grep -q "usage: provision \[OPTIONS\] check \[--sites\] \[--deep\] \[NAME\.\.\.\]" <<<"$out" \
   && ok "help check: exit statuses, options and what it opens" || bad "help check: $out"
-expect_fail "--deep is not for list" 2 "provision: --deep is only for plan/apply/check, not list" -- list --deep
+expect_fail "--deep is not for list" 2 "provision: --deep is only for plan, apply and check, not list" -- list --deep
+
+# --- import: sites made by hand, described so that the next plan shows no change
+for fx in applicationHost.server2016-default.config applicationHost.reverse-proxy.config; do
+  setup "$fx"
+  out=$("$P" -c provision.ini import -o imported.ini 2>&1); rc=$?
+  plan=$("$P" -c provision.ini plan imported.ini 2>&1); prc=$?
+  [ $rc -eq 0 ] && grep -q "^import: 1 site described in imported.ini" <<<"$out" \
+    && grep -qx "template = imported" imported.ini && grep -qx "site.anonymous = server" imported.ini \
+    && [ $prc -eq 0 ] && grep -q "^No changes: 1 site already as described" <<<"$plan" && same_as_original \
+    && ok "import $fx: the next plan shows no change" || bad "import $fx (rc $rc/$prc): $out $plan"
+done
+setup
+python3 "$repo/tests/cli/gen_handmade.py" "$FIX/applicationHost.server2016-default.config" applicationHost.config 1000 \
+  || bad "gen_handmade.py failed"
+cp applicationHost.config original.config
+out=$("$P" -c provision.ini import -o imported.ini 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "^import: 701 sites described in imported.ini (the next plan shows no change), 300 left out$" <<<"$out" \
+  && [ "$(grep -c "left out: its root connects as LAB.content; provision manages pass-through only" <<<"$out")" = 100 ] \
+  && [ "$(grep -c "left out: anonymous requests run as LAB.anon" <<<"$out")" = 100 ] \
+  && [ "$(grep -c "left out: its pool runs as the AD account LAB.svc[0-9]*: describing it needs \[directory\]" <<<"$out")" = 100 ] \
+  && same_as_original && ok "import of 1,000 hand-made sites: 701 described, 300 left out saying why (exit 3)" \
+  || bad "import 1000 (rc $rc): $(head -c 2000 <<<"$out")"
+out=$("$P" -c provision.ini plan imported.ini 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "^No changes: 701 sites already as described" <<<"$out" \
+  && ok "import: the plan of the imported list shows no change" || bad "import: plan (rc $rc): $(head -c 2000 <<<"$out")"
+grep -q "^; not managed: application /api (pool pool0004-api)$" imported.ini \
+  && grep -q "^; not managed: virtual directory /img -> D:.Images.hand0004.example.com$" imported.ini \
+  && grep -q "^; left out: hand0007.example.com: its root connects as" imported.ini \
+  && [ "$(awk 'length > 198' imported.ini | wc -l)" = 0 ] \
+  && ok "import: what is not managed and what was left out are comments, no line over 198" \
+  || bad "import: comments: $(grep -n 'hand0004\|hand0007' imported.ini | head -5)"
+sed -n '/^\[site hand0002.example.com\]/,/^$/p' imported.ini > one.txt
+grep -qx "pool.runtime = none" one.txt && grep -qx "pool.pipeline = Classic" one.txt && grep -qx "site.anonymous = iusr" one.txt \
+  && grep -qx "site.bindings = https/\*:443:hand0002.example.com;sni" one.txt \
+  && ok "import: No Managed Code, Classic, IUSR and an SNI binding written as a site list writes them" \
+  || bad "import: hand0002: $(cat one.txt)"
+out=$("$P" -c provision.ini apply imported.ini 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "^No changes" <<<"$out" && same_as_original \
+  && ok "import: apply of the imported list changes nothing (the config keeps its bytes)" || bad "import: apply (rc $rc): $(head -c 1000 <<<"$out")"
+expect_fail "import over an existing file" 2 "imported.ini exists: import writes a new site list, never over one" -- import -o imported.ini
+expect_fail "import without -o" 2 "import needs -o FILE" -- import
+expect_fail "import of a site that is not there" 2 "import: 'nosuch.example.com' is not a site of the IIS configuration" -- import -o other.ini nosuch.example.com
+[ ! -e other.ini ] && ok "import: nothing written after bad input" || bad "import: other.ini written"
+out=$("$P" -c provision.ini import -o two.ini hand0001.example.com HAND0002.example.com 2>&1); rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '^\[site ' two.ini)" = 2 ] && grep -q "^\[site hand0002.example.com\]$" two.ini \
+  && ok "import NAME...: only those, names compared as IIS does" || bad "import names (rc $rc): $out"
 
 cd /
 echo "cli: $passed passed, $failed failed"
