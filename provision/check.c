@@ -855,6 +855,90 @@ static void deep_check(struct ctx *c, size_t self, struct check_site *s, int s_i
     }
 }
 
+/* ---- --prove: the accesses tried for real ---------------------------- */
+
+static void add_probe(struct check_site *s, enum check_probe_kind kind, const struct folder *f,
+                      bool expected)
+{
+    s->probes = xrealloc(s->probes, (s->n_probes + 1) * sizeof *s->probes);
+    struct check_probe *p = &s->probes[s->n_probes++];
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->rel = xstrdup(f->rel);
+    p->path = xstrdup(f->win);
+    p->expected = expected;
+    p->got = -1;
+}
+
+/* Logs on over SMB as the pool's account and tries: reading the physical
+ * path, writing in each of the site's folders, reading and writing in
+ * another tenant's site folder; each against what the descriptors say.
+ * Only for a pool running as an AD account whose password the IIS
+ * configuration holds in clear. */
+static void prove_site(struct ctx *c, size_t self, const int *list, size_t n, int s_idx, int p_idx)
+{
+    struct site_work *w = &c->work[self];
+    struct check_site *s = w->out;
+    if (!w->pool.account || !s->identity_user) {
+        append_note(s, "--prove: only a pool running as an AD account is proved");
+        return;
+    }
+    char *password = apphost_pool_plain_password(c->in->ah, s->pool, s->identity_user);
+    if (!password) {
+        append_note(s, "--prove: the pool's password is not in the configuration in clear: not "
+                       "proved");
+        return;
+    }
+    const struct ntfs_token *t = &w->pool.token.view;
+    struct ntfs_access a, b;
+    ntfs_access_check(&c->folders[p_idx].file_sd, t, NTFS_ACCESS_READ_DATA, &a);
+    add_probe(s, CHECK_PROBE_READ, &c->folders[p_idx], a.granted & NTFS_ACCESS_READ_DATA);
+    for (size_t i = 0; i < n; i++)
+        add_probe(s, CHECK_PROBE_WRITE, &c->folders[list[i]],
+                  ntfs_access_check(&c->folders[list[i]].sd, t, FILE_ADD_FILE, &b) != 0);
+    /* Another tenant's site folder: the first other checked site. */
+    for (size_t k = 0; k < c->n_work; k++) {
+        const struct site_work *o = &c->work[k];
+        if (k == self || !o->rel)
+            continue;
+        int other = folder_get(c, o->rel);
+        if (c->folders[other].error || other == s_idx || other == p_idx)
+            continue;
+        ntfs_access_check(&c->folders[other].file_sd, t, NTFS_ACCESS_READ_DATA, &a);
+        add_probe(s, CHECK_PROBE_READ, &c->folders[other], a.granted & NTFS_ACCESS_READ_DATA);
+        add_probe(s, CHECK_PROBE_WRITE, &c->folders[other],
+                  ntfs_access_check(&c->folders[other].sd, t, FILE_ADD_FILE, &b) != 0);
+        break;
+    }
+    char *why = NULL;
+    if (c->in->prove(c->in->ctx, s->identity_user, password, s->probes, s->n_probes, &why) < 0) {
+        char *note =
+            xasprintf("--prove: no logon as %s: %s", s->identity_user, why ? why : "refused");
+        append_note(s, note);
+        free(note);
+    }
+    free(why);
+    free_secret(password);
+    append_note(s, "--prove uses the account's network logon token, which lacks what IIS adds "
+                   "to a worker's (IIS_IUSRS): an access given only through IIS_IUSRS shows as "
+                   "denied there");
+    for (size_t i = 0; i < s->n_probes; i++) {
+        const struct check_probe *p = &s->probes[i];
+        if (p->got < 0 || (p->got == 1) == p->expected)
+            continue;
+        const char *what = p->kind == CHECK_PROBE_READ ? "read" : "write in";
+        struct check_finding *fi = add_finding(s, "prove-mismatch", p->got ? "critical" : "warning",
+                                               w->pool.label, p->path);
+        fi->text =
+            xasprintf("%s could %s %s over SMB, although its descriptors say it %s", w->pool.label,
+                      p->got ? what : (p->kind == CHECK_PROBE_READ ? "not read" : "not write in"),
+                      p->path, p->expected ? "may" : "may not");
+        fi->fix = xstrdup("compare the share's permissions with the folder's descriptor: a "
+                          "share-level deny, or a parent folder the account cannot traverse "
+                          "(Samba checks traversal; Windows lets almost every token bypass it)");
+    }
+}
+
 static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
 {
     struct site_work *w = &c->work[self];
@@ -1026,6 +1110,8 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
     }
     for (size_t g = 0; g < N_SHARED_GROUPS; g++)
         token_free(&groups[g]);
+    if (c->in->prove)
+        prove_site(c, self, list, n, s_idx, p_idx);
     free(list);
     if (c->in->deep)
         deep_check(c, self, s, s_idx);
@@ -1098,6 +1184,12 @@ static void site_free(struct check_site *s)
         free(f->evidence);
     }
     free(s->findings);
+    for (size_t i = 0; i < s->n_probes; i++) {
+        free(s->probes[i].rel);
+        free(s->probes[i].path);
+        free(s->probes[i].why);
+    }
+    free(s->probes);
 }
 
 void check_result_free(struct check_result *r)

@@ -51,6 +51,20 @@ struct check_row {
     const char *files[CHECK_MAX_COLUMNS];  /* access to the files in it */
 };
 
+/* --prove: one access tried for real over SMB as the pool's account. */
+enum check_probe_kind {
+    CHECK_PROBE_READ,  /* list the folder and read a file in it */
+    CHECK_PROBE_WRITE, /* create a file in the folder (then delete it) */
+};
+struct check_probe {
+    enum check_probe_kind kind;
+    char *rel;     /* the folder below the content location ('/') */
+    char *path;    /* its Windows path */
+    bool expected; /* what the descriptors say the account may do */
+    int got;       /* 1 allowed, 0 denied, -1 not tried (why) */
+    char *why;     /* or NULL */
+};
+
 struct check_site {
     char *name, *pool, *identity_type, *identity_user, *physical_path, *anonymous_user;
     char *not_checked; /* why it could not be checked, or NULL */
@@ -61,6 +75,8 @@ struct check_site {
     size_t n_rows;
     struct check_finding *findings;
     size_t n_findings;
+    struct check_probe *probes; /* --prove */
+    size_t n_probes;
 };
 
 /* What the directory says of a domain account a pool or the anonymous
@@ -83,6 +99,10 @@ typedef int check_resolve_fn(void *ctx, const char *name, struct check_account *
 typedef int check_logon_fn(void *ctx, const char *upn, const char *password, char **why);
 /* Whether the directory knows the SID: 1, 0, or -1 (not asked). */
 typedef int check_sid_fn(void *ctx, const char *sid);
+/* Tries the probes logged on as DOMAIN\user with password, filling each
+ * one's got (and why); 0, or -1 with why (heap) when no logon was made. */
+typedef int check_prove_fn(void *ctx, const char *user, const char *password,
+                           struct check_probe *probes, size_t n, char **why);
 
 struct check_input {
     const struct apphost *ah;
@@ -92,6 +112,7 @@ struct check_input {
     check_resolve_fn *resolve;   /* NULL: domain accounts are not resolved */
     check_logon_fn *logon;       /* NULL: stored passwords are not tried */
     check_sid_fn *sid_exists;    /* NULL: domain SIDs in entries are not looked up */
+    check_prove_fn *prove;       /* NULL: no --prove */
     void *ctx;                   /* for resolve and logon */
     long long now;               /* FILETIME, for expiry dates */
     bool missing_ok;             /* a name that is not a site is reported as such, not an error */

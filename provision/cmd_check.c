@@ -5,6 +5,7 @@
  * with --json, one document. Reads only. */
 #include "provision/accounts.h"
 #include "provision/check.h"
+#include "provision/check_prove.h"
 #include "provision/conf.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
@@ -97,6 +98,13 @@ static int sid_exists(void *arg, const char *sid)
     return rc;
 }
 
+static int prove(void *arg, const char *user, const char *password, struct check_probe *probes,
+                 size_t n, char **why)
+{
+    struct resolver *r = arg;
+    return check_prove_smb(r->c->content_location, user, password, probes, n, why);
+}
+
 /* ---- output -------------------------------------------------------------- */
 
 static void json_or_null(const char *s)
@@ -149,6 +157,19 @@ static void print_json(const struct check_result *r, size_t checked, size_t find
                 }
                 putchar(']');
             }
+            putchar('}');
+        }
+        printf("],\"probes\":[");
+        for (size_t k = 0; k < s->n_probes; k++) {
+            const struct check_probe *p = &s->probes[k];
+            printf("%s{\"kind\":\"%s\",\"path\":", k ? "," : "",
+                   p->kind == CHECK_PROBE_READ ? "read" : "write");
+            json_string(stdout, p->path);
+            printf(",\"expected\":%s,\"got\":%s,\"why\":", p->expected ? "true" : "false",
+                   p->got < 0 ? "null"
+                   : p->got   ? "true"
+                              : "false");
+            json_or_null(p->why);
             putchar('}');
         }
         printf("],\"findings\":[");
@@ -267,6 +288,18 @@ static void print_text(const struct check_result *r, bool table, int verbosity, 
             }
             if (f->fix)
                 printf("    fix: %s\n", report_visible(f->fix));
+        }
+        for (size_t k = 0; k < s->n_probes; k++) {
+            const struct check_probe *p = &s->probes[k];
+            printf("  prove: %s %s: %s%s\n", p->kind == CHECK_PROBE_READ ? "read" : "write in",
+                   report_visible(p->path),
+                   p->got < 0 ? "not tried"
+                   : p->got   ? "allowed"
+                              : "denied",
+                   p->got < 0 || (p->got == 1) == p->expected ? ""
+                                                              : " (the descriptors say otherwise)");
+            if (p->why)
+                printf("    %s\n", report_visible(p->why));
         }
         if (s->notes)
             printf("  note: %s\n", report_visible(s->notes));
@@ -438,6 +471,10 @@ int run_check(const struct options *o, int n, char **names)
                                  .resolve = c.dir.configured ? resolve_account : NULL,
                                  .logon = c.dir.configured ? try_logon : NULL,
                                  .sid_exists = c.dir.configured ? sid_exists : NULL,
+                                 .prove = o->prove && c.content_location &&
+                                                  !strncmp(c.content_location, "smb://", 6)
+                                              ? prove
+                                              : NULL,
                                  .ctx = &res,
                                  .now = filetime_now(),
                                  .missing_ok = with_drift,

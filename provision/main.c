@@ -148,6 +148,7 @@ enum option_id {
     OPT_REMOVE,
     OPT_SITES,
     OPT_DEEP,
+    OPT_PROVE,
     OPT_VERSION,
     OPT_HELP,
     N_OPTIONS
@@ -183,6 +184,8 @@ static const struct option_def options_table[N_OPTIONS] = {
     [OPT_DEEP] = {NULL, "--deep", NULL, "plan/apply/check", 0,
                   "also the files and folders below the sites'\nfolders: their inherited "
                   "entries (reads them all)"},
+    [OPT_PROVE] = {NULL, "--prove", NULL, "check", 0,
+                   "log on over SMB as each pool's AD account and\ntry its accesses for real"},
     [OPT_VERSION] = {NULL, "--version", NULL, NULL, 0, "print the version"},
     [OPT_HELP] = {"-h", "--help", NULL, NULL, 0, "this text; after a command, that command's help"},
 };
@@ -459,6 +462,9 @@ int main(int argc, char **argv)
                 break;
             case OPT_DEEP:
                 o.deep = true;
+                break;
+            case OPT_PROVE:
+                o.prove = true;
                 break;
             }
             continue;

@@ -23,6 +23,7 @@ struct options {
     const char *plan_in;   /* apply --plan FILE: execute that saved plan */
     bool sites_from_lists; /* check --sites: the arguments are site lists */
     bool deep;             /* plan, apply, check --deep: also what lies below the folders */
+    bool prove;            /* check --prove: the accesses tried over SMB as the pool account */
 };
 
 int run_validate(const struct options *o, int n, char **lists);

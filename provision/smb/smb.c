@@ -358,12 +358,16 @@ int smb_session_open(const struct smb_options *o, struct smb_session **out, stru
         if (o->user)
             s->user = xstrdup(o->user);
     } else {
-        if (!o || !o->auth_file) {
+        if (o && !o->auth_file && o->user && o->password) {
+            s->user = xstrdup(o->user);
+            s->domain = o->domain ? xstrdup(o->domain) : NULL;
+            s->password_cap = strlen(o->password) + 1;
+            s->password = xstrdup(o->password);
+        } else if (!o || !o->auth_file) {
             diag_add(d, "SMB: no credentials (an auth file or Kerberos is needed)");
             free(s);
             return -1;
-        }
-        if (load_authfile(s, o->auth_file, d) != 0) {
+        } else if (load_authfile(s, o->auth_file, d) != 0) {
             strmap_free(&s->connected);
             free(s);
             return -1;

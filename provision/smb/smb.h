@@ -40,6 +40,12 @@ struct smb_options {
      * no NTLM fallback. user (optional) is the name presented with it. */
     bool kerberos;
     const char *user;
+    /* Without auth_file and kerberos: log on as user (with domain, may be
+     * NULL) with this password, copied into the session's buffer (the
+     * caller wipes its own). For `check --prove`, which logs on as a pool's
+     * account with the password the IIS configuration holds. */
+    const char *domain;
+    const char *password;
     /* Per-request timeout in milliseconds; 0 means 20000. */
     int timeout_ms;
 };

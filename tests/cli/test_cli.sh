@@ -710,7 +710,7 @@ out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
   && grep -q 'fix: appcmd set apppool "shop.example.com" /processModel.identityType:ApplicationPoolIdentity' <<<"$out" \
   && same_as_original && ok "check: a LocalSystem pool is a finding (exit 4)" || bad "check LocalSystem (rc $rc): $out"
 out=$("$P" -c provision.ini help check) && grep -q "4 findings" <<<"$out" && grep -q "the content location" <<<"$out" \
-  && grep -q "usage: provision \[OPTIONS\] check \[--sites\] \[--deep\] \[NAME\.\.\.\]" <<<"$out" \
+  && grep -q "usage: provision \[OPTIONS\] check \[--sites\] \[--deep\] \[--prove\] \[NAME\.\.\.\]" <<<"$out" \
   && ok "help check: exit statuses, options and what it opens" || bad "help check: $out"
 expect_fail "--deep is not for list" 2 "provision: --deep is only for plan, apply and check, not list" -- list --deep
 

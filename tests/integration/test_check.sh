@@ -24,7 +24,8 @@
 # --deep; a disabled account and a stale stored password (one refused
 # logon, counted once) are named; after an account is deleted by hand and
 # made again, apply removes the old SID's grants and check names any other
-# entry of it. Ends with destroy:
+# entry of it; --prove's accesses over SMB as IUSR_a match the descriptors.
+# Ends with destroy:
 # the config back to its bytes, accounts, grants and folders gone.
 # Usage: test_check.sh BUILD_DIR.
 # shellcheck disable=SC2015  # A && ok || bad: ok (an echo) does not fail
@@ -368,6 +369,18 @@ out=$(prov apply "$work/sites.ini" 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "^No changes" <<<"$out" && grep -q "$old_sid" <<<"$(acl --numeric a.example.com/data 2>&1)" \
   && ok "o: apply leaves an entry that is not exactly the site's grant" || bad "o: apply (rc $rc): $out"
 out=$(acl --delete "$stale" a.example.com/data 2>&1) || bad "o: smbcacls --delete: $out"
+
+# p. --prove: logged on over SMB as IUSR_a with the password the config
+# holds, the accesses tried for real match what the descriptors say; the
+# probe files are gone again.
+prov --json --prove check a.example.com > "$work/check.json" 2> "$work/check.err"; jrc=$?
+probes=$(jq_ '" ".join("%s:%s:%s" % (p["kind"], p["path"].split("\\")[-1], {True: "allowed", False: "denied", None: "?"}[p["got"]]) for p in site("a.example.com")["probes"])')
+[ "$jrc" -eq 0 ] \
+  && [ "$probes" = "read:wwwroot:allowed write:a.example.com:denied write:wwwroot:denied write:data:allowed read:wwwroot:denied write:wwwroot:denied" ] \
+  && [ "$(jq_ 'all(p["got"] == p["expected"] for p in site("a.example.com")["probes"]) and "IIS_IUSRS" in site("a.example.com")["notes"]')" = yes ] \
+  && [ -z "$(find "$LAB_SITES_PATH" -name '.provision-prove-*')" ] \
+  && ok "p: --prove as IUSR_a: reads wwwroot, writes data only, nothing in pool.example.com's; as the descriptors say; no probe file left" \
+  || bad "p: --prove: probes [$probes] $(got_json)"
 
 # i. A NAME that is not a site: bad input, the name on stderr, nothing on stdout.
 for mode in text --json; do
