@@ -640,6 +640,92 @@ static void localsystem_finding(struct site_work *w)
                         s->pool);
 }
 
+/* ---- virtual directories that connect as a user ----------------------- */
+
+struct vdir_walk {
+    struct ctx *c;
+    struct site_work *w;
+};
+
+static void vdir_finding(struct vdir_walk *vw, const struct iis_vdir_info *v, const char *id,
+                         const char *what)
+{
+    struct check_site *s = vw->w->out;
+    char *where =
+        xasprintf("%s%s", strcmp(v->app_path, "/") ? v->app_path : "",
+                  strcmp(v->vdir_path, "/") || !strcmp(v->app_path, "/") ? v->vdir_path : "");
+    struct check_finding *fi = add_finding(s, id, "critical", v->user, v->physical_path);
+    fi->text = xasprintf("virtual directory %s of site '%s' connects as %s, %s: requests there "
+                         "fail (500 or 401)",
+                         where, s->name, v->user, what);
+    fi->fix = xasprintf("appcmd set vdir \"%s%s\" -userName:\"\" -password:\"\" (pass-through), "
+                        "or store the account's current password",
+                        s->name, where);
+    free(where);
+}
+
+/* A connect-as user: its account must log on with the stored password
+ * (tried once per account and run, as for pools). */
+static void check_vdir(const struct iis_vdir_info *v, void *arg)
+{
+    struct vdir_walk *vw = arg;
+    struct ctx *c = vw->c;
+    struct check_site *s = vw->w->out;
+    if (!v->user)
+        return;
+    if (!v->has_password) {
+        vdir_finding(vw, v, "connect-as-no-password", "but stores no password");
+        return;
+    }
+    if (!v->password) {
+        append_note(s, "a virtual directory's connect-as password is encrypted by IIS: not tried");
+        return;
+    }
+    struct ntfs_sid sid;
+    if (ntfs_sid_resolve_builtin(v->user, &sid) == 0 || !strchr(v->user, '\\') || !c->in->resolve) {
+        append_note(s, "a virtual directory connects as a local or unknown account: its logon "
+                       "is not tried");
+        return;
+    }
+    const struct looked_up *l = look_up(c, v->user);
+    if (l->why) {
+        char *what = xasprintf("which the directory does not give (%s)", l->why);
+        vdir_finding(vw, v, "connect-as-account", what);
+        free(what);
+        return;
+    }
+    const struct check_account *a = &l->account;
+    const char *cannot = a->disabled           ? "which is disabled"
+                         : a->locked_out       ? "which is locked out"
+                         : a->password_expired ? "whose password has expired"
+                         : a->account_expires && a->account_expires <= c->in->now
+                             ? "which has expired"
+                             : NULL;
+    if (cannot) {
+        vdir_finding(vw, v, "connect-as-account", cannot);
+        return;
+    }
+    char *key = xasprintf("connect-as %s", v->user);
+    bool tried = strmap_get(&c->logons, key) != NULL;
+    if (!tried)
+        strmap_put(&c->logons, key, (void *)1);
+    free(key);
+    if (tried || !c->in->logon || !a->upn)
+        return;
+    char *why = NULL;
+    int ok = c->in->logon(c->in->ctx, a->upn, v->password, &why);
+    if (ok == 0) {
+        char *what = xasprintf("whose stored password does not log on (%s; tried once: each "
+                               "refusal counts toward the account's lockout)",
+                               why ? why : "refused");
+        vdir_finding(vw, v, "connect-as-logon", what);
+        free(what);
+    } else if (ok < 0) {
+        append_note(s, why ? why : "a connect-as logon could not be tried");
+    }
+    free(why);
+}
+
 /* ---- one site ------------------------------------------------------------ */
 
 struct column {
@@ -1297,6 +1383,8 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
         account_findings(&c, w, &w->pool, true);
         if (!ascii_casecmp(s->identity_type, "LocalSystem"))
             localsystem_finding(w);
+        struct vdir_walk vw = {&c, w};
+        apphost_site_vdirs(in->ah, s->name, check_vdir, &vw);
         if (!w->anon_is_pool)
             account_findings(&c, w, &w->anon, false);
         if (!in->content)

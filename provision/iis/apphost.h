@@ -139,6 +139,23 @@ struct iis_site_desc {
 };
 /* 0 and *out, or -1 when the config has no such site. */
 int apphost_describe_site(const struct apphost *ah, const char *name, struct iis_site_desc *out);
+
+/* Every virtual directory of a site (`check`): of which application, where,
+ * and whom it connects as. Pointers are valid during the call only; the
+ * password is wiped after it. */
+struct iis_vdir_info {
+    const char *app_path;      /* "/" or "/api" */
+    const char *app_pool;      /* the application's effective pool */
+    const char *vdir_path;     /* "/" or "/img" */
+    const char *physical_path; /* "" when missing */
+    const char *user;          /* connect-as userName, or NULL: pass-through */
+    bool has_password;         /* a password is stored (in clear or encrypted) */
+    const char *password;      /* in clear, or NULL (none, or encrypted by IIS) */
+};
+typedef void (*iis_vdir_visitor)(const struct iis_vdir_info *v, void *arg);
+/* -1 when the config has no such site, else 0 after visiting. */
+int apphost_site_vdirs(const struct apphost *ah, const char *site, iis_vdir_visitor visit,
+                       void *arg);
 void iis_site_desc_free(struct iis_site_desc *d);
 
 typedef void (*iis_site_visitor)(const struct iis_site_info *info, void *arg);

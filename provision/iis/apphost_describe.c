@@ -173,3 +173,43 @@ void iis_site_desc_free(struct iis_site_desc *d)
     free(d->unmanaged);
     memset(d, 0, sizeof *d);
 }
+
+int apphost_site_vdirs(const struct apphost *ah, const char *site, iis_vdir_visitor visit,
+                       void *arg)
+{
+    const struct site_state *ss = strmap_get(&ah->sites, site);
+    if (!ss || ss->removed || ss->elem < 0)
+        return -1;
+    const struct xml_doc *doc = &ah->doc;
+    for (int32_t a = xml_child(doc, ss->elem, "application"); a >= 0;
+         a = xml_next_named(doc, a, "application")) {
+        char *path = xml_get(doc, a, "path");
+        char *pool = ah_app_pool_of(ah, a);
+        for (int32_t v = xml_child(doc, a, "virtualDirectory"); v >= 0;
+             v = xml_next_named(doc, v, "virtualDirectory")) {
+            char *vpath = xml_get(doc, v, "path");
+            char *phys = xml_get(doc, v, "physicalPath");
+            char *user = xml_get(doc, v, "userName");
+            char *password = xml_get(doc, v, "password");
+            bool has = password && *password;
+            bool encrypted = has && !strncmp(password, "[enc:", 5);
+            struct iis_vdir_info info = {
+                .app_path = path ? path : "",
+                .app_pool = pool,
+                .vdir_path = vpath ? vpath : "",
+                .physical_path = phys ? phys : "",
+                .user = user && *user ? user : NULL,
+                .has_password = has,
+                .password = has && !encrypted ? password : NULL,
+            };
+            visit(&info, arg);
+            free(vpath);
+            free(phys);
+            free(user);
+            free_secret(password);
+        }
+        free(path);
+        free(pool);
+    }
+    return 0;
+}

@@ -709,6 +709,12 @@ out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
 [ $rc -eq 4 ] && grep -q "^  warning pool-localsystem: pool 'shop.example.com' runs as LocalSystem" <<<"$out" \
   && grep -q 'fix: appcmd set apppool "shop.example.com" /processModel.identityType:ApplicationPoolIdentity' <<<"$out" \
   && same_as_original && ok "check: a LocalSystem pool is a finding (exit 4)" || bad "check LocalSystem (rc $rc): $out"
+# A connect-as user without a password: named without any descriptor.
+sed -i 's|\(<virtualDirectory path="/" physicalPath="D:\\Sites\\shop.example.com\\wwwroot"\)|\1 userName="LAB\\content"|' applicationHost.config
+cp applicationHost.config original.config
+out=$("$P" -c provision.ini check shop.example.com 2>&1); rc=$?
+[ $rc -eq 4 ] && grep -q "^  critical connect-as-no-password: virtual directory / of site 'shop.example.com' connects as LAB.content, but stores no password" <<<"$out" \
+  && same_as_original && ok "check: a connect-as user without a password (exit 4)" || bad "check connect-as (rc $rc): $out"
 out=$("$P" -c provision.ini help check) && grep -q "4 findings" <<<"$out" && grep -q "the content location" <<<"$out" \
   && grep -q "usage: provision \[OPTIONS\] check \[--sites\] \[--deep\] \[--prove\] \[NAME\.\.\.\]" <<<"$out" \
   && ok "help check: exit statuses, options and what it opens" || bad "help check: $out"

@@ -24,7 +24,8 @@
 # --deep; a disabled account and a stale stored password (one refused
 # logon, counted once) are named; after an account is deleted by hand and
 # made again, apply removes the old SID's grants and check names any other
-# entry of it; --prove's accesses over SMB as IUSR_a match the descriptors.
+# entry of it; --prove's accesses over SMB as IUSR_a match the descriptors;
+# a root that connects as a user with a stale password is named.
 # Ends with destroy:
 # the config back to its bytes, accounts, grants and folders gone.
 # Usage: test_check.sh BUILD_DIR.
@@ -381,6 +382,22 @@ probes=$(jq_ '" ".join("%s:%s:%s" % (p["kind"], p["path"].split("\\")[-1], {True
   && [ -z "$(find "$LAB_SITES_PATH" -name '.provision-prove-*')" ] \
   && ok "p: --prove as IUSR_a: reads wwwroot, writes data only, nothing in pool.example.com's; as the descriptors say; no probe file left" \
   || bad "p: --prove: probes [$probes] $(got_json)"
+
+# q. pool.example.com's root connects as IUSR_a with a stale password (the
+# config edited by hand): one refused logon, named.
+cp "$cfg" "$work/apphost.saved"
+python3 - "$cfg" <<'PY'
+import re, sys
+p = sys.argv[1]
+t = open(p, encoding="utf-8", newline="").read()
+t, n = re.subn(r'(<virtualDirectory path="/" physicalPath="D:\\Sites\\pool\.example\.com\\wwwroot")',
+               r'\1 userName="LAB\\IUSR_a" password="Not-The-Password-2"', t)
+open(p, "w", encoding="utf-8", newline="").write(t)
+sys.exit(0 if n == 1 else 1)
+PY
+[ $? -eq 0 ] || bad "q: config edit"
+expect "q (a connect-as user with a stale password)" pool.example.com connect-as-logon
+cp "$work/apphost.saved" "$cfg"
 
 # i. A NAME that is not a site: bad input, the name on stderr, nothing on stdout.
 for mode in text --json; do
