@@ -319,38 +319,45 @@ static void principal_account(struct ctx *c, struct principal *p, const char *us
     name_sid(c, l->account.sid, user);
 }
 
-static void pool_principal(struct ctx *c, struct site_work *w)
+/* The identity a pool runs as: type (identityType) and, for SpecificUser,
+ * user. */
+static void make_pool_principal(struct ctx *c, struct principal *p, const char *pool,
+                                const char *type, const char *user)
 {
-    const struct check_site *s = w->out;
-    const char *type = s->identity_type;
     struct ntfs_sid sid;
     if (!ascii_casecmp(type, "ApplicationPoolIdentity")) {
-        char *label = xasprintf("IIS AppPool\\%s", s->pool);
-        if (ntfs_sid_apppool(s->pool, &sid) == 0) {
-            principal_set(&w->pool, label, TOKEN_APPPOOL, &sid, NULL);
-            name_sid(c, w->pool.sid_text, label);
+        char *label = xasprintf("IIS AppPool\\%s", pool);
+        if (ntfs_sid_apppool(pool, &sid) == 0) {
+            principal_set(p, label, TOKEN_APPPOOL, &sid, NULL);
+            name_sid(c, p->sid_text, label);
         } else {
-            w->pool.label = xstrdup(label);
-            w->pool.why = xasprintf("pool name '%s' gives no AppPool SID", s->pool);
+            p->label = xstrdup(label);
+            p->why = xasprintf("pool name '%s' gives no AppPool SID", pool);
         }
         free(label);
     } else if (!ascii_casecmp(type, "NetworkService")) {
         ntfs_sid_parse(NTFS_SID_NETWORK_SERVICE, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\NETWORK SERVICE", TOKEN_NETWORK_SERVICE, &sid, NULL);
+        principal_set(p, "NT AUTHORITY\\NETWORK SERVICE", TOKEN_NETWORK_SERVICE, &sid, NULL);
     } else if (!ascii_casecmp(type, "LocalService")) {
         ntfs_sid_parse(NTFS_SID_LOCAL_SERVICE, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\LOCAL SERVICE", TOKEN_LOCAL_SERVICE, &sid, NULL);
+        principal_set(p, "NT AUTHORITY\\LOCAL SERVICE", TOKEN_LOCAL_SERVICE, &sid, NULL);
     } else if (!ascii_casecmp(type, "LocalSystem")) {
         ntfs_sid_parse(NTFS_SID_LOCAL_SYSTEM, &sid);
-        principal_set(&w->pool, "NT AUTHORITY\\SYSTEM", TOKEN_LOCAL_SYSTEM, &sid, NULL);
-    } else if (!ascii_casecmp(type, "SpecificUser") && s->identity_user && *s->identity_user) {
-        principal_account(c, &w->pool, s->identity_user, TOKEN_POOL_ACCOUNT);
+        principal_set(p, "NT AUTHORITY\\SYSTEM", TOKEN_LOCAL_SYSTEM, &sid, NULL);
+    } else if (!ascii_casecmp(type, "SpecificUser") && user && *user) {
+        principal_account(c, p, user, TOKEN_POOL_ACCOUNT);
     } else {
-        w->pool.label = xstrdup(type);
-        w->pool.why = xasprintf("pool '%s' has identityType '%s'%s", s->pool, type,
-                                !ascii_casecmp(type, "SpecificUser") ? " without a userName"
-                                                                     : ", unknown here");
+        p->label = xstrdup(type);
+        p->why = xasprintf("pool '%s' has identityType '%s'%s", pool, type,
+                           !ascii_casecmp(type, "SpecificUser") ? " without a userName"
+                                                                : ", unknown here");
     }
+}
+
+static void pool_principal(struct ctx *c, struct site_work *w)
+{
+    const struct check_site *s = w->out;
+    make_pool_principal(c, &w->pool, s->pool, s->identity_type, s->identity_user);
 }
 
 static void anon_principal(struct ctx *c, struct site_work *w)
@@ -1025,6 +1032,70 @@ static void prove_site(struct ctx *c, size_t self, const int *list, size_t n, in
     }
 }
 
+/* ---- applications other than the root --------------------------------- */
+
+struct app_walk {
+    struct ctx *c;
+    size_t self;
+};
+
+/* An application's own root: its pool (and the anonymous identity) must
+ * read the files of its physical path too. */
+static void check_app(const struct iis_vdir_info *v, void *arg)
+{
+    struct app_walk *aw = arg;
+    struct ctx *c = aw->c;
+    struct site_work *w = &c->work[aw->self];
+    struct check_site *s = w->out;
+    if (!strcmp(v->app_path, "/") || strcmp(v->vdir_path, "/") != 0)
+        return;
+    char *rel = *v->physical_path ? below_root(c->in->content_root, v->physical_path) : NULL;
+    if (!rel) {
+        char *note = xasprintf("application %s: its physical path %s is not below [content] "
+                               "root: not checked",
+                               v->app_path, v->physical_path);
+        append_note(s, note);
+        free(note);
+        return;
+    }
+    int f = folder_get(c, rel);
+    free(rel);
+    if (c->folders[f].error) {
+        char *note = xasprintf("application %s: %s", v->app_path, c->folders[f].error);
+        append_note(s, note);
+        free(note);
+        return;
+    }
+    struct principal app_pool = {0};
+    const struct principal *pool = &w->pool;
+    if (!names_collide(v->app_pool, s->pool)) {
+        char *type = NULL, *user = NULL;
+        if (apphost_pool_identity(c->in->ah, v->app_pool, &type, &user) < 0) {
+            char *note =
+                xasprintf("application %s: its pool '%s' is not defined", v->app_path, v->app_pool);
+            append_note(s, note);
+            free(note);
+            return;
+        }
+        make_pool_principal(c, &app_pool, v->app_pool, type, user);
+        free(type);
+        free(user);
+        pool = &app_pool;
+    }
+    struct ntfs_access a;
+    if (pool->known) {
+        ntfs_access_check(&c->folders[f].file_sd, &pool->token.view, NTFS_ACCESS_READ_DATA, &a);
+        if (!(a.granted & NTFS_ACCESS_READ_DATA))
+            cannot_read(c, w, f, pool, false, &a, TOKEN_APPPOOL);
+    }
+    if (!w->anon_is_pool && w->anon.known) {
+        ntfs_access_check(&c->folders[f].file_sd, &w->anon.token.view, NTFS_ACCESS_READ_DATA, &a);
+        if (!(a.granted & NTFS_ACCESS_READ_DATA))
+            cannot_read(c, w, f, &w->anon, true, &a, TOKEN_IUSR);
+    }
+    principal_free(&app_pool);
+}
+
 static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
 {
     struct site_work *w = &c->work[self];
@@ -1196,6 +1267,8 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
     }
     for (size_t g = 0; g < N_SHARED_GROUPS; g++)
         token_free(&groups[g]);
+    struct app_walk aw = {c, self};
+    apphost_site_vdirs(c->in->ah, s->name, check_app, &aw);
     if (c->in->prove)
         prove_site(c, self, list, n, s_idx, p_idx);
     free(list);

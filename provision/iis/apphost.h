@@ -153,6 +153,9 @@ struct iis_vdir_info {
     const char *password;      /* in clear, or NULL (none, or encrypted by IIS) */
 };
 typedef void (*iis_vdir_visitor)(const struct iis_vdir_info *v, void *arg);
+/* The identity pool runs as: *type its identityType (as IIS reads it),
+ * *user its userName or NULL (heap). 0, or -1 when no such pool. */
+int apphost_pool_identity(const struct apphost *ah, const char *pool, char **type, char **user);
 /* -1 when the config has no such site, else 0 after visiting. */
 int apphost_site_vdirs(const struct apphost *ah, const char *site, iis_vdir_visitor visit,
                        void *arg);

@@ -213,3 +213,15 @@ int apphost_site_vdirs(const struct apphost *ah, const char *site, iis_vdir_visi
     }
     return 0;
 }
+
+int apphost_pool_identity(const struct apphost *ah, const char *pool, char **type, char **user)
+{
+    const struct pool_state *ps = strmap_get(&ah->pools, pool);
+    if (!ps || ps->removed || ps->elem < 0)
+        return -1;
+    int32_t pm = xml_child(&ah->doc, ps->elem, "processModel");
+    *type =
+        ah_effective(ah, pm, ah->pool_defaults_pm_el, "identityType", "ApplicationPoolIdentity");
+    *user = pm >= 0 ? xml_get(&ah->doc, pm, "userName") : NULL;
+    return 0;
+}

@@ -25,7 +25,8 @@
 # logon, counted once) are named; after an account is deleted by hand and
 # made again, apply removes the old SID's grants and check names any other
 # entry of it; --prove's accesses over SMB as IUSR_a match the descriptors;
-# a root that connects as a user with a stale password is named.
+# a root that connects as a user with a stale password is named; an
+# application whose pool cannot read its own root is named.
 # Ends with destroy:
 # the config back to its bytes, accounts, grants and folders gone.
 # Usage: test_check.sh BUILD_DIR.
@@ -397,6 +398,26 @@ sys.exit(0 if n == 1 else 1)
 PY
 [ $? -eq 0 ] || bad "q: config edit"
 expect "q (a connect-as user with a stale password)" pool.example.com connect-as-logon
+cp "$work/apphost.saved" "$cfg"
+
+# r. An application /api of pool.example.com in DefaultAppPool, its root on
+# pool.example.com's data (the config edited by hand): DefaultAppPool's
+# identity cannot read there.
+cp "$cfg" "$work/apphost.saved"
+python3 - "$cfg" <<'PY'
+import re, sys
+p = sys.argv[1]
+t = open(p, encoding="utf-8", newline="").read()
+t, n = re.subn(r'(<site name="pool\.example\.com"[^>]*>\s*<application path="/"[^>]*>.*?</application>)',
+               r'\1<application path="/api" applicationPool="DefaultAppPool"><virtualDirectory path="/" physicalPath="D:\\Sites\\pool.example.com\\data" /></application>',
+               t, count=1, flags=re.S)
+open(p, "w", encoding="utf-8", newline="").write(t)
+sys.exit(0 if n == 1 else 1)
+PY
+[ $? -eq 0 ] || bad "r: config edit"
+expect "r (an application whose pool cannot read its root)" pool.example.com pool-cannot-read
+[ "$(jq_ 'finding("pool.example.com", "pool-cannot-read")["identity"] + "|" + finding("pool.example.com", "pool-cannot-read")["path"]')" = 'IIS AppPool\DefaultAppPool|D:\Sites\pool.example.com\data' ] \
+  && ok "r: names DefaultAppPool's identity on the application's root" || bad "r: $(got_json)"
 cp "$work/apphost.saved" "$cfg"
 
 # i. A NAME that is not a site: bad input, the name on stderr, nothing on stdout.
