@@ -507,14 +507,21 @@ int accounts_remove(struct account_run *run, struct account_step *step, struct d
     return dir_delete_account(run->dir, &step->account, d) < 0 ? -1 : 0;
 }
 
-int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d)
+int accounts_find(struct account_run *run, const char *name, struct dir_account *out,
+                  struct diag *d)
 {
     size_t n;
     const char *part = ntfs_principal_account(name, &n);
     char *sam = xstrndup(part, n);
-    struct dir_account a = {0};
-    int rc = dir_find_account(run->dir, sam, &a, d);
+    int rc = dir_find_account(run->dir, sam, out, d);
     free(sam);
+    return rc;
+}
+
+int accounts_lookup_sid(struct account_run *run, const char *name, char **sid, struct diag *d)
+{
+    struct dir_account a = {0};
+    int rc = accounts_find(run, name, &a, d);
     if (rc == 0)
         diag_add(d, "sid: no user '%s' in the directory", name);
     if (rc == 1)
@@ -527,12 +534,8 @@ int accounts_read_state(struct account_run *run, const char *name, char **sid, c
                         struct dir_account_state *st, struct diag *d)
 {
     memset(st, 0, sizeof *st);
-    size_t n;
-    const char *part = ntfs_principal_account(name, &n);
-    char *sam = xstrndup(part, n);
     struct dir_account a = {0};
-    int rc = dir_find_account(run->dir, sam, &a, d);
-    free(sam);
+    int rc = accounts_find(run, name, &a, d);
     if (rc == 0)
         diag_add(d, "no user '%s' in the directory", name);
     if (rc == 1) {
@@ -546,17 +549,6 @@ int accounts_read_state(struct account_run *run, const char *name, char **sid, c
     }
     dir_account_free(&a);
     return rc == 1 ? 0 : -1;
-}
-
-int accounts_find(struct account_run *run, const char *name, struct dir_account *out,
-                  struct diag *d)
-{
-    size_t n;
-    const char *part = ntfs_principal_account(name, &n);
-    char *sam = xstrndup(part, n);
-    int rc = dir_find_account(run->dir, sam, out, d);
-    free(sam);
-    return rc;
 }
 
 int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d)

@@ -8,7 +8,6 @@
 #include "provision/check_prove.h"
 #include "provision/conf.h"
 #include "provision/iis/apphost.h"
-#include "provision/iis/configfile.h"
 #include "provision/report.h"
 #include "provision/run.h"
 #include "provision/run_internal.h"
@@ -423,16 +422,7 @@ int run_check(const struct options *o, int n, char **names)
         return EXIT_USAGE;
     }
     int rc = EXIT_FAILED;
-    struct apphost *ah = NULL;
-    struct configfile cf;
-    struct smb_options iis_smb = {
-        .auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos, .timeout_ms = c.iis_timeout_ms};
-    if (configfile_open(&cf, c.iis_config, &iis_smb, NULL, &d) == 0) {
-        size_t len;
-        char *text = configfile_take(&cf, &len);
-        ah = apphost_load(text, len, c.iis_config, &d);
-        configfile_close(&cf);
-    }
+    struct apphost *ah = read_iis_config(&c, &d);
     struct smb_session *smb = NULL;
     struct acl_backend *content = NULL;
     char *no_content = NULL;

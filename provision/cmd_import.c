@@ -12,13 +12,10 @@
 #include "provision/conf.h"
 #include "provision/fold.h"
 #include "provision/iis/apphost.h"
-#include "provision/iis/configfile.h"
 #include "provision/planfile.h"
 #include "provision/report.h"
 #include "provision/run_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,16 +361,7 @@ int run_import(const struct options *o, int n, char **names)
         return EXIT_USAGE;
     }
     int rc = EXIT_FAILED;
-    struct apphost *ah = NULL;
-    struct configfile cf;
-    struct smb_options iis_smb = {
-        .auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos, .timeout_ms = c.iis_timeout_ms};
-    if (configfile_open(&cf, c.iis_config, &iis_smb, NULL, &d) == 0) {
-        size_t len;
-        char *text = configfile_take(&cf, &len);
-        ah = apphost_load(text, len, c.iis_config, &d);
-        configfile_close(&cf);
-    }
+    struct apphost *ah = read_iis_config(&c, &d);
     char *tpl = conf_relative(&c, c.templates_dir);
     char *base = xasprintf("%s/imported.ini", tpl);
     char *base2 = xasprintf("%s/imported-account.ini", tpl);

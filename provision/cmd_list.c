@@ -7,6 +7,7 @@
 #include "provision/journal.h"
 #include "provision/report.h"
 #include "provision/run.h"
+#include "provision/run_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,22 @@ static void list_one(const struct iis_site_info *info, void *arg)
     st->n++;
 }
 
+struct apphost *read_iis_config(const struct conf *c, struct diag *d)
+{
+    struct configfile cf;
+    struct apphost *ah = NULL;
+    struct smb_options iis_smb = {.auth_file = c->iis_auth_file,
+                                  .kerberos = c->iis_kerberos,
+                                  .timeout_ms = c->iis_timeout_ms};
+    if (configfile_open(&cf, c->iis_config, &iis_smb, NULL, d) == 0) {
+        size_t len;
+        char *text = configfile_take(&cf, &len);
+        ah = apphost_load(text, len, c->iis_config, d);
+        configfile_close(&cf);
+    }
+    return ah;
+}
+
 int run_list(const struct options *o)
 {
     struct diag d;
@@ -64,16 +81,7 @@ int run_list(const struct options *o)
         diag_free(&d);
         return EXIT_USAGE;
     }
-    struct configfile cf;
-    struct apphost *ah = NULL;
-    struct smb_options iis_smb = {
-        .auth_file = c.iis_auth_file, .kerberos = c.iis_kerberos, .timeout_ms = c.iis_timeout_ms};
-    if (configfile_open(&cf, c.iis_config, &iis_smb, NULL, &d) == 0) {
-        size_t len;
-        char *text = configfile_take(&cf, &len);
-        ah = apphost_load(text, len, c.iis_config, &d);
-        configfile_close(&cf);
-    }
+    struct apphost *ah = read_iis_config(&c, &d);
     int rc = EXIT_DONE;
     /* list never recovers; it says when a journal waits. */
     char *waiting = journal_waiting_note(c.state_dir);

@@ -100,4 +100,9 @@ int merge_other_change(struct session *s, struct run *r);
 int run_sites(const struct options *o, int n, char **lists, enum mode mode,
               struct planfile *capture, bool quiet);
 
+/* Reads the IIS configuration of c, without a lock, and loads it: for the
+ * commands that only read it (list, check, import; cmd_list.c). NULL with
+ * messages in d. */
+struct apphost *read_iis_config(const struct conf *c, struct diag *d);
+
 #endif

@@ -294,6 +294,20 @@ static void drop_aces(struct ntfs_sd *sd, const bool *drop)
     sd->ace_count = k;
 }
 
+/* What parent passes down to a new child of child's kind, owner and group
+ * (heap). 0 or -1. */
+static int passed_down(const struct ntfs_sd *child, const struct ntfs_sd *parent, bool is_dir,
+                       struct ntfs_sd *passed)
+{
+    struct ntfs_sd stub;
+    ntfs_sd_init(&stub);
+    stub.has_owner = child->has_owner;
+    stub.owner = child->owner;
+    stub.has_group = child->has_group;
+    stub.group = child->group;
+    return ntfs_sd_inherit(parent, is_dir, &stub, passed) != 0 ? -1 : 0;
+}
+
 /* Splits sd into its explicit ACEs (*expl, heap copy of sd without the
  * inherited ones) and whether it is protected. parent is the descriptor
  * sd inherited from (NULL: unknown, then only the INHERITED flag counts).
@@ -323,13 +337,8 @@ static int split_explicit(const struct ntfs_sd *sd, const struct ntfs_sd *parent
     if (!parent || sd->ace_count == 0)
         return 0;
     /* no INHERITED flag anywhere: look for copies of the parent's share */
-    struct ntfs_sd stub, passed;
-    ntfs_sd_init(&stub);
-    stub.has_owner = sd->has_owner;
-    stub.owner = sd->owner;
-    stub.has_group = sd->has_group;
-    stub.group = sd->group;
-    if (ntfs_sd_inherit(parent, is_dir, &stub, &passed) != 0)
+    struct ntfs_sd passed;
+    if (passed_down(sd, parent, is_dir, &passed) != 0)
         return -1;
     if (passed.ace_count == 0) {
         ntfs_sd_free(&passed);
@@ -1062,13 +1071,8 @@ static int lost_explicit(const struct ntfs_sd *child, const struct ntfs_sd *pare
     for (size_t i = 0; i < child->ace_count; i++)
         if (child->aces[i].flags & NTFS_ACE_ID)
             return 0; /* split_explicit goes by the flag then */
-    struct ntfs_sd stub, passed;
-    ntfs_sd_init(&stub);
-    stub.has_owner = child->has_owner;
-    stub.owner = child->owner;
-    stub.has_group = child->has_group;
-    stub.group = child->group;
-    if (ntfs_sd_inherit(parent, is_dir, &stub, &passed) != 0)
+    struct ntfs_sd passed;
+    if (passed_down(child, parent, is_dir, &passed) != 0)
         return -1;
     bool *used = xcalloc(child->ace_count ? child->ace_count : 1, sizeof *used);
     size_t present = 0;
