@@ -1,63 +1,18 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#include "provision/check.h"
+#include "provision/check_internal.h"
 
 #include "provision/fold.h"
 #include "provision/ntfs/effective.h"
-#include "provision/ntfs/grants.h"
 #include "provision/ntfs/sid.h"
 #include "provision/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define FILE_ADD_FILE NTFS_ACCESS_WRITE_DATA /* on a folder: create files */
-#define WRITES        (NTFS_ACCESS_WRITE_DATA | NTFS_ACCESS_APPEND_DATA)
+#define WRITES (NTFS_ACCESS_WRITE_DATA | NTFS_ACCESS_APPEND_DATA)
 /* Subfolders of S and P listed at most (a site is a handful of folders). */
 #define MAX_SUBFOLDERS 64
-
-/* A folder whose descriptor was read (or not), shared by every site. */
-struct folder {
-    char *rel;  /* below the content root, '/' between components; "" = root */
-    char *win;  /* its Windows path */
-    int parent; /* index, -1 for the content root */
-    char *error;
-    struct ntfs_sd sd, file_sd; /* its descriptor; what a new file in it gets */
-};
-
-/* An identity with its token. */
-struct principal {
-    char *label; /* IUSR, IIS AppPool\NAME, DOMAIN\user, BUILTIN\Users ... */
-    char *sid_text;
-    bool known; /* its SID is known (else why) */
-    char *why;
-    struct token token;
-    const struct check_account *account; /* a domain account's state, or NULL */
-};
-
-struct site_work {
-    struct check_site *out;
-    char *rel; /* of the physical path, or NULL */
-    struct principal pool, anon;
-    bool anon_is_pool;
-};
-
-struct ctx {
-    const struct check_input *in;
-    struct folder *folders;
-    size_t n_folders, cap_folders;
-    struct strmap by_rel;   /* rel (names) -> index + 1 */
-    struct strmap names;    /* SID string -> display name (heap) */
-    struct strmap tenant;   /* own pool SID string -> site index + 1, or SHARED */
-    struct strmap accounts; /* DOMAIN\\name -> struct looked_up */
-    struct strmap logons;   /* pools whose password was tried */
-    struct strmap sids;     /* domain SID -> 1 + sid_exists' answer */
-    struct site_work *work;
-    size_t n_work;
-};
-
-#define SHARED ((void *)(intptr_t)-1)
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -126,7 +81,7 @@ static char *ace_text(struct ctx *c, const struct ntfs_ace *a)
 
 /* ---- folders ------------------------------------------------------------- */
 
-static char *windows_path(const char *root, const char *rel)
+char *windows_path(const char *root, const char *rel)
 {
     size_t n = strlen(root);
     while (n && root[n - 1] == '\\')
@@ -174,7 +129,7 @@ static char *parent_rel(const char *rel)
 }
 
 /* The folder rel (read on first use, with its ancestors). */
-static int folder_get(struct ctx *c, const char *rel)
+int folder_get(struct ctx *c, const char *rel)
 {
     void *v = strmap_get(&c->by_rel, rel);
     if (v)
@@ -274,13 +229,7 @@ void check_account_free(struct check_account *a)
     memset(a, 0, sizeof *a);
 }
 
-/* A domain account looked up once per run (several pools may share one). */
-struct looked_up {
-    struct check_account account;
-    char *why; /* the look-up failed: why */
-};
-
-static const struct looked_up *look_up(struct ctx *c, const char *user)
+const struct looked_up *look_up(struct ctx *c, const char *user)
 {
     struct looked_up *l = strmap_get(&c->accounts, user);
     if (l)
@@ -378,7 +327,7 @@ static void anon_principal(struct ctx *c, struct site_work *w)
 
 /* ---- findings ------------------------------------------------------------ */
 
-static void append_note(struct check_site *s, const char *note)
+void append_note(struct check_site *s, const char *note)
 {
     if (s->notes && strstr(s->notes, note))
         return;
@@ -387,8 +336,8 @@ static void append_note(struct check_site *s, const char *note)
     s->notes = n;
 }
 
-static struct check_finding *add_finding(struct check_site *s, const char *id, const char *severity,
-                                         const char *identity, const char *path)
+struct check_finding *add_finding(struct check_site *s, const char *id, const char *severity,
+                                  const char *identity, const char *path)
 {
     s->findings = xrealloc(s->findings, (s->n_findings + 1) * sizeof *s->findings);
     struct check_finding *f = &s->findings[s->n_findings++];
@@ -403,8 +352,8 @@ static struct check_finding *add_finding(struct check_site *s, const char *id, c
 /* Evidence for ACE a of folder f's descriptor, or (files) of what a new
  * file in f inherits: then the entry shown is the folder's own one that
  * the file's comes from, as icacls shows the folder. */
-static void add_evidence(struct ctx *c, struct check_finding *fi, int folder, bool files,
-                         const struct ntfs_ace *a)
+void add_evidence(struct ctx *c, struct check_finding *fi, int folder, bool files,
+                  const struct ntfs_ace *a)
 {
     const struct folder *f = &c->folders[folder];
     const struct ntfs_ace *shown = a;
@@ -504,235 +453,6 @@ static void cannot_read(struct ctx *c, struct site_work *w, int p, const struct 
     }
 }
 
-/* ---- accounts ------------------------------------------------------------ */
-
-static char *filetime_text(long long ft)
-{
-    time_t t = (time_t)(ft / 10000000LL - 11644473600LL);
-    struct tm tm;
-    char buf[64];
-    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm))
-        return xstrdup("(a date out of range)");
-    return xstrdup(buf);
-}
-
-/* The short name the AD PowerShell cmdlets take: name of DOMAIN\name. */
-static const char *sam_of(const char *user)
-{
-    const char *slash = strrchr(user, '\\');
-    return slash ? slash + 1 : user;
-}
-
-/* One logon per pool and run: a refused one counts toward the lockout. */
-static void try_logon(struct ctx *c, struct site_work *w)
-{
-    struct check_site *s = w->out;
-    const struct check_account *a = w->pool.account;
-    if (!strmap_get(&c->logons, s->pool))
-        strmap_put(&c->logons, s->pool, (void *)1);
-    else
-        return; /* another site of the same pool tried it */
-    char *password = apphost_pool_plain_password(c->in->ah, s->pool, s->identity_user);
-    if (!password) {
-        if (!apphost_pool_has_password(c->in->ah, s->pool, s->identity_user)) {
-            struct check_finding *fi =
-                add_finding(s, "password-missing", "critical", w->pool.label, s->physical_path);
-            fi->text = xasprintf("pool '%s' runs as %s but stores no password: the pool cannot "
-                                 "start and the site answers 503",
-                                 s->pool, w->pool.label);
-            fi->fix = xasprintf("provision apply --rotate-passwords with the site's list, or "
-                                "appcmd set apppool \"%s\" /processModel.password:...",
-                                s->pool);
-        } else {
-            append_note(s, "the pool's password is stored encrypted by IIS: its logon was not "
-                           "tried");
-        }
-        return;
-    }
-    char *why = NULL;
-    int ok = c->in->logon(c->in->ctx, a->upn, password, &why);
-    free_secret(password);
-    if (ok == 0) {
-        struct check_finding *fi =
-            add_finding(s, "password-logon", "critical", w->pool.label, s->physical_path);
-        fi->text = xasprintf("the password pool '%s' stores for %s does not log on (%s): the "
-                             "pool cannot start and the site answers 503. check tried once: "
-                             "each refused logon counts toward the account's lockout",
-                             s->pool, w->pool.label, why ? why : "refused");
-        fi->fix = xstrdup("provision apply --rotate-passwords with the site's list (sets a new "
-                          "password and stores it in the pool)");
-    } else if (ok < 0) {
-        append_note(s, why ? why : "the logon could not be tried");
-    }
-    free(why);
-}
-
-/* The account a pool or the anonymous identity runs as: can it log on? */
-static void account_findings(struct ctx *c, struct site_work *w, const struct principal *p,
-                             bool is_pool)
-{
-    const struct check_account *a = p->account;
-    if (!a)
-        return;
-    struct check_site *s = w->out;
-    char *role = is_pool ? xasprintf("%s, the identity of pool '%s',", p->label, s->pool)
-                         : xasprintf("%s, the anonymous identity,", p->label);
-    const char *effect = is_pool ? "the pool cannot start and the site answers 503"
-                                 : "anonymous requests fail with 401";
-    const char *sam = sam_of(p->label);
-    bool usable = true;
-    if (a->disabled) {
-        struct check_finding *fi =
-            add_finding(s, "account-disabled", "critical", p->label, s->physical_path);
-        fi->text = xasprintf("%s is disabled: %s", role, effect);
-        fi->fix = xasprintf("Enable-ADAccount %s", sam);
-        usable = false;
-    }
-    if (a->locked_out) {
-        struct check_finding *fi =
-            add_finding(s, "account-locked-out", "critical", p->label, s->physical_path);
-        fi->text = xasprintf("%s is locked out (too many wrong passwords): %s", role, effect);
-        fi->fix =
-            xasprintf("Unlock-ADAccount %s, then find what logs on with an old password", sam);
-        usable = false;
-    }
-    if (a->account_expires && a->account_expires <= c->in->now) {
-        char *when = filetime_text(a->account_expires);
-        struct check_finding *fi =
-            add_finding(s, "account-expired", "critical", p->label, s->physical_path);
-        fi->text = xasprintf("%s expired on %s: %s", role, when, effect);
-        fi->fix = xasprintf("Clear-ADAccountExpiration %s", sam);
-        free(when);
-        usable = false;
-    }
-    if (a->password_expired) {
-        struct check_finding *fi =
-            add_finding(s, "password-expired", "critical", p->label, s->physical_path);
-        fi->text = xasprintf("%s has an expired password (or one that must be changed at the "
-                             "next logon): %s",
-                             role, effect);
-        fi->fix = xstrdup("provision apply --rotate-passwords with the site's list");
-        usable = false;
-    } else if (a->password_expires && a->password_expires > c->in->now) {
-        char *when = filetime_text(a->password_expires);
-        struct check_finding *fi =
-            add_finding(s, "password-expires", "warning", p->label, s->physical_path);
-        fi->text = xasprintf("%s has a password that expires on %s: then %s", role, when, effect);
-        fi->fix = xasprintf("Set-ADUser %s -PasswordNeverExpires $true (the pool cannot change "
-                            "its own password)",
-                            sam);
-        free(when);
-    }
-    if (!a->groups_read)
-        append_note(s, "the AD groups (tokenGroups) of an identity could not be read: only its "
-                       "own SID and the well-known groups count");
-    free(role);
-    /* A logon of an unusable account would only add to its bad-password
-     * count. */
-    if (usable && is_pool && c->in->logon && a->upn && s->identity_user)
-        try_logon(c, w);
-}
-
-/* Needs no descriptor: said even when the folders cannot be read. */
-static void localsystem_finding(struct site_work *w)
-{
-    struct check_site *s = w->out;
-    struct check_finding *fi =
-        add_finding(s, "pool-localsystem", "warning", w->pool.label, s->physical_path);
-    fi->text = xasprintf("pool '%s' runs as LocalSystem: the site's code has full control "
-                         "of the server",
-                         s->pool);
-    fi->fix = xasprintf("appcmd set apppool \"%s\" /processModel.identityType:"
-                        "ApplicationPoolIdentity",
-                        s->pool);
-}
-
-/* ---- virtual directories that connect as a user ----------------------- */
-
-struct vdir_walk {
-    struct ctx *c;
-    struct site_work *w;
-};
-
-static void vdir_finding(struct vdir_walk *vw, const struct iis_vdir_info *v, const char *id,
-                         const char *what)
-{
-    struct check_site *s = vw->w->out;
-    char *where =
-        xasprintf("%s%s", strcmp(v->app_path, "/") ? v->app_path : "",
-                  strcmp(v->vdir_path, "/") || !strcmp(v->app_path, "/") ? v->vdir_path : "");
-    struct check_finding *fi = add_finding(s, id, "critical", v->user, v->physical_path);
-    fi->text = xasprintf("virtual directory %s of site '%s' connects as %s, %s: requests there "
-                         "fail (500 or 401)",
-                         where, s->name, v->user, what);
-    fi->fix = xasprintf("appcmd set vdir \"%s%s\" -userName:\"\" -password:\"\" (pass-through), "
-                        "or store the account's current password",
-                        s->name, where);
-    free(where);
-}
-
-/* A connect-as user: its account must log on with the stored password
- * (tried once per account and run, as for pools). */
-static void check_vdir(const struct iis_vdir_info *v, void *arg)
-{
-    struct vdir_walk *vw = arg;
-    struct ctx *c = vw->c;
-    struct check_site *s = vw->w->out;
-    if (!v->user)
-        return;
-    if (!v->has_password) {
-        vdir_finding(vw, v, "connect-as-no-password", "but stores no password");
-        return;
-    }
-    if (!v->password) {
-        append_note(s, "a virtual directory's connect-as password is encrypted by IIS: not tried");
-        return;
-    }
-    struct ntfs_sid sid;
-    if (ntfs_sid_resolve_builtin(v->user, &sid) == 0 || !strchr(v->user, '\\') || !c->in->resolve) {
-        append_note(s, "a virtual directory connects as a local or unknown account: its logon "
-                       "is not tried");
-        return;
-    }
-    const struct looked_up *l = look_up(c, v->user);
-    if (l->why) {
-        char *what = xasprintf("which the directory does not give (%s)", l->why);
-        vdir_finding(vw, v, "connect-as-account", what);
-        free(what);
-        return;
-    }
-    const struct check_account *a = &l->account;
-    const char *cannot = a->disabled           ? "which is disabled"
-                         : a->locked_out       ? "which is locked out"
-                         : a->password_expired ? "whose password has expired"
-                         : a->account_expires && a->account_expires <= c->in->now
-                             ? "which has expired"
-                             : NULL;
-    if (cannot) {
-        vdir_finding(vw, v, "connect-as-account", cannot);
-        return;
-    }
-    char *key = xasprintf("connect-as %s", v->user);
-    bool tried = strmap_get(&c->logons, key) != NULL;
-    if (!tried)
-        strmap_put(&c->logons, key, (void *)1);
-    free(key);
-    if (tried || !c->in->logon || !a->upn)
-        return;
-    char *why = NULL;
-    int ok = c->in->logon(c->in->ctx, a->upn, v->password, &why);
-    if (ok == 0) {
-        char *what = xasprintf("whose stored password does not log on (%s; tried once: each "
-                               "refusal counts toward the account's lockout)",
-                               why ? why : "refused");
-        vdir_finding(vw, v, "connect-as-logon", what);
-        free(what);
-    } else if (ok < 0) {
-        append_note(s, why ? why : "a connect-as logon could not be tried");
-    }
-    free(why);
-}
-
 /* ---- one site ------------------------------------------------------------ */
 
 struct column {
@@ -810,39 +530,6 @@ static void other_tenants(struct ctx *c, size_t self, int f)
     }
 }
 
-/* Explicit entries of folder f naming a domain SID the directory does not
- * know: an account deleted by hand (or one of another domain). */
-static void unresolved_sids(struct ctx *c, size_t self, int f)
-{
-    struct check_site *s = c->work[self].out;
-    const struct ntfs_sd *sd = &c->folders[f].sd;
-    for (size_t i = 0; i < sd->ace_count; i++) {
-        const struct ntfs_ace *a = &sd->aces[i];
-        char text[NTFS_SID_STRING_MAX];
-        ntfs_sid_format(&a->sid, text, sizeof text);
-        if ((a->flags & NTFS_ACE_ID) || strncmp(text, "S-1-5-21-", 9) != 0 ||
-            strmap_get(&c->names, text))
-            continue;
-        /* 1 + the answer, kept for the run */
-        intptr_t known = (intptr_t)strmap_get(&c->sids, text);
-        if (!known) {
-            known = 1 + c->in->sid_exists(c->in->ctx, text);
-            strmap_put(&c->sids, text, (void *)known);
-        }
-        if (known != 1) /* 2: it exists; 0: could not be asked */
-            continue;
-        struct check_finding *fi =
-            add_finding(s, "unresolved-sid", "warning", text, c->folders[f].win);
-        fi->text = xasprintf("an entry on %s names %s, which the directory does not know: an "
-                             "account deleted by hand (or one of another domain)",
-                             c->folders[f].win, text);
-        add_evidence(c, fi, f, false, a);
-        fi->fix = xasprintf("icacls \"%s\" /remove:%c *%s (provision apply removes it when it "
-                            "has exactly the site's own grant)",
-                            c->folders[f].win, a->type == NTFS_ACE_DENY ? 'd' : 'g', text);
-    }
-}
-
 static const struct {
     const char *sid, *label;
 } shared_groups[] = {
@@ -852,185 +539,6 @@ static const struct {
     {"S-1-5-32-568", "BUILTIN\\IIS_IUSRS"},
 };
 enum { N_SHARED_GROUPS = sizeof shared_groups / sizeof *shared_groups };
-
-/* ---- deep: what lies below --------------------------------------------- */
-
-struct deep_walk {
-    struct ctx *c;
-    struct check_finding *fi; /* made on the first stale object */
-    struct check_site *site;
-    size_t stale, objects;
-    const char *top;         /* the site folder's Windows path */
-    struct ntfs_sid ours[2]; /* the site's own identities: pool, anonymous */
-    size_t n_ours;
-};
-
-/* Every object below rel (whose descriptor is parent): does it hold what
- * Windows propagation from its parent would give it? */
-static void deep_walk(struct deep_walk *w, const char *rel, const struct ntfs_sd *parent)
-{
-    struct acl_dirent *ents = NULL;
-    size_t n = 0;
-    struct diag d;
-    diag_init(&d);
-    unsigned caps = acl_backend_caps(w->c->in->content);
-    if (acl_list(w->c->in->content, rel, &ents, &n, &d) < 0) {
-        append_note(w->site, d.count ? d.msgs[0] : "a folder could not be listed");
-        diag_free(&d);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (acl_path_problem(ents[i].name))
-            continue;
-        char *child = xasprintf("%s/%s", rel, ents[i].name);
-        struct ntfs_sd sd, want;
-        bool prot;
-        diag_free(&d);
-        diag_init(&d);
-        w->objects++;
-        if (acl_read_sd(w->c->in->content, child, &sd, &d) < 0) {
-            append_note(w->site, d.count ? d.msgs[0] : "a descriptor could not be read");
-            free(child);
-            continue;
-        }
-        char why[256] = "";
-        int pr = acl_propagated(&sd, parent, ents[i].is_dir, caps, &want, &prot);
-        if (pr == 0 && prot) {
-            /* Over SMB: lost the site's own entries, or deliberately
-             * different? Only the first is said. */
-            ntfs_sd_free(&want);
-            prot =
-                acl_lost_entries(&sd, parent, ents[i].is_dir, caps, w->ours, w->n_ours, &want) != 1;
-        }
-        if (pr == 0 && !prot) {
-            if (!acl_sd_same_entries(&want, &sd)) {
-                acl_sd_equivalent(&want, &sd, caps, why, sizeof why);
-                if (!w->fi)
-                    w->fi = add_finding(w->site, "inheritance-stale", "warning", "", w->top);
-                if (w->stale++ < 5) {
-                    char *win = windows_path(w->c->in->content_root, child);
-                    w->fi->evidence = xrealloc(w->fi->evidence,
-                                               (w->fi->n_evidence + 1) * sizeof *w->fi->evidence);
-                    struct check_evidence *e = &w->fi->evidence[w->fi->n_evidence++];
-                    e->path = win;
-                    e->ace = xstrdup(*why ? why : "differs from what its folder passes down");
-                    e->from = NULL;
-                }
-            }
-            ntfs_sd_free(&want);
-        }
-        if (ents[i].is_dir)
-            deep_walk(w, child, &sd);
-        ntfs_sd_free(&sd);
-        free(child);
-    }
-    acl_dirents_free(ents, n);
-    diag_free(&d);
-}
-
-static void deep_check(struct ctx *c, size_t self, struct check_site *s, int s_idx)
-{
-    struct deep_walk w = {.c = c, .site = s, .top = c->folders[s_idx].win};
-    const struct site_work *sw = &c->work[self];
-    if (sw->pool.known)
-        w.ours[w.n_ours++] = sw->pool.token.sids[0];
-    if (!sw->anon_is_pool && sw->anon.known)
-        w.ours[w.n_ours++] = sw->anon.token.sids[0];
-    deep_walk(&w, c->folders[s_idx].rel, &c->folders[s_idx].sd);
-    if (w.fi) {
-        w.fi->text =
-            xasprintf("%zu of the %zu files and folders below %s do not hold what their "
-                      "folder passes down (an inherited entry missing or stale)%s",
-                      w.stale, w.objects, w.top, w.stale > 5 ? "; the first five are shown" : "");
-        w.fi->fix = xasprintf("provision apply --deep with the site's list, or re-set the DACL "
-                              "of %s on the host so that Windows propagates it again",
-                              w.top);
-    }
-}
-
-/* ---- --prove: the accesses tried for real ---------------------------- */
-
-static void add_probe(struct check_site *s, enum check_probe_kind kind, const struct folder *f,
-                      bool expected)
-{
-    s->probes = xrealloc(s->probes, (s->n_probes + 1) * sizeof *s->probes);
-    struct check_probe *p = &s->probes[s->n_probes++];
-    memset(p, 0, sizeof *p);
-    p->kind = kind;
-    p->rel = xstrdup(f->rel);
-    p->path = xstrdup(f->win);
-    p->expected = expected;
-    p->got = -1;
-}
-
-/* Logs on over SMB as the pool's account and tries: reading the physical
- * path, writing in each of the site's folders, reading and writing in
- * another tenant's site folder; each against what the descriptors say.
- * Only for a pool running as an AD account whose password the IIS
- * configuration holds in clear. */
-static void prove_site(struct ctx *c, size_t self, const int *list, size_t n, int s_idx, int p_idx)
-{
-    struct site_work *w = &c->work[self];
-    struct check_site *s = w->out;
-    if (!w->pool.account || !s->identity_user) {
-        append_note(s, "--prove: only a pool running as an AD account is proved");
-        return;
-    }
-    char *password = apphost_pool_plain_password(c->in->ah, s->pool, s->identity_user);
-    if (!password) {
-        append_note(s, "--prove: the pool's password is not in the configuration in clear: not "
-                       "proved");
-        return;
-    }
-    const struct ntfs_token *t = &w->pool.token.view;
-    struct ntfs_access a, b;
-    ntfs_access_check(&c->folders[p_idx].file_sd, t, NTFS_ACCESS_READ_DATA, &a);
-    add_probe(s, CHECK_PROBE_READ, &c->folders[p_idx], a.granted & NTFS_ACCESS_READ_DATA);
-    for (size_t i = 0; i < n; i++)
-        add_probe(s, CHECK_PROBE_WRITE, &c->folders[list[i]],
-                  ntfs_access_check(&c->folders[list[i]].sd, t, FILE_ADD_FILE, &b) != 0);
-    /* Another tenant's site folder: the first other checked site. */
-    for (size_t k = 0; k < c->n_work; k++) {
-        const struct site_work *o = &c->work[k];
-        if (k == self || !o->rel)
-            continue;
-        int other = folder_get(c, o->rel);
-        if (c->folders[other].error || other == s_idx || other == p_idx)
-            continue;
-        ntfs_access_check(&c->folders[other].file_sd, t, NTFS_ACCESS_READ_DATA, &a);
-        add_probe(s, CHECK_PROBE_READ, &c->folders[other], a.granted & NTFS_ACCESS_READ_DATA);
-        add_probe(s, CHECK_PROBE_WRITE, &c->folders[other],
-                  ntfs_access_check(&c->folders[other].sd, t, FILE_ADD_FILE, &b) != 0);
-        break;
-    }
-    char *why = NULL;
-    if (c->in->prove(c->in->ctx, s->identity_user, password, s->probes, s->n_probes, &why) < 0) {
-        char *note =
-            xasprintf("--prove: no logon as %s: %s", s->identity_user, why ? why : "refused");
-        append_note(s, note);
-        free(note);
-    }
-    free(why);
-    free_secret(password);
-    append_note(s, "--prove uses the account's network logon token, which lacks what IIS adds "
-                   "to a worker's (IIS_IUSRS): an access given only through IIS_IUSRS shows as "
-                   "denied there");
-    for (size_t i = 0; i < s->n_probes; i++) {
-        const struct check_probe *p = &s->probes[i];
-        if (p->got < 0 || (p->got == 1) == p->expected)
-            continue;
-        const char *what = p->kind == CHECK_PROBE_READ ? "read" : "write in";
-        struct check_finding *fi = add_finding(s, "prove-mismatch", p->got ? "critical" : "warning",
-                                               w->pool.label, p->path);
-        fi->text =
-            xasprintf("%s could %s %s over SMB, although its descriptors say it %s", w->pool.label,
-                      p->got ? what : (p->kind == CHECK_PROBE_READ ? "not read" : "not write in"),
-                      p->path, p->expected ? "may" : "may not");
-        fi->fix = xstrdup("compare the share's permissions with the folder's descriptor: a "
-                          "share-level deny, or a parent folder the account cannot traverse "
-                          "(Samba checks traversal; Windows lets almost every token bypass it)");
-    }
-}
 
 /* ---- applications other than the root --------------------------------- */
 
