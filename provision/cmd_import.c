@@ -57,9 +57,12 @@ static const char *value_problem(const char *v)
 
 /* text as comment lines that a site list can read (lines are at most
  * INI_LINE_MAX bytes): broken at blanks, or anywhere in a long word. */
-static void add_comment(struct strbuf *sb, const char *text)
+static void add_comment(struct strbuf *sb, const char *raw)
 {
     enum { WIDTH = 76 };
+    /* Control characters (a name may hold a newline) as \xNN: a comment
+     * must stay one comment. */
+    const char *text = report_visible(raw);
     const char *p = text;
     while (*p) {
         size_t n = strlen(p);
@@ -187,7 +190,12 @@ static void describe(struct import_ctx *ic, const struct apphost *ah, struct imp
                        : !*s.anonymous_user                       ? "pool"
                        : ascii_equal_ci(s.anonymous_user, "IUSR") ? "iusr"
                                                                   : NULL;
-    if (!s.physical_path)
+    const char *name_why = value_problem(s.name);
+    if (!name_why && strchr(s.name, ']'))
+        name_why = "holds ']'";
+    if (name_why)
+        out->skipped = xasprintf("its name %s: a site list section cannot hold it", name_why);
+    else if (!s.physical_path)
         out->skipped = xstrdup("its root application has no root virtual directory");
     else if (s.vdir_user)
         out->skipped = xasprintf("its root connects as %s; provision manages pass-through only "

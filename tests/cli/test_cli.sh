@@ -762,6 +762,17 @@ expect_fail "import over an existing file" 2 "imported.ini exists: import writes
 expect_fail "import without -o" 2 "import needs -o FILE" -- import
 expect_fail "import of a site that is not there" 2 "import: 'nosuch.example.com' is not a site of the IIS configuration" -- import -o other.ini nosuch.example.com
 [ ! -e other.ini ] && ok "import: nothing written after bad input" || bad "import: other.ini written"
+# A name that would write sections of its own into the list: left out, and
+# its comment stays one comment.
+setup
+sed -i 's|<site name="Default Web Site"|<site name="evil]\&#10;template = standard\&#10;[site x"|' applicationHost.config
+out=$("$P" -c provision.ini import -o evil.ini 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "its name holds a control character: a site list section cannot hold it" <<<"$out" \
+  && [ "$(grep -c '^\[' evil.ini)" = 0 ] && ! grep -q '^template' evil.ini \
+  && ok "import: a site name holding a newline is left out, its comment stays a comment" \
+  || bad "import evil name (rc $rc): $out $(cat evil.ini)"
+setup
+python3 "$repo/tests/cli/gen_handmade.py" "$FIX/applicationHost.server2016-default.config" applicationHost.config 20
 out=$("$P" -c provision.ini import -o two.ini hand0001.example.com HAND0002.example.com 2>&1); rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c '^\[site ' two.ini)" = 2 ] && grep -q "^\[site hand0002.example.com\]$" two.ini \
   && ok "import NAME...: only those, names compared as IIS does" || bad "import names (rc $rc): $out"
