@@ -387,7 +387,7 @@ probes=$(jq_ '" ".join("%s:%s:%s" % (p["kind"], p["path"].split("\\")[-1], {True
 # q. pool.example.com's root connects as IUSR_a with a stale password (the
 # config edited by hand): one refused logon, named.
 cp "$cfg" "$work/apphost.saved"
-python3 - "$cfg" <<'PY'
+python3 - "$cfg" <<'PY' || bad "q: config edit"
 import re, sys
 p = sys.argv[1]
 t = open(p, encoding="utf-8", newline="").read()
@@ -396,7 +396,6 @@ t, n = re.subn(r'(<virtualDirectory path="/" physicalPath="D:\\Sites\\pool\.exam
 open(p, "w", encoding="utf-8", newline="").write(t)
 sys.exit(0 if n == 1 else 1)
 PY
-[ $? -eq 0 ] || bad "q: config edit"
 expect "q (a connect-as user with a stale password)" pool.example.com connect-as-logon
 cp "$work/apphost.saved" "$cfg"
 
@@ -404,7 +403,7 @@ cp "$work/apphost.saved" "$cfg"
 # pool.example.com's data (the config edited by hand): DefaultAppPool's
 # identity cannot read there.
 cp "$cfg" "$work/apphost.saved"
-python3 - "$cfg" <<'PY'
+python3 - "$cfg" <<'PY' || bad "r: config edit"
 import re, sys
 p = sys.argv[1]
 t = open(p, encoding="utf-8", newline="").read()
@@ -414,7 +413,6 @@ t, n = re.subn(r'(<site name="pool\.example\.com"[^>]*>\s*<application path="/"[
 open(p, "w", encoding="utf-8", newline="").write(t)
 sys.exit(0 if n == 1 else 1)
 PY
-[ $? -eq 0 ] || bad "r: config edit"
 expect "r (an application whose pool cannot read its root)" pool.example.com pool-cannot-read
 [ "$(jq_ 'finding("pool.example.com", "pool-cannot-read")["identity"] + "|" + finding("pool.example.com", "pool-cannot-read")["path"]')" = 'IIS AppPool\DefaultAppPool|D:\Sites\pool.example.com\data' ] \
   && ok "r: names DefaultAppPool's identity on the application's root" || bad "r: $(got_json)"
