@@ -248,4 +248,14 @@ int dir_wait_replica(const struct dir_config *cfg, const char *uri, struct dir_r
 int dir_check_password(const struct dir_config *cfg, const char *upn, const char *password,
                        struct diag *d);
 
+/* The same for many accounts on one connection (`check`: a password per
+ * pool): the connection is made on the first check and kept; each check is
+ * one simple bind on it (a refused one counts toward that account's
+ * lockout: callers never retry), then a read of base_dn. A connection that
+ * broke is made again at the next check. Results as dir_check_password. */
+struct dir_logons;
+int dir_logons_open(const struct dir_config *cfg, struct dir_logons **out);
+int dir_logons_check(struct dir_logons *l, const char *upn, const char *password, struct diag *d);
+void dir_logons_close(struct dir_logons *l); /* NULL is fine */
+
 #endif

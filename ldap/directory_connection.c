@@ -746,26 +746,62 @@ const char *dir_warning(const struct dir *dir)
     return dir ? dir->warning : NULL;
 }
 
-int dir_check_password(const struct dir_config *cfg, const char *upn, const char *password,
-                       struct diag *d)
+struct dir_logons {
+    struct dir_config cfg;
+    struct dir *dir; /* made on the first check; again after it broke */
+};
+
+int dir_logons_open(const struct dir_config *cfg, struct dir_logons **out)
 {
-    struct dir_config c = *cfg;
-    c.sasl_gssapi = false;
-    c.gssapi_seal = false;
-    struct dir *dir = dir_new(&c, d);
-    if (!dir)
-        return -1;
+    struct dir_logons *l = xcalloc(1, sizeof *l);
+    l->cfg = *cfg;
+    l->cfg.sasl_gssapi = false;
+    l->cfg.gssapi_seal = false;
+    *out = l;
+    return 0;
+}
+
+int dir_logons_check(struct dir_logons *l, const char *upn, const char *password, struct diag *d)
+{
+    if (l->dir && l->dir->broken) {
+        dir_free(l->dir);
+        l->dir = NULL;
+    }
     struct pipe_guard g;
     dir_guard_on(&g);
     int r = -1;
-    if (conn_setup(&c, dir, d) < 0)
-        goto done;
-    dir->who = xstrdup(upn ? upn : "");
-    r = bind_simple(dir, upn, password, DIR_OP_CHECK_PASSWORD, d);
-    if (r == 1 && check_base(dir, d) < 0)
-        r = -1;
-done:
-    dir_free(dir);
+    if (!l->dir) {
+        l->dir = dir_new(&l->cfg, d);
+        if (l->dir && conn_setup(&l->cfg, l->dir, d) < 0) {
+            dir_free(l->dir);
+            l->dir = NULL;
+        }
+    }
+    if (l->dir) {
+        free(l->dir->who);
+        l->dir->who = xstrdup(upn ? upn : "");
+        r = bind_simple(l->dir, upn, password, DIR_OP_CHECK_PASSWORD, d);
+        if (r == 1 && check_base(l->dir, d) < 0)
+            r = -1;
+    }
     dir_guard_off(&g);
+    return r;
+}
+
+void dir_logons_close(struct dir_logons *l)
+{
+    if (!l)
+        return;
+    dir_free(l->dir);
+    free(l);
+}
+
+int dir_check_password(const struct dir_config *cfg, const char *upn, const char *password,
+                       struct diag *d)
+{
+    struct dir_logons *l;
+    dir_logons_open(cfg, &l);
+    int r = dir_logons_check(l, upn, password, d);
+    dir_logons_close(l);
     return r;
 }

@@ -20,8 +20,9 @@ struct account_run {
     const struct conf *conf;
     struct dir_config cfg;
     struct dir *dir;
-    struct strmap known; /* sam -> struct known_account*, from accounts_prefetch */
-    struct strmap sids;  /* SID -> 1 + accounts_sid_exists' answer */
+    struct strmap known;       /* sam -> struct known_account*, from accounts_prefetch */
+    struct strmap sids;        /* SID -> 1 + accounts_sid_exists' answer */
+    struct dir_logons *logons; /* accounts_try_logon's connection, or NULL */
 };
 
 struct known_account {
@@ -142,6 +143,7 @@ void accounts_close(struct account_run *run)
         return;
     forget_known(run);
     strmap_free(&run->sids);
+    dir_logons_close(run->logons);
     dir_close(run->dir);
     free(run);
 }
@@ -566,7 +568,9 @@ int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d
 int accounts_try_logon(struct account_run *run, const char *upn, const char *password,
                        struct diag *d)
 {
-    return dir_check_password(&run->cfg, upn, password, d);
+    if (!run->logons)
+        dir_logons_open(&run->cfg, &run->logons);
+    return dir_logons_check(run->logons, upn, password, d);
 }
 
 /* --- the secrets file ------------------------------------------------- */

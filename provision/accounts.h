@@ -147,9 +147,10 @@ int accounts_find(struct account_run *run, const char *name, struct dir_account 
  * kept for the run. */
 int accounts_sid_exists(struct account_run *run, const char *sid, struct diag *d);
 
-/* One simple bind as upn with password on a connection of its own: 1
- * accepted, 0 refused (why in d), -1 other error. Each refusal counts
- * toward the account's lockout: callers try once and never retry. */
+/* One simple bind as upn with password, on a connection kept for the
+ * run's binds (not the run's own): 1 accepted, 0 refused (why in d), -1
+ * other error. Each refusal counts toward the account's lockout: callers
+ * try once and never retry. */
 int accounts_try_logon(struct account_run *run, const char *upn, const char *password,
                        struct diag *d);
 

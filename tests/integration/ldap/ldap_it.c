@@ -278,6 +278,20 @@ static void phase_lifecycle(void)
     r = dir_check_password(&c, a.upn, "Wrong-Password-123", &d);
     check_msg("bind with a wrong password is refused with a clear message", r == 0, &d,
               "wrong user name or password", a.upn, "dc1.lab.test");
+    /* Many checks on one connection (check: a password per pool): a
+     * refusal, then an acceptance, then a refusal again, each answered
+     * on the same kept connection. */
+    struct dir_logons *lg;
+    dir_logons_open(&c, &lg);
+    r = dir_logons_check(lg, a.upn, "Wrong-Password-123", &d);
+    check_msg("logons: a wrong password is refused", r == 0, &d, "wrong user name or password",
+              a.upn, NULL);
+    r = dir_logons_check(lg, a.upn, pw2, &d);
+    check("logons: then the right one is accepted on the same connection", r == 1, &d);
+    r = dir_logons_check(lg, env("LAB_ADMIN_UPN"), "Wrong-Password-123", &d);
+    check_msg("logons: then another account's wrong password is refused", r == 0, &d,
+              "wrong user name or password", NULL, NULL);
+    dir_logons_close(lg);
 
     r = dir_delete_account(dir, &a, &d);
     check("delete the marked account", r == 1, &d);

@@ -1132,6 +1132,29 @@ const char *dir_warning(const struct dir *dir)
     return dir ? dir->warning : NULL;
 }
 
+/* One "connection" holding the configuration; each check is a
+ * dir_check_password (counted there). */
+struct dir_logons {
+    struct dir_config cfg;
+};
+
+int dir_logons_open(const struct dir_config *cfg, struct dir_logons **out)
+{
+    *out = xcalloc(1, sizeof **out);
+    (*out)->cfg = *cfg;
+    return 0;
+}
+
+int dir_logons_check(struct dir_logons *l, const char *upn, const char *password, struct diag *d)
+{
+    return dir_check_password(&l->cfg, upn, password, d);
+}
+
+void dir_logons_close(struct dir_logons *l)
+{
+    free(l);
+}
+
 int dir_check_password(const struct dir_config *cfg, const char *upn, const char *password,
                        struct diag *d)
 {
