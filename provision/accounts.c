@@ -84,13 +84,10 @@ static void forget_known(struct account_run *run)
     strmap_free(&run->known);
 }
 
-void accounts_prefetch(struct account_run *run, const struct site_model *const *models, size_t n)
+/* Looks the sams up with one search per 64 names and keeps the answers
+ * for find_account. On any problem nothing is kept. */
+static void prefetch_sams(struct account_run *run, const char **sams, size_t k)
 {
-    const char **sams = xcalloc(n ? n : 1, sizeof *sams);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (models[i]->identity == IDENTITY_ACCOUNT && models[i]->account_name)
-            sams[k++] = models[i]->account_name;
     struct dir_account *out = xcalloc(k ? k : 1, sizeof *out);
     int *found = xcalloc(k ? k : 1, sizeof *found);
     struct diag quiet; /* each site reports its own problems later */
@@ -111,6 +108,30 @@ void accounts_prefetch(struct account_run *run, const struct site_model *const *
     diag_free(&quiet);
     free(found);
     free(out);
+}
+
+void accounts_prefetch(struct account_run *run, const struct site_model *const *models, size_t n)
+{
+    const char **sams = xcalloc(n ? n : 1, sizeof *sams);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (models[i]->identity == IDENTITY_ACCOUNT && models[i]->account_name)
+            sams[k++] = models[i]->account_name;
+    prefetch_sams(run, sams, k);
+    free(sams);
+}
+
+void accounts_prefetch_names(struct account_run *run, const char *const *names, size_t n)
+{
+    char **sams = xcalloc(n ? n : 1, sizeof *sams);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *part = ntfs_principal_account(names[i], &len);
+        sams[i] = xstrndup(part, len);
+    }
+    prefetch_sams(run, (const char **)sams, n);
+    for (size_t i = 0; i < n; i++)
+        free(sams[i]);
     free(sams);
 }
 
@@ -515,7 +536,7 @@ int accounts_find(struct account_run *run, const char *name, struct dir_account 
     size_t n;
     const char *part = ntfs_principal_account(name, &n);
     char *sam = xstrndup(part, n);
-    int rc = dir_find_account(run->dir, sam, out, d);
+    int rc = find_account(run, sam, out, d);
     free(sam);
     return rc;
 }

@@ -25,6 +25,9 @@ void accounts_close(struct account_run *run);
  * the answers. On any problem nothing is kept, and each site looks its own
  * account up (and reports its own problem). */
 void accounts_prefetch(struct account_run *run, const struct site_model *const *models, size_t n);
+/* The same for DOMAIN\name (or name@upn) users, for accounts_find (check
+ * looks up every pool's account). */
+void accounts_prefetch_names(struct account_run *run, const char *const *names, size_t n);
 
 enum account_action {
     ACCOUNT_KEEP,   /* exists (ours or adopted); nothing to do */

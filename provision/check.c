@@ -923,6 +923,25 @@ int check_sites(const struct check_input *in, char **names, size_t n_names,
     c.n_work = all.n;
     struct strmap prefixes; /* rel prefix -> how many sites' paths it holds */
     strmap_init_names(&prefixes);
+    if (in->resolve && in->prefetch) {
+        /* Every domain account a pool or anonymous identity names, at once. */
+        const char **users = xcalloc(2 * all.n + 1, sizeof *users);
+        size_t k = 0;
+        for (size_t i = 0; i < all.n; i++) {
+            const struct check_site *s = &all.sites[i];
+            struct ntfs_sid sid;
+            if (!ascii_casecmp(s->identity_type, "SpecificUser") && s->identity_user &&
+                strchr(s->identity_user, '\\') &&
+                ntfs_sid_resolve_builtin(s->identity_user, &sid) < 0)
+                users[k++] = s->identity_user;
+            if (*s->anonymous_user && strchr(s->anonymous_user, '\\') &&
+                ntfs_sid_resolve_builtin(s->anonymous_user, &sid) < 0)
+                users[k++] = s->anonymous_user;
+        }
+        if (k)
+            in->prefetch(in->ctx, users, k);
+        free(users);
+    }
     for (size_t i = 0; i < all.n; i++) {
         struct site_work *w = &c.work[i];
         w->out = &all.sites[i];

@@ -94,6 +94,9 @@ void check_account_free(struct check_account *a);
 
 /* Looks DOMAIN\name up: 0 and *out, or -1 with why (heap). */
 typedef int check_resolve_fn(void *ctx, const char *name, struct check_account *out, char **why);
+/* Says which names will be resolved, so that they can be looked up in a
+ * few searches instead of one each. */
+typedef void check_prefetch_fn(void *ctx, const char *const *names, size_t n);
 /* One logon as upn with password: 1 accepted, 0 refused, -1 not tried or
  * failed otherwise; why (heap) says why for 0 and -1. */
 typedef int check_logon_fn(void *ctx, const char *upn, const char *password, char **why);
@@ -110,6 +113,7 @@ struct check_input {
     const char *content_root;    /* the Windows folder content maps to */
     const char *no_content_why;  /* with content NULL: why */
     check_resolve_fn *resolve;   /* NULL: domain accounts are not resolved */
+    check_prefetch_fn *prefetch; /* may be NULL */
     check_logon_fn *logon;       /* NULL: stored passwords are not tried */
     check_sid_fn *sid_exists;    /* NULL: domain SIDs in entries are not looked up */
     check_prove_fn *prove;       /* NULL: no --prove */

@@ -68,6 +68,15 @@ static int resolve_account(void *arg, const char *name, struct check_account *ou
     return rc;
 }
 
+static void prefetch(void *arg, const char *const *names, size_t n)
+{
+    struct resolver *r = arg;
+    char *why = NULL;
+    if (open_directory(r, &why) == 0)
+        accounts_prefetch_names(r->accts, names, n);
+    free(why);
+}
+
 static int try_logon(void *arg, const char *upn, const char *password, char **why)
 {
     struct resolver *r = arg;
@@ -459,6 +468,7 @@ int run_check(const struct options *o, int n, char **names)
                                  .content_root = c.content_root,
                                  .no_content_why = no_content,
                                  .resolve = c.dir.configured ? resolve_account : NULL,
+                                 .prefetch = c.dir.configured ? prefetch : NULL,
                                  .logon = c.dir.configured ? try_logon : NULL,
                                  .sid_exists = c.dir.configured ? sid_exists : NULL,
                                  .prove = o->prove && c.content_location &&
