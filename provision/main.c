@@ -171,7 +171,7 @@ static const struct option_def options_table[N_OPTIONS] = {
     [OPT_QUIET] = {"-q", "--quiet", NULL, NULL, 0, "print errors only"},
     [OPT_JSON] = {NULL, "--json", NULL, NULL, 0, "print one JSON document"},
     [OPT_OUTPUT] = {"-o", "--output", "FILE", "plan/import", 0,
-                    "plan: also save the plan to FILE; import:\nthe site list to write"},
+                    "save the plan (plan) or write the site list\n(import) to FILE"},
     [OPT_PLAN] = {NULL, "--plan", "FILE", "apply", 1,
                   "execute the plan saved in FILE (instead of site lists)"},
     [OPT_ROTATE] = {NULL, "--rotate-passwords", NULL, "apply", 0,
