@@ -63,12 +63,25 @@ fault_error() { # LABEL REGEX: rc 1 or 3 and the output matches REGEX
 # --- a. the DC stops answering ------------------------------------------------
 echo "== a. the DC stops answering during the account adds (SIGSTOP samba, timeout $T s)"
 case_t0=$SECONDS
-HOOK='' f_bg_apply
+# Deterministic: the run stops itself once the journal holds the adds,
+# before it sends them (hook stop:accounts:1); samba is stopped; the run
+# goes on and sends its adds to a DC that does not answer. (Stopping samba
+# when the journal shows the adds was a race under load: the adds could be
+# done before the stop, and the run then met the stopped file server.)
+HOOK='stop:accounts:1' f_bg_apply
+run_pid=""
+for _ in $(seq 1 600); do
+  run_pid=$(f_bg_pid) && [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && break
+  run_pid=""
+  kill -0 "$bg" 2>/dev/null || break
+  sleep 0.1
+done
 stopped=""
-if f_wait_journal '^account-create' 1; then
+if [ -n "$run_pid" ]; then
   stopped=$(f_samba_pids)
   # shellcheck disable=SC2086
   [ -n "$stopped" ] && kill -STOP $stopped
+  kill -CONT "$run_pid"
 fi
 [ -n "$stopped" ] || bad "a: could not stop samba at the account adds"
 # A dead DC costs a few timeouts: the failed adds (one timeout), the undo
