@@ -85,17 +85,12 @@ static bool reads(uint32_t mask)
 /* How a folder's path relates to the site's: 2 same folder, 1 ancestor. */
 static int covers(const char *folder, const char *site_path)
 {
-    size_t n = strlen(folder);
-    while (n && folder[n - 1] == '\\')
-        n--;
-    char *trimmed = xstrndup(folder, n);
-    bool prefix = name_fold_prefix(site_path, trimmed, &n); /* as NTFS compares names */
-    free(trimmed);
-    if (!prefix)
+    size_t n;
+    if (!name_path_within(site_path, folder, &n))
         return 0;
-    if (site_path[n] == '\0' || (site_path[n] == '\\' && site_path[n + 1] == '\0'))
+    if (site_path[n] == '\0' || site_path[n + 1] == '\0')
         return 2;
-    return site_path[n] == '\\' ? 1 : 0;
+    return 1;
 }
 
 /* Can the identity read files in the site's folder? 1 yes, 0 no, -1 a deny. */

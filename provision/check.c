@@ -97,13 +97,8 @@ char *windows_path(const char *root, const char *rel)
  * NULL when it is not below it. */
 static char *below_root(const char *root, const char *path)
 {
-    size_t n = strlen(root), len;
-    while (n && root[n - 1] == '\\')
-        n--;
-    char *trimmed = xstrndup(root, n);
-    bool under = name_fold_prefix(path, trimmed, &len); /* as NTFS compares names */
-    free(trimmed);
-    if (!under || (path[len] != '\\' && path[len] != '\0'))
+    size_t len;
+    if (!name_path_within(path, root, &len))
         return NULL;
     const char *rest = path + len;
     while (*rest == '\\')
@@ -764,8 +759,7 @@ static void check_one(struct ctx *c, size_t self, int s_idx, int p_idx)
                 const char *holder =
                     fi->evidence[e].from ? fi->evidence[e].from : fi->evidence[e].path;
                 size_t len;
-                from_above |= !name_fold_prefix(holder, top, &len) ||
-                              (holder[len] != '\0' && holder[len] != '\\');
+                from_above |= !name_path_within(holder, top, &len);
             }
             fi->fix =
                 xasprintf("%s%s%sicacls \"%s\" /remove:g \"%s\" /T", from_above ? "icacls \"" : "",

@@ -5,6 +5,7 @@
 #include "provision/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* What the lenient decoder returns for a byte that does not start a valid
@@ -212,5 +213,19 @@ bool name_fold_prefix(const char *s, const char *prefix, size_t *len)
     }
     if (len)
         *len = (size_t)(p - s);
+    return true;
+}
+
+bool name_path_within(const char *path, const char *root, size_t *len)
+{
+    size_t n = strlen(root), covered;
+    while (n && root[n - 1] == '\\')
+        n--;
+    char *trimmed = xstrndup(root, n);
+    bool under = name_fold_prefix(path, trimmed, &covered);
+    free(trimmed);
+    if (!under || (path[covered] != '\\' && path[covered] != '\0'))
+        return false;
+    *len = covered;
     return true;
 }

@@ -85,5 +85,10 @@ uint64_t name_fold_hash(const char *name);
  * is then the number of bytes of s that the prefix covers (folded forms
  * may differ in length: U+212A is 3 bytes, "k" one). */
 bool name_fold_prefix(const char *s, const char *prefix, size_t *len);
+/* True when the Windows path is the folder root or lies in it, as NTFS
+ * compares names (root's trailing '\\' ignored); *len is then the number
+ * of bytes of path that root covers: path[*len] is '\0' or '\\'. The one
+ * "is it under [content] root" rule (folders, the access guard, check). */
+bool name_path_within(const char *path, const char *root, size_t *len);
 
 #endif

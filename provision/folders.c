@@ -101,13 +101,8 @@ struct acl_backend *folders_backend(struct folder_run *run)
 /* The path below [content] root, or NULL when it is not under it. */
 static const char *below_root(const char *root, const char *path)
 {
-    size_t n = strlen(root), len;
-    while (n && root[n - 1] == '\\')
-        n--;
-    char *trimmed = xstrndup(root, n);
-    bool under = name_fold_prefix(path, trimmed, &len); /* as NTFS compares names */
-    free(trimmed);
-    if (!under || path[len] != '\\' || !path[len + 1])
+    size_t len;
+    if (!name_path_within(path, root, &len) || path[len] != '\\' || !path[len + 1])
         return NULL;
     return path + len + 1;
 }
@@ -280,19 +275,17 @@ static void windows_paths(const struct folder_run *run, struct changes *out, siz
     size_t n = strlen(root);
     while (n && root[n - 1] == '\\')
         n--;
-    char *trimmed = xstrndup(root, n);
     for (size_t i = from; i < out->count; i++) {
         struct change *ch = &out->items[i];
         if (strcmp(ch->kind, "folder") != 0 && strcmp(ch->kind, "grant") != 0)
             continue;
         size_t len;
-        if (name_fold_prefix(ch->object, trimmed, &len) && ch->object[len] == '\\')
+        if (name_path_within(ch->object, root, &len) && ch->object[len] == '\\')
             continue;
         char *full = xasprintf("%.*s\\%s", (int)n, root, ch->object);
         free(ch->object);
         ch->object = full;
     }
-    free(trimmed);
 }
 
 static void free_specs(struct acl_grant_spec *specs, char **paths, size_t n)
