@@ -12,6 +12,10 @@
 #                            waits until the running journal holds N records
 #                            matching the extended regex RE (0 when it did)
 #   f_samba_pids             the lab's AD DC processes (comm "samba")
+#   f_stop_samba_at_hook     once the background run stopped itself (a
+#                            stop:POINT:N hook), SIGSTOPs samba and lets the
+#                            run go on; sets stopped (samba's pids, empty
+#                            when the run never stopped)
 #   f_settle LABEL           after the fault is lifted: `provision recover`,
 #                            no journal left, no temp file beside the config,
 #                            every site whole or absent (rec_classify)
@@ -42,6 +46,22 @@ f_bg_pid() {
   local pid
   pid=$(cat "$work/bg.pid" 2>/dev/null) || return 1
   [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$P")" ] && echo "$pid"
+}
+
+f_stop_samba_at_hook() {
+  local run_pid=""
+  stopped=""
+  for _ in $(seq 1 600); do
+    run_pid=$(f_bg_pid) && [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && break
+    run_pid=""
+    kill -0 "$bg" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$run_pid" ] || return 0
+  stopped=$(f_samba_pids)
+  # shellcheck disable=SC2086
+  [ -n "$stopped" ] && kill -STOP $stopped
+  kill -CONT "$run_pid"
 }
 
 f_bg_wait() {

@@ -69,20 +69,7 @@ case_t0=$SECONDS
 # when the journal shows the adds was a race under load: the adds could be
 # done before the stop, and the run then met the stopped file server.)
 HOOK='stop:accounts:1' f_bg_apply
-run_pid=""
-for _ in $(seq 1 600); do
-  run_pid=$(f_bg_pid) && [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && break
-  run_pid=""
-  kill -0 "$bg" 2>/dev/null || break
-  sleep 0.1
-done
-stopped=""
-if [ -n "$run_pid" ]; then
-  stopped=$(f_samba_pids)
-  # shellcheck disable=SC2086
-  [ -n "$stopped" ] && kill -STOP $stopped
-  kill -CONT "$run_pid"
-fi
+f_stop_samba_at_hook
 [ -n "$stopped" ] || bad "a: could not stop samba at the account adds"
 # A dead DC costs a few timeouts: the failed adds (one timeout), the undo
 # (the run's connection is known broken) and one reconnection attempt.
@@ -113,22 +100,8 @@ case_took
 echo "== a2. the DC and file server stop answering after the account adds (timeout $T s)"
 case_t0=$SECONDS
 HOOK='stop:mkdir:1' f_bg_apply
-run_pid=""
-for _ in $(seq 1 600); do
-  run_pid=$(f_bg_pid) && [ "$(awk '{print $3}' "/proc/$run_pid/stat" 2>/dev/null)" = T ] && break
-  run_pid=""
-  kill -0 "$bg" 2>/dev/null || break
-  sleep 0.1
-done
-stopped=""
-if [ -n "$run_pid" ]; then
-  stopped=$(f_samba_pids)
-  # shellcheck disable=SC2086
-  [ -n "$stopped" ] && kill -STOP $stopped
-  kill -CONT "$run_pid"
-else
-  bad "a2: the run did not stop at its first folder"
-fi
+f_stop_samba_at_hook
+[ -n "$stopped" ] || bad "a2: the run did not stop at its first folder"
 # libsmbclient's descriptor calls use an IPC$ connection of their own that
 # keeps its built-in 20 s timeout: the run's first request and the recovery
 # at its end wait that long once each; every other request is not tried.
