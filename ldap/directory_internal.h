@@ -3,7 +3,8 @@
  * and everything that talks over it (SIGPIPE guard, error reports, waiting
  * for results, searches, DN parsing) are in directory_connection.c, which
  * also opens, binds and closes; the account operations that use them are
- * in directory_accounts.c. Nothing outside ldap/ includes this file. */
+ * in directory_accounts.c, the adoption rules in directory_adoption.c.
+ * Nothing outside ldap/ includes this file. */
 #ifndef PROVISION_LDAP_DIRECTORY_INTERNAL_H
 #define PROVISION_LDAP_DIRECTORY_INTERNAL_H
 
@@ -113,5 +114,17 @@ int dir_dn_parse(const char *s, struct dnp *out);
 void dir_dnp_free(struct dnp *p);
 /* r[0..n) as a DN string, values escaped (RFC 4514). Caller frees. */
 char *dir_dn_format(const struct rdn *r, size_t n);
+
+/* Shared by directory_accounts.c and directory_adoption.c. */
+/* True when the last suffix->n RDNs of a are suffix (case-insensitive). */
+bool dn_has_suffix(const struct dnp *a, const struct dnp *suffix);
+/* s relative to base_dn (or absolute) made absolute, or NULL reported. */
+char *absolute_dn(struct dir *dir, const char *s, const char *what, struct diag *d);
+/* "user", "computer", "group" or "object", from e's objectClass. */
+const char *kind_of(LDAP *ld, LDAPMessage *e);
+/* e's DN, copied (caller frees; "" when there is none). */
+char *entry_dn(LDAP *ld, LDAPMessage *e);
+/* dir_check_adoption inside the SIGPIPE guard: 1, 0 refused, -1. */
+int check_adoption(struct dir *dir, const struct dir_account *acct, const char *ou, struct diag *d);
 
 #endif
