@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* plan (with -o FILE: the plan saved) and apply (with --plan FILE: a saved
- * plan executed once it is checked against the state now). */
+/* plan (with -o FILE: the plan saved, its content captured by
+ * capture_plan) and apply (with --plan FILE: a saved plan executed once it
+ * is checked against the state now). */
+#include "provision/accounts.h"
 #include "provision/conf.h"
 #include "provision/journal.h"
 #include "provision/planfile.h"
@@ -29,6 +31,79 @@ static char *state_of(const char *conf_path, struct diag *d)
     char *dir = state_dir_open(c.state_dir, d);
     conf_free(&c);
     return dir;
+}
+
+/* A saved plan's content: what the plan relied on (the config objects of
+ * its sites and the defaults, the accounts looked up; the descriptors read
+ * were recorded as the engine read them) and the changes it shows. */
+static void capture_dep_object(struct planfile *p, const struct apphost *ah, const char *kind,
+                               const char *name)
+{
+    const char *bytes;
+    size_t len;
+    char hash[65] = "absent";
+    if (apphost_object_bytes(ah, kind, name, &bytes, &len))
+        sha256_hex(bytes, len, hash);
+    char *key = xasprintf("config %s", kind);
+    planfile_dep(p, key, name, hash);
+    free(key);
+}
+
+void capture_plan(struct session *s, const struct apphost *ah, const struct account_step *steps,
+                  char **lists, int n_lists)
+{
+    struct planfile *p = s->capture;
+    char hash[65];
+    p->conf_path = realpath(s->o->conf_path, NULL);
+    if (!p->conf_path)
+        p->conf_path = xstrdup(s->o->conf_path);
+    p->conf_hash = xstrdup(file_sha256(p->conf_path, hash, &s->rep.errors) == 0 ? hash : "");
+    for (int i = 0; i < n_lists; i++) {
+        char *abs = realpath(lists[i], NULL);
+        if (file_sha256(abs ? abs : lists[i], hash, &s->rep.errors) == 0)
+            planfile_list(p, abs ? abs : lists[i], hash);
+        free(abs);
+    }
+    static const char *const defaults[] = {"site", "application", "pool"};
+    for (size_t i = 0; i < 3; i++)
+        capture_dep_object(p, ah, "defaults", defaults[i]);
+    for (size_t i = 0; i < s->n_models; i++) {
+        const struct site_model *m = &s->models[i];
+        capture_dep_object(p, ah, "site", m->site.name);
+        capture_dep_object(p, ah, "pool", m->pool.name);
+        capture_dep_object(p, ah, "location", m->site.name);
+        if (m->identity == IDENTITY_ACCOUNT && m->account_name) {
+            const struct dir_account *a = &steps[i].account;
+            char *v = a->dn ? xasprintf("%s|%s|%s", a->dn, a->sid ? a->sid : "",
+                                        a->managed_site ? a->managed_site : "")
+                            : xstrdup("absent");
+            planfile_dep(p, "account", m->account_name, v);
+            free(v);
+        }
+    }
+    planfile_sort(p);
+    for (size_t i = 0; i < s->rep.n_sites; i++) {
+        const struct site_report *sr = &s->rep.sites[i];
+        for (size_t c = 0; c < sr->changes.count; c++) {
+            const struct change *ch = &sr->changes.items[c];
+            struct strbuf sb;
+            sb_init(&sb);
+            sb_addf(&sb, "%s: %c %s %s", sr->name, ch->op, ch->kind, ch->object);
+            for (size_t a = 0; a < ch->n_attrs; a++) {
+                const struct change_attr *at = &ch->attrs[a];
+                if (at->secret)
+                    sb_addf(&sb, "; %s (secret)", at->name);
+                else
+                    sb_addf(&sb, "; %s: %s -> %s", at->name,
+                            at->old_value ? at->old_value : "(unset)",
+                            at->new_value ? at->new_value : "(unset)");
+            }
+            planfile_change(p, sb.buf);
+            sb_free(&sb);
+        }
+        if (sr->status == SITE_FAILED)
+            planfile_change(p, sr->name); /* a plan with a failed site is not applied */
+    }
 }
 
 int run_plan(const struct options *o, int n, char **lists)

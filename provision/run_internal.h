@@ -100,6 +100,12 @@ int merge_other_change(struct session *s, struct run *r);
 int run_sites(const struct options *o, int n, char **lists, enum mode mode,
               struct planfile *capture, bool quiet);
 
+/* plan -o: records in s->capture what the plan relies on (the inputs'
+ * hashes, the config objects of its sites, the accounts it looked up) and
+ * its changes (cmd_plan_apply.c). */
+void capture_plan(struct session *s, const struct apphost *ah, const struct account_step *steps,
+                  char **lists, int n_lists);
+
 /* Reads the IIS configuration of c, without a lock, and loads it: for the
  * commands that only read it (list, check, import; cmd_list.c). NULL with
  * messages in d. */
