@@ -2,7 +2,8 @@
 /* Between the check files, private to check*.c: the context of one run of
  * check_sites and what the files call across. check.c owns the context,
  * identities, findings, the access matrix and the classic failures of a
- * site; check_accounts.c the AD accounts and logons (pools, anonymous
+ * site; check_evidence.c the folders read once, names of SIDs and the
+ * evidence of findings; check_accounts.c the AD accounts and logons (pools, anonymous
  * identity, connect-as virtual directories, unknown domain SIDs);
  * check_deep.c --deep and --prove. */
 #ifndef PROVISION_CHECK_INTERNAL_H
@@ -69,11 +70,19 @@ struct looked_up {
     char *why; /* the look-up failed: why */
 };
 
-/* The Windows path of rel below root (check.c). */
+/* The Windows path of rel below root (check_evidence.c). */
 char *windows_path(const char *root, const char *rel);
 
-/* The index of folder rel in c->folders, read on first use (check.c). */
+/* A physical path below the content root, '/' between components, or NULL
+ * (check_evidence.c). */
+char *below_root(const char *root, const char *path);
+
+/* The index of folder rel in c->folders, read on first use
+ * (check_evidence.c). */
 int folder_get(struct ctx *c, const char *rel);
+
+/* Shows sid as name in evidence (check_evidence.c). */
+void name_sid(struct ctx *c, const char *sid, const char *name);
 
 /* DOMAIN\name through the resolver, once per run (check.c). */
 const struct looked_up *look_up(struct ctx *c, const char *user);
@@ -85,9 +94,14 @@ void append_note(struct check_site *s, const char *note);
 struct check_finding *add_finding(struct check_site *s, const char *id, const char *severity,
                                   const char *identity, const char *path);
 
-/* Evidence for ACE a of folder's descriptor, or (files) of its files' (check.c). */
+/* Evidence for ACE a of folder's descriptor, or (files) of its files'
+ * (check_evidence.c). */
 void add_evidence(struct ctx *c, struct check_finding *fi, int folder, bool files,
                   const struct ntfs_ace *a);
+
+/* The ACEs that decided mask in a, as evidence (check_evidence.c). */
+void add_deciding(struct ctx *c, struct check_finding *fi, int folder, bool files,
+                  const struct ntfs_access *a, uint32_t mask);
 
 /* Can p's domain account log on? account-*, password-* (check_accounts.c). */
 void account_findings(struct ctx *c, struct site_work *w, const struct principal *p, bool is_pool);
