@@ -8,6 +8,7 @@
 #include "provision/planfile.h"
 #include "provision/report.h"
 #include "provision/run_internal.h"
+#include "provision/digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>

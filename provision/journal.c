@@ -51,18 +51,6 @@ int hex_decode(const char *s, unsigned char **out, size_t *n)
     return 0;
 }
 
-void sha256_hex(const void *data, size_t len, char out[65])
-{
-    struct sha256_ctx ctx;
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, data);
-    sha256_digest(&ctx, sizeof digest, digest);
-    char *h = hex_encode(digest, sizeof digest);
-    memcpy(out, h, 65);
-    free(h);
-}
-
 static void format_record(struct strbuf *sb, const char *type, const char *site, va_list ap)
 {
     sb_adds(sb, type);

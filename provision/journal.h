@@ -133,7 +133,5 @@ void journal_file_free(struct journal_file *f);
 /* Bytes as lowercase hex (caller frees) and back (0 or -1). */
 char *hex_encode(const unsigned char *p, size_t n);
 int hex_decode(const char *s, unsigned char **out, size_t *n);
-/* SHA-256 of data as 64 hex digits into out[65]. */
-void sha256_hex(const void *data, size_t len, char out[65]);
 
 #endif

@@ -2,6 +2,7 @@
 #include "provision/planfile.h"
 
 #include "provision/journal.h"
+#include "provision/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>

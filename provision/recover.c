@@ -12,6 +12,7 @@
 #include "provision/ntfs/grants.h"
 #include "provision/ntfs/sddl.h"
 #include "provision/smb/smb.h"
+#include "provision/digest.h"
 
 #include <stdint.h>
 #include <stdio.h>

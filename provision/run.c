@@ -23,6 +23,7 @@
 #include "provision/recover.h"
 #include "provision/report.h"
 #include "provision/site.h"
+#include "provision/digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -674,6 +675,8 @@ static int open_systems(struct session *s, struct run *r)
     diag_classify(e, mark, DIAG_IIS, s->conf.iis_config);
     if (!r->ah)
         return input_failed(s);
+    if (r->changes) /* the journal's digest of the file, on the other core meanwhile */
+        apphost_digest_start(r->ah);
     /* The directory, when a site has its own account or a grant names a
      * domain account; the content location, when folders are managed. */
     bool need_dir = false, need_folders = false;
@@ -796,15 +799,7 @@ static void plan_execute(struct session *s, struct run *r, char **lists, int n_l
                 rc = 0;
                 break;
             }
-            size_t out_len;
-            char *out = render_config(s, r->ah, &out_len);
-            if (!out) {
-                rc = 0;
-                break;
-            }
-            rc = write_config(s, sys, r->ah, &r->cf, out, out_len);
-            wipe(out, out_len); /* it may hold passwords */
-            free(out);
+            rc = write_config(s, sys, r->ah, &r->cf);
         }
         written = rc == 1;
     } else if (stop || apphost_dirty(r->ah)) {

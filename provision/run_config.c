@@ -15,20 +15,24 @@
 #include "provision/site.h"
 #include "provision/smb/smb.h"
 #include "provision/util.h"
+#include "provision/digest.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* The new config's text, or NULL after an internal error (two edits of
- * the run overlap: a bug, reported, never guessed around). */
-char *render_config(struct session *s, const struct apphost *ah, size_t *len)
+/* The pieces of the new config (apphost_render_pieces), or NULL after an
+ * internal error (two edits of the run overlap: a bug, reported, never
+ * guessed around). */
+static struct iovec *render_config(struct session *s, const struct apphost *ah, size_t *n,
+                                   size_t *len)
 {
     struct diag injected; /* a test's stand-in for a rendering bug */
     diag_init(&injected);
-    char *out = fault_point("render", &injected) == 0 ? apphost_render(ah, len) : NULL;
+    struct iovec *pieces =
+        fault_point("render", &injected) == 0 ? apphost_render_pieces(ah, n, len) : NULL;
     diag_free(&injected);
-    if (!out) {
+    if (!pieces) {
         size_t m = s->rep.errors.count;
         diag_add(&s->rep.errors,
                  "%s: internal error: two edits of this run overlap; nothing was written "
@@ -36,7 +40,7 @@ char *render_config(struct session *s, const struct apphost *ah, size_t *len)
                  s->conf.iis_config);
         diag_classify(&s->rep.errors, m, DIAG_INTERNAL, s->conf.iis_config);
     }
-    return out;
+    return pieces;
 }
 
 /* For the crash tests: over smb:// the moment between the two renames of
@@ -48,28 +52,38 @@ static void replace_step(int step, void *arg)
         fault_point("swap", NULL);
 }
 
-/* Replaces the configuration with out, announced in the journal first
- * (its hashes before and after), then marked committed. 1 when it is
- * written, 0 when not (with a message), CONFIGFILE_CHANGED when another
- * tool wrote the file since it was read (nothing written, no message). */
-int write_config(struct session *s, struct systems *sys, const struct apphost *ah,
-                 struct configfile *cf, const char *out, size_t out_len)
+/* Replaces the configuration with the run's edits. The new version is
+ * written beside the file first while its digest is computed on the other
+ * core; the journal then records the digests before and after, and only
+ * then does the new version take the file's place. 1 when it is written,
+ * 0 when not (with a message), CONFIGFILE_CHANGED when another tool wrote
+ * the file since it was read (nothing written, no message). */
+int write_config(struct session *s, struct systems *sys, struct apphost *ah, struct configfile *cf)
 {
-    size_t orig_len, mark = s->rep.errors.count;
-    const char *orig = apphost_original(ah, &orig_len);
+    size_t mark = s->rep.errors.count, n, out_len, orig_len;
+    struct iovec *pieces = render_config(s, ah, &n, &out_len);
+    if (!pieces)
+        return 0;
+    struct sha256_job *new_digest = sha256_start(pieces, n);
+    int prepared = configfile_prepare(cf, pieces, n, &s->rep.errors);
     char *backup = NULL, old_hash[65], new_hash[65];
-    sha256_hex(orig, orig_len, old_hash);
-    sha256_hex(out, out_len, new_hash);
+    sha256_finish(new_digest, new_hash);
+    free(pieces);
+    if (classified(prepared, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)
+        return 0;
+    apphost_original_sha256(ah, old_hash);
     journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
     if (cf->smb)
         smb_set_replace_hook(cf->smb, replace_step, NULL);
     if (classified(journal_commit(sys->journal, &s->rep.errors), &s->rep.errors, mark,
                    DIAG_INTERNAL, "journal") < 0 ||
         classified(fault_point("config", &s->rep.errors), &s->rep.errors, mark, DIAG_INTERNAL,
-                   s->conf.iis_config) < 0)
+                   s->conf.iis_config) < 0) {
+        configfile_discard(cf);
         return 0;
-    int rc = configfile_replace(cf, orig, orig_len, out, out_len, s->conf.backups, &backup,
-                                &s->rep.errors);
+    }
+    const char *orig = apphost_original(ah, &orig_len);
+    int rc = configfile_commit(cf, orig, orig_len, s->conf.backups, &backup, &s->rep.errors);
     if (rc == CONFIGFILE_CHANGED)
         return rc;
     if (classified(rc, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)

@@ -85,12 +85,9 @@ static inline int classified(int rc, struct diag *d, size_t mark, enum diag_clas
 /* How often a write is tried again after other tools wrote the file. */
 #define CONFIG_WRITE_ATTEMPTS 10
 
-/* The config's new text with the run's edits (run_config.c). */
-char *render_config(struct session *s, const struct apphost *ah, size_t *len);
-
-/* The one replace of the config, announced in the journal first (run_config.c). */
-int write_config(struct session *s, struct systems *sys, const struct apphost *ah,
-                 struct configfile *cf, const char *out, size_t out_len);
+/* The one replace of the config with the run's edits, announced in the
+ * journal first (run_config.c). */
+int write_config(struct session *s, struct systems *sys, struct apphost *ah, struct configfile *cf);
 
 /* Another tool wrote the config meanwhile: the run's edits redone on its content. */
 int merge_other_change(struct session *s, struct run *r);

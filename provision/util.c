@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,6 +333,15 @@ static void strmap_rehash(struct strmap *m, size_t cap)
     free(old.slots);
 }
 
+void strmap_reserve(struct strmap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 16;
+    while (n * 2 > cap)
+        cap *= 2;
+    if (cap > m->cap)
+        strmap_rehash(m, cap);
+}
+
 void *strmap_put(struct strmap *m, const char *key, void *value)
 {
     if ((m->count + 1) * 2 > m->cap)
@@ -428,17 +438,33 @@ int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
-static int write_fully(int fd, const char *p, size_t n)
+/* Writes all the pieces in order, up to 1024 a call (Linux's IOV_MAX). */
+static int write_pieces(int fd, const struct iovec *pieces, size_t n)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
+    enum { IOV_MAX_LINUX = 1024 };
+    struct iovec batch[IOV_MAX_LINUX];
+    size_t next = 0, skip = 0; /* bytes of pieces[next] already written */
+    while (next < n) {
+        size_t k = 0;
+        for (size_t i = next; i < n && k < IOV_MAX_LINUX; i++, k++) {
+            batch[k] = pieces[i];
+            if (i == next) {
+                batch[k].iov_base = (char *)batch[k].iov_base + skip;
+                batch[k].iov_len -= skip;
+            }
+        }
+        ssize_t w = writev(fd, batch, (int)k);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        p += w;
-        n -= (size_t)w;
+        size_t left = (size_t)w;
+        while (next < n && left >= pieces[next].iov_len - skip) {
+            left -= pieces[next].iov_len - skip;
+            next++, skip = 0;
+        }
+        skip += left;
     }
     return 0;
 }
@@ -462,6 +488,13 @@ static void random_suffix(char out[7])
 
 char *write_temp_file(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid)
+{
+    struct iovec one = {(void *)data, len};
+    return write_temp_file_pieces(dir, base, &one, 1, mode, uid, gid);
+}
+
+char *write_temp_file_pieces(const char *dir, const char *base, const struct iovec *pieces,
+                             size_t n, mode_t mode, uid_t uid, gid_t gid)
 {
     char *tmp = NULL;
     int fd = -1;
@@ -490,7 +523,7 @@ char *write_temp_file(const char *dir, const char *base, const void *data, size_
             rc = fchmod(fd, mode & 07777);
     }
     if (rc == 0)
-        rc = write_fully(fd, data, len);
+        rc = write_pieces(fd, pieces, n);
     if (rc == 0)
         rc = fsync(fd);
     int e = errno;

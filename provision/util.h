@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* Allocation that never returns NULL: out of memory ends the process with a
  * message, since no caller could do anything better. */
@@ -83,6 +84,8 @@ void strmap_init(struct strmap *m);
  * the kind. */
 void strmap_init_names(struct strmap *m);
 void *strmap_get(const struct strmap *m, const char *key);
+/* Makes room for n keys in all, so that filling it never rehashes. */
+void strmap_reserve(struct strmap *m, size_t n);
 /* Sets key to value; returns the previous value or NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *value);
 /* Removes key; returns its value or NULL. */
@@ -106,6 +109,9 @@ struct diag;
  * nothing left behind. */
 char *write_temp_file(const char *dir, const char *base, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid);
+/* The same with the bytes in pieces, written in order. */
+char *write_temp_file_pieces(const char *dir, const char *base, const struct iovec *pieces,
+                             size_t n, mode_t mode, uid_t uid, gid_t gid);
 /* fsyncs a folder, so that a rename into it is on disk; errors ignored
  * (the rename itself has happened). */
 void sync_folder(const char *dir);

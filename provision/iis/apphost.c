@@ -4,6 +4,8 @@
  * anonymous identities) are in apphost_edit.c. */
 #include "provision/iis/apphost_internal.h"
 
+#include "provision/digest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,38 +66,76 @@ const char *apphost_original(const struct apphost *ah, size_t *len)
     return ah->doc.text;
 }
 
-char *apphost_render(const struct apphost *ah, size_t *len)
+struct iovec *apphost_render_pieces(const struct apphost *ah, size_t *n, size_t *total)
 {
     struct edit *sorted = xmalloc((ah->n_edits ? ah->n_edits : 1) * sizeof *sorted);
     if (ah->n_edits)
         memcpy(sorted, ah->edits, ah->n_edits * sizeof *sorted);
     qsort(sorted, ah->n_edits, sizeof *sorted, edit_order);
-    /* The exact size up front: no doubling of a file-sized buffer. */
-    size_t size = ah->doc.len;
-    for (size_t i = 0; i < ah->n_edits; i++)
-        size += strlen(sorted[i].text) - (sorted[i].to - sorted[i].from);
-    struct strbuf out;
-    sb_init_secret(&out); /* new elements may hold passwords */
-    out.buf = xmalloc(size + 1);
-    out.cap = size + 1;
-    out.buf[0] = '\0';
+    /* The original between edits, then each edit's text: 2 per edit + 1. */
+    struct iovec *pieces = xmalloc((2 * ah->n_edits + 1) * sizeof *pieces);
+    size_t count = 0, sum = 0;
     uint32_t pos = 0;
-    for (size_t i = 0; i < ah->n_edits; i++) {
-        const struct edit *e = &sorted[i];
-        if (e->from < pos) { /* two edits touch the same bytes: a bug, never a guess */
+    for (size_t i = 0; i <= ah->n_edits; i++) {
+        uint32_t from = i < ah->n_edits ? sorted[i].from : (uint32_t)ah->doc.len;
+        if (from < pos) { /* two edits touch the same bytes: a bug, never a guess */
             free(sorted);
-            sb_free_secret(&out);
-            *len = 0;
+            free(pieces);
+            *n = *total = 0;
             return NULL;
         }
-        sb_add(&out, ah->doc.text + pos, e->from - pos);
-        sb_adds(&out, e->text);
-        pos = e->to;
+        if (from > pos)
+            pieces[count++] = (struct iovec){ah->doc.text + pos, from - pos};
+        sum += from - pos;
+        if (i == ah->n_edits)
+            break;
+        size_t len = strlen(sorted[i].text);
+        if (len)
+            pieces[count++] = (struct iovec){sorted[i].text, len};
+        sum += len;
+        pos = sorted[i].to;
     }
-    sb_add(&out, ah->doc.text + pos, ah->doc.len - pos);
     free(sorted);
-    *len = out.len;
-    return sb_detach(&out);
+    *n = count;
+    *total = sum;
+    return pieces;
+}
+
+char *apphost_render(const struct apphost *ah, size_t *len)
+{
+    size_t n, total;
+    struct iovec *pieces = apphost_render_pieces(ah, &n, &total);
+    if (!pieces) {
+        *len = 0;
+        return NULL;
+    }
+    char *out = xmalloc(total + 1), *at = out;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(at, pieces[i].iov_base, pieces[i].iov_len);
+        at += pieces[i].iov_len;
+    }
+    *at = '\0';
+    free(pieces);
+    *len = total;
+    return out;
+}
+
+void apphost_digest_start(struct apphost *ah)
+{
+    if (ah->original_digest || ah->hex_digest[0])
+        return;
+    struct iovec all = {ah->doc.text, ah->doc.len};
+    ah->original_digest = sha256_start(&all, 1);
+}
+
+void apphost_original_sha256(struct apphost *ah, char out[65])
+{
+    apphost_digest_start(ah);
+    if (ah->original_digest) { /* the text never changes: once is enough */
+        sha256_finish(ah->original_digest, ah->hex_digest);
+        ah->original_digest = NULL;
+    }
+    memcpy(out, ah->hex_digest, 65);
 }
 
 /* ---- text generation ------------------------------------------------ */
@@ -261,7 +301,9 @@ struct pool_state *ah_add_pool_state(struct apphost *ah, const char *name, int32
     ps->name = xstrdup(name);
     ps->elem = elem;
     strmap_put(&ah->pools, name, ps);
-    ah->pool_list = xrealloc(ah->pool_list, (ah->n_pools + 1) * sizeof *ah->pool_list);
+    if (ah->n_pools == 0 || (ah->n_pools >= 16 && (ah->n_pools & (ah->n_pools - 1)) == 0))
+        ah->pool_list =
+            xrealloc(ah->pool_list, (ah->n_pools ? 2 * ah->n_pools : 16) * sizeof *ah->pool_list);
     ah->pool_list[ah->n_pools++] = ps;
     return ps;
 }
@@ -279,7 +321,9 @@ struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32
     strmap_put(&ah->ids, key, ss);
     if (id > ah->max_id)
         ah->max_id = id;
-    ah->site_list = xrealloc(ah->site_list, (ah->n_sites + 1) * sizeof *ah->site_list);
+    if (ah->n_sites == 0 || (ah->n_sites >= 16 && (ah->n_sites & (ah->n_sites - 1)) == 0))
+        ah->site_list =
+            xrealloc(ah->site_list, (ah->n_sites ? 2 * ah->n_sites : 16) * sizeof *ah->site_list);
     ah->site_list[ah->n_sites++] = ss;
     return ss;
 }
@@ -537,6 +581,8 @@ static void detect_unit(struct apphost *ah)
     free(inner);
 }
 
+static bool index_all(struct apphost *ah, struct diag *d);
+
 struct apphost *apphost_load(char *text, size_t len, const char *name, struct diag *d)
 {
     struct apphost *ah = xcalloc(1, sizeof *ah);
@@ -551,16 +597,39 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
     strmap_init(&ah->ids);
     strmap_init(&ah->bindings);
     strmap_init_names(&ah->locations);
-    if (xml_doc_load(&ah->doc, text, len, name, d) < 0) {
+    /* Indexed while libxml2 still judges the file; what indexing finds
+     * is told only once the file is known to be well-formed. */
+    if (xml_doc_open(&ah->doc, text, len, name, d) < 0) {
         apphost_free(ah);
         return NULL;
     }
+    struct diag found;
+    diag_init(&found);
+    bool ok = index_all(ah, &found);
+    if (xml_doc_verdict(&ah->doc, d) < 0) {
+        diag_free(&found);
+        apphost_free(ah);
+        return NULL;
+    }
+    for (size_t i = 0; i < found.count; i++)
+        diag_add(d, "%s", found.msgs[i]);
+    diag_free(&found);
+    if (!ok) {
+        apphost_free(ah);
+        return NULL;
+    }
+    return ah;
+}
+
+/* The pools, sites and locations of the file. False with messages. */
+static bool index_all(struct apphost *ah, struct diag *d)
+{
+    const char *name = ah->name;
     const struct xml_doc *doc = &ah->doc;
     if (!xml_is(doc, doc->root, "configuration")) {
         diag_add(d, "%s: the root element is not <configuration>: not an applicationHost.config",
                  name);
-        apphost_free(ah);
-        return NULL;
+        return false;
     }
     int32_t host = xml_child(doc, doc->root, "system.applicationHost");
     ah->pools_el = xml_child(doc, host, "applicationPools");
@@ -570,25 +639,35 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
                  "%s: no <system.applicationHost> with <applicationPools> and <sites>: "
                  "not an applicationHost.config",
                  name);
-        apphost_free(ah);
-        return NULL;
+        return false;
     }
     detect_unit(ah);
+    /* The maps at their final size from the start: no rehash of 10,000s. */
+    size_t n_pools = 0, n_sites = 0;
+    for (int32_t c = doc->elems[ah->pools_el].first_child; c >= 0; c = doc->elems[c].next)
+        n_pools++;
+    for (int32_t c = doc->elems[ah->sites_el].first_child; c >= 0; c = doc->elems[c].next)
+        n_sites++;
+    strmap_reserve(&ah->pools, n_pools);
+    strmap_reserve(&ah->sites, n_sites);
+    strmap_reserve(&ah->ids, n_sites);
+    strmap_reserve(&ah->bindings, n_sites);
+    strmap_reserve(&ah->locations, n_sites);
     int rc = index_pools(ah, d);
     if (index_sites(ah, d) < 0)
         rc = -1;
     index_locations(ah);
-    if (rc < 0) {
-        apphost_free(ah);
-        return NULL;
-    }
-    return ah;
+    return rc == 0;
 }
 
 void apphost_free(struct apphost *ah)
 {
     if (!ah)
         return;
+    if (ah->original_digest) { /* its thread reads the text: wait for it */
+        char ignored[65];
+        sha256_finish(ah->original_digest, ignored);
+    }
     for (size_t i = 0; i < ah->n_sites; i++) {
         struct site_state *ss = ah->site_list[i];
         for (size_t k = 0; k < ss->n_keys; k++)

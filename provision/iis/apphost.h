@@ -15,6 +15,7 @@
 #include "provision/util.h"
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 enum iis_identity {
     IIS_IDENTITY_APPPOOL,        /* ApplicationPoolIdentity (IIS AppPool\NAME) */
@@ -98,6 +99,17 @@ const char *apphost_original(const struct apphost *ah, size_t *len);
  * may hold passwords). NULL when two queued edits overlap: an internal
  * error, never guessed around; nothing should then be written. */
 char *apphost_render(const struct apphost *ah, size_t *len);
+/* The same without building it: the pieces to write in order (spans of
+ * the original and the edits' texts, valid until the next edit or
+ * apphost_free), *n of them, *total bytes in all; the caller frees the
+ * array. NULL as above. */
+struct iovec *apphost_render_pieces(const struct apphost *ah, size_t *n, size_t *total);
+/* The SHA-256 of the original bytes (64 hex digits into out[65]), for the
+ * journal. apphost_digest_start begins computing it on another core (a run
+ * that will write calls it right after loading); apphost_original_sha256
+ * waits for it, or computes it then. */
+void apphost_digest_start(struct apphost *ah);
+void apphost_original_sha256(struct apphost *ah, char out[65]);
 
 /* One row of `provision list`. */
 struct iis_site_info {

@@ -62,6 +62,8 @@ struct apphost {
      * still there (ah_last_live); found once, again after a removal. */
     int32_t last_site_el, last_pool_el;
     bool last_stale;
+    struct sha256_job *original_digest; /* apphost_digest_start, until read */
+    char hex_digest[65];                /* once read */
 };
 
 #define MAX_SITE_ID 4294967295UL

@@ -171,16 +171,41 @@ char *configfile_take(struct configfile *cf, size_t *len)
     return p;
 }
 
+/* 1 when the file at path holds exactly expected, 0 when not, -1 when it
+ * cannot be read. Compared a chunk at a time: no second file-sized buffer. */
 static int unchanged_on_disk(const char *path, const char *expected, size_t len)
 {
-    char *now;
-    size_t now_len;
-    if (read_file(path, &now, &now_len) < 0)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    int same = now_len == len && memcmp(now, expected, len) == 0;
-    wipe(now, now_len);
-    free(now);
-    return same ? 1 : 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return -1;
+    }
+    enum { CHUNK = 256 * 1024 };
+    char *buf = xmalloc(CHUNK);
+    int same = (uint64_t)st.st_size == len ? 1 : 0;
+    size_t at = 0;
+    while (same == 1) {
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            same = -1;
+        else if (got == 0)
+            same = at == len;
+        else if ((size_t)got > len - at || memcmp(buf, expected + at, (size_t)got) != 0)
+            same = 0;
+        else
+            at += (size_t)got;
+        if (got == 0)
+            break;
+    }
+    wipe(buf, CHUNK); /* the file can hold plain passwords */
+    free(buf);
+    close(fd);
+    return same;
 }
 
 /* Deletes our oldest backups beyond `keep`. The timestamped names sort in
@@ -267,29 +292,66 @@ static int replace_smb(struct configfile *cf, const char *expected, size_t expec
     return 0;
 }
 
-int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
-                       const char *data, size_t len, unsigned backups, char **backup_path,
-                       struct diag *d)
+int configfile_prepare(struct configfile *cf, const struct iovec *pieces, size_t n, struct diag *d)
 {
-    if (cf->smb) {
-        if (backup_path)
-            *backup_path = NULL;
-        return replace_smb(cf, expected, expected_len, data, len, backups, backup_path, d);
+    configfile_discard(cf);
+    if (cf->smb) { /* smb_replace_file writes it in one go */
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += pieces[i].iov_len;
+        char *at = cf->pending_data = xmalloc(total + 1);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(at, pieces[i].iov_base, pieces[i].iov_len);
+            at += pieces[i].iov_len;
+        }
+        cf->pending_len = total;
+        return 0;
     }
     char *copy1 = xstrdup(cf->path), *copy2 = xstrdup(cf->path);
     const char *dir = dirname(copy1), *base = basename(copy2);
-    char *tmp = NULL, *bak = NULL;
-    int rc = -1;
-    if (backup_path)
-        *backup_path = NULL;
-
     /* The temporary file gets the original's mode and owner from the start. */
-    tmp = write_temp_file(dir, base, data, len, cf->mode, cf->uid, cf->gid);
-    if (!tmp) {
+    cf->pending_tmp = write_temp_file_pieces(dir, base, pieces, n, cf->mode, cf->uid, cf->gid);
+    if (!cf->pending_tmp)
         diag_add(d, "%s: cannot write a temporary file in %s: %s; nothing was written", cf->path,
                  dir, strerror(errno));
-        goto out;
+    free(copy1);
+    free(copy2);
+    return cf->pending_tmp ? 0 : -1;
+}
+
+void configfile_discard(struct configfile *cf)
+{
+    if (cf->pending_tmp)
+        unlink(cf->pending_tmp);
+    free(cf->pending_tmp);
+    cf->pending_tmp = NULL;
+    if (cf->pending_data)
+        wipe(cf->pending_data, cf->pending_len);
+    free(cf->pending_data);
+    cf->pending_data = NULL;
+    cf->pending_len = 0;
+}
+
+int configfile_commit(struct configfile *cf, const char *expected, size_t expected_len,
+                      unsigned backups, char **backup_path, struct diag *d)
+{
+    if (backup_path)
+        *backup_path = NULL;
+    if (cf->smb) {
+        int rc = cf->pending_data ? replace_smb(cf, expected, expected_len, cf->pending_data,
+                                                cf->pending_len, backups, backup_path, d)
+                                  : -1;
+        configfile_discard(cf);
+        return rc;
     }
+    if (!cf->pending_tmp) {
+        diag_add(d, "%s: internal error: nothing prepared to write", cf->path);
+        return -1;
+    }
+    char *copy1 = xstrdup(cf->path), *copy2 = xstrdup(cf->path);
+    const char *dir = dirname(copy1), *base = basename(copy2);
+    char *bak = NULL;
+    int rc = -1;
     /* Last look just before the swap: what is left is the backup's link and
      * the rename. (One full compare, here: an earlier one would only save a
      * temp file's write when another tool got in first.) */
@@ -299,7 +361,6 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
             rc = CONFIGFILE_CHANGED;
         else
             diag_add(d, "%s: cannot be read again while writing; nothing was written", cf->path);
-        unlink(tmp);
         goto out;
     }
     bool linked = false;
@@ -324,17 +385,17 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
                 if (btmp)
                     unlink(btmp);
                 free(btmp);
-                unlink(tmp);
                 goto out;
             }
             free(btmp);
         }
     }
-    if (rename(tmp, cf->path) < 0) {
+    if (rename(cf->pending_tmp, cf->path) < 0) {
         diag_add(d, "%s: cannot replace: %s; nothing was written", cf->path, strerror(errno));
-        unlink(tmp);
         goto out;
     }
+    free(cf->pending_tmp); /* it is the file now */
+    cf->pending_tmp = NULL;
     if (linked)
         chmod(bak, 0600);
     sync_folder(dir);
@@ -348,15 +409,28 @@ int configfile_replace(struct configfile *cf, const char *expected, size_t expec
 out:
     if (rc != 0 && bak)
         unlink(bak); /* a copy of the file as it still is: not a backup of anything */
-    free(tmp);
+    configfile_discard(cf);
     free(bak);
     free(copy1);
     free(copy2);
     return rc;
 }
 
+int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
+                       const char *data, size_t len, unsigned backups, char **backup_path,
+                       struct diag *d)
+{
+    if (backup_path)
+        *backup_path = NULL;
+    struct iovec one = {(void *)data, len};
+    if (configfile_prepare(cf, &one, 1, d) < 0)
+        return -1;
+    return configfile_commit(cf, expected, expected_len, backups, backup_path, d);
+}
+
 void configfile_close(struct configfile *cf)
 {
+    configfile_discard(cf);
     smb_session_close(cf->smb);
     if (cf->lock_fd >= 0)
         close(cf->lock_fd);

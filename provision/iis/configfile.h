@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct configfile {
     char *path;
@@ -24,6 +25,9 @@ struct configfile {
     uid_t uid;
     gid_t gid;
     unsigned stale_removed; /* temp files of dead runs removed at open */
+    char *pending_tmp;      /* configfile_prepare: the new version beside the file */
+    char *pending_data;     /* the same over SMB: the new bytes, kept for the commit */
+    size_t pending_len;
 };
 
 /* Reads path: a local file, or smb://HOST/SHARE/PATH through libsmbclient
@@ -52,6 +56,18 @@ int configfile_reread(struct configfile *cf, char **data, size_t *len, struct di
 int configfile_replace(struct configfile *cf, const char *expected, size_t expected_len,
                        const char *data, size_t len, unsigned backups, char **backup_path,
                        struct diag *d);
+/* configfile_replace in two steps, so that the caller can record the write
+ * (its journal, with the new bytes' digest computed meanwhile) between
+ * them: configfile_prepare writes the new version, given in pieces, beside
+ * the file under a temporary name and fsyncs it (over SMB it keeps the
+ * bytes for the commit); 0, or -1 with a message and nothing left behind.
+ * configfile_commit then does the rest of configfile_replace, with its
+ * results; configfile_discard drops a prepared version that will not be
+ * put in place (configfile_close does too). */
+int configfile_prepare(struct configfile *cf, const struct iovec *pieces, size_t n, struct diag *d);
+int configfile_commit(struct configfile *cf, const char *expected, size_t expected_len,
+                      unsigned backups, char **backup_path, struct diag *d);
+void configfile_discard(struct configfile *cf);
 void configfile_close(struct configfile *cf);
 
 #endif

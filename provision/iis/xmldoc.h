@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A position index over an XML document's original bytes.
  *
- * libxml2 checks the document and reports where each element starts and ends;
- * we keep only those offsets, never a tree. Edits are then spliced into the
+ * Our scanner finds where each element starts and ends while libxml2, on
+ * another core, judges the document and reports the same offsets; the two
+ * must agree (xmldoc.c). We keep only those offsets, never a tree. Edits are then spliced into the
  * original text (see splice in apphost.c), so every byte a change does not
  * touch stays as it was: CRLF, character references, comments, attribute
  * order and the `<add />` spacing that a libxml2 save would rewrite (see the
@@ -33,13 +34,23 @@ struct xml_doc {
     struct xml_elem *elems;
     size_t count, cap;
     int32_t root;
-    const char *newline; /* "\r\n" or "\n": what the file uses */
-    size_t bom_len;      /* 3 when the file starts with a UTF-8 BOM */
+    const char *newline;     /* "\r\n" or "\n": what the file uses */
+    size_t bom_len;          /* 3 when the file starts with a UTF-8 BOM */
+    struct xml_judge *judge; /* libxml2 still judging (xml_doc_open), or NULL */
 };
 
 /* Takes ownership of text (malloc'd, NUL at text[len]). On error returns -1,
  * adds one message naming `name` and the line to d, and frees text. */
 int xml_doc_load(struct xml_doc *doc, char *text, size_t len, const char *name, struct diag *d);
+/* xml_doc_load in two steps, for a caller that indexes the elements while
+ * libxml2 still judges the document on another core: xml_doc_open returns
+ * once the elements are found (-1 as above); xml_doc_verdict waits for the
+ * judgement: 0, or -1 with one message (the caller then frees the doc and
+ * drops whatever it found in it). Until the verdict, the elements are
+ * those of a document that may be malformed: in bounds and well nested,
+ * nothing more. */
+int xml_doc_open(struct xml_doc *doc, char *text, size_t len, const char *name, struct diag *d);
+int xml_doc_verdict(struct xml_doc *doc, struct diag *d);
 void xml_doc_free(struct xml_doc *doc);
 
 /* 1-based line of a byte offset (counts newlines; for messages only). */

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Helpers for the config-engine benchmark (bench_apphost.sh):
- *   gen N FIXTURE OUT    FIXTURE with N more sites and pools, written as IIS does
- *   floor IN OUT         a bare libxml2 parse + save of IN (the floor)
- *   run CMD ARGS...      runs CMD; prints "ms=<wall> maxrss_kb=<peak RSS>" */
+ *   gen N FIXTURE OUT     FIXTURE with N more sites and pools, written as IIS does:
+ *                         site00000.example.com ... with ids 2 .. N+1
+ *   sites PREFIX N OUT    a site list for provision apply: N sections
+ *                         [site PREFIX00001.example.com] ... template = standard
+ *   floor IN OUT          a bare libxml2 parse + save of IN (the floor)
+ *   run [-o OUT] CMD ARGS...
+ *                         runs CMD (its stdout to OUT, else to /dev/null); prints
+ *                         "ms=<wall> maxrss_kb=<peak RSS> status=<exit status>" */
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,18 +84,55 @@ static void emit_site(FILE *out, int i)
             i, i + 2, i, i, i, i);
 }
 
+/* A count for gen and sites: 0 .. 1000000 (the names stay unique past five digits). */
+static int count_arg(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || n < 0 || n > 1000000) {
+        fprintf(stderr, "bench_apphost: bad count %s (0 .. 1000000)\n", s);
+        exit(2);
+    }
+    return (int)n;
+}
+
+static int close_out(FILE *out, const char *path)
+{
+    int bad = ferror(out);
+    if (fclose(out) != 0 || bad) {
+        perror(path);
+        return 2;
+    }
+    return 0;
+}
+
 static int gen(int n, const char *fixture, const char *out_path)
 {
     size_t len;
     char *text = slurp(fixture, &len);
     FILE *out = fopen(out_path, "wb");
+    if (!out) {
+        perror(out_path);
+        return 2;
+    }
     const char *pos = text;
     splice(out, &pos, "<applicationPoolDefaults", emit_pool, n);
     splice(out, &pos, "<siteDefaults>", emit_site, n);
     fwrite(pos, 1, len - (size_t)(pos - text), out);
-    fclose(out);
     free(text);
-    return 0;
+    return close_out(out, out_path);
+}
+
+static int sites(const char *prefix, int n, const char *out_path)
+{
+    FILE *out = fopen(out_path, "wb");
+    if (!out) {
+        perror(out_path);
+        return 2;
+    }
+    for (int i = 1; i <= n; i++)
+        fprintf(out, "[site %s%05d.example.com]\ntemplate = standard\n", prefix, i);
+    return close_out(out, out_path);
 }
 
 static int floor_parse_save(const char *in, const char *out)
@@ -102,34 +145,55 @@ static int floor_parse_save(const char *in, const char *out)
     return rc;
 }
 
-static int run(char **argv)
+static int run(const char *out_path, char **argv)
 {
     struct timespec t0, t1;
+    fflush(stdout);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 2;
+    }
     if (pid == 0) {
+        const char *path = out_path ? out_path : "/dev/null";
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+            perror(path);
+            _exit(126);
+        }
+        if (fd != STDOUT_FILENO)
+            close(fd);
         execvp(argv[0], argv);
         perror(argv[0]);
         _exit(127);
     }
     int status;
     struct rusage ru;
-    wait4(pid, &status, 0, &ru);
+    if (wait4(pid, &status, 0, &ru) < 0) {
+        perror("wait4");
+        return 2;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    printf("ms=%.1f maxrss_kb=%ld status=%d\n", ms, ru.ru_maxrss,
-           WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    printf("ms=%.1f maxrss_kb=%ld status=%d\n", ms, ru.ru_maxrss, code);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "gen"))
-        return gen(atoi(argv[2]), argv[3], argv[4]);
+        return gen(count_arg(argv[2]), argv[3], argv[4]);
+    if (argc == 5 && !strcmp(argv[1], "sites"))
+        return sites(argv[2], count_arg(argv[3]), argv[4]);
     if (argc == 4 && !strcmp(argv[1], "floor"))
         return floor_parse_save(argv[2], argv[3]);
-    if (argc >= 3 && !strcmp(argv[1], "run"))
-        return run(argv + 2);
-    fprintf(stderr, "usage: bench_apphost gen N FIXTURE OUT | floor IN OUT | run CMD...\n");
+    if (argc >= 5 && !strcmp(argv[1], "run") && !strcmp(argv[2], "-o"))
+        return run(argv[3], argv + 4);
+    if (argc >= 3 && !strcmp(argv[1], "run") && strcmp(argv[2], "-o"))
+        return run(NULL, argv + 2);
+    fprintf(stderr, "usage: bench_apphost gen N FIXTURE OUT | sites PREFIX N OUT | floor IN OUT"
+                    " | run [-o OUT] CMD...\n");
     return 2;
 }

@@ -11,6 +11,7 @@
 #include "testmsg.h"
 
 #include "provision/journal.h"
+#include "provision/digest.h"
 #include "testutil.h"
 
 #include <errno.h>
