@@ -165,6 +165,10 @@ char *state_dir_open(const char *configured, struct diag *d)
 
 struct journal {
     char *state_dir, *path, *run_id;
+    char *fresh;      /* PATH.new: the file until its first commit */
+    bool published;   /* renamed to PATH, with a record beyond begin */
+    bool broken;      /* a write failed: nothing more may be announced */
+    size_t begin_len; /* the magic line and begin, queued by journal_begin */
     int fd, audit_fd;
     struct strbuf pending;
 };
@@ -189,17 +193,67 @@ void journal_add(struct journal *j, const char *type, const char *site, ...)
     va_end(ap);
 }
 
-int journal_commit(struct journal *j, struct diag *d)
+/* The first commit of something beyond begin: the file (begin included)
+ * reaches the disk under PATH.new, takes its name and the name reaches
+ * the disk. Until then a run that changes nothing costs no fsync, and one
+ * that changes something pays the begin's fsync together with its first
+ * record's. */
+static int publish(struct journal *j)
 {
-    if (!j || !j->pending.len)
+    if (write_all(j->fd, j->pending.buf, j->pending.len) < 0 || fsync(j->fd) < 0 ||
+        rename(j->fresh, j->path) < 0)
+        return -1;
+    char *dir = xasprintf("%s/journals", j->state_dir);
+    sync_folder(dir);
+    free(dir);
+    j->published = true;
+    return 0;
+}
+
+static int write_pending(struct journal *j, bool durable, struct diag *d)
+{
+    if (!j || !j->pending.len || j->fd < 0)
         return 0;
-    int rc = write_all(j->fd, j->pending.buf, j->pending.len) == 0 && fsync(j->fd) == 0 ? 0 : -1;
+    if (!j->published && j->pending.len == j->begin_len)
+        return 0; /* nothing announced yet */
+    if (j->broken) {
+        if (d)
+            diag_add(d,
+                     "journal %s: an earlier write failed; the step it announces was not "
+                     "started",
+                     j->path);
+        return -1;
+    }
+    int rc;
+    if (!j->published)
+        rc = publish(j);
+    else
+        rc =
+            write_all(j->fd, j->pending.buf, j->pending.len) == 0 && (!durable || fsync(j->fd) == 0)
+                ? 0
+                : -1;
     if (rc < 0 && d)
         diag_add(d, "journal %s: cannot write: %s; the step it announces was not started", j->path,
                  strerror(errno));
+    j->broken |= rc < 0; /* what it held is lost: later records would lack it */
     j->pending.len = 0;
     j->pending.buf[0] = 0;
     return rc;
+}
+
+int journal_commit(struct journal *j, struct diag *d)
+{
+    return write_pending(j, true, d);
+}
+
+int journal_write(struct journal *j, struct diag *d)
+{
+    return write_pending(j, false, d);
+}
+
+bool journal_announced(const struct journal *j)
+{
+    return j && j->published;
 }
 
 struct journal *journal_begin(const char *state_dir, const char *command,
@@ -244,29 +298,18 @@ struct journal *journal_begin(const char *state_dir, const char *command,
                 "config", t->config, "content", t->content ? t->content : "", "directory",
                 t->directory ? t->directory : "", "remove_folders", remove_folders ? "1" : "0",
                 NULL);
-    size_t mark = d ? d->count : 0;
-    if (journal_commit(j, d) < 0 || rename(fresh, j->path) < 0) {
-        if (d && d->count == mark)
-            diag_add(d, "journal %s: cannot create: %s; nothing was changed", j->path,
-                     strerror(errno));
-        unlink(fresh);
-        free(fresh);
-        close(j->fd);
-        j->fd = -1;
-        journal_finish(j);
-        return NULL;
-    }
-    free(fresh);
-    char *dir = xasprintf("%s/journals", state_dir);
-    sync_folder(dir);
-    free(dir);
+    j->begin_len = j->pending.len;
+    j->fresh = fresh; /* written at the first commit (publish) */
     return j;
 }
 
 static void journal_free(struct journal *j)
 {
+    if (j->fd >= 0 && !j->published)
+        unlink(j->fresh); /* nothing was announced: nothing to keep */
     if (j->fd >= 0)
         close(j->fd);
+    free(j->fresh);
     if (j->audit_fd >= 0)
         close(j->audit_fd);
     sb_free(&j->pending);
@@ -280,9 +323,12 @@ void journal_finish(struct journal *j)
 {
     if (!j)
         return;
-    if (j->fd >= 0) {
+    if (j->fd >= 0 && j->published) {
+        /* Not fsync'ed: the file goes at once, and were it to survive a
+         * power cut without its end, recovering it again changes nothing
+         * (every action of recovery is idempotent). */
         journal_add(j, "end", "-", NULL);
-        journal_commit(j, NULL);
+        journal_write(j, NULL);
         unlink(j->path);
     }
     journal_free(j);

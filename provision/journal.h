@@ -28,7 +28,10 @@
  *   config-committed -                  the new file is in place
  *   end -
  * A record reaches the disk (fsync) before the effect it announces starts;
- * several records may share one fsync (journal_commit). Records never hold
+ * several records may share one fsync (journal_commit). The file itself
+ * (as RUNID.journal.new until then) reaches the disk with the first record
+ * that announces something, its begin with it: a run that changes nothing
+ * leaves no journal and costs no fsync. Records never hold
  * a password. The running process holds an flock on its journal: a journal
  * nobody holds belongs to a dead run. */
 #ifndef PROVISION_JOURNAL_H
@@ -62,8 +65,8 @@ struct journal_targets {
 
 struct journal;
 
-/* Creates STATE/journals/RUNID.journal holding `begin`, on disk before it
- * returns. NULL with a message. */
+/* Creates STATE/journals/RUNID.journal.new and queues `begin` (on disk
+ * with the first commit of something more). NULL with a message. */
 struct journal *journal_begin(const char *state_dir, const char *command,
                               const struct journal_targets *t, bool remove_folders, struct diag *d);
 const char *journal_run_id(const struct journal *j);
@@ -73,8 +76,15 @@ const char *journal_path(const struct journal *j);
 void journal_add(struct journal *j, const char *type, const char *site, ...)
     __attribute__((sentinel));
 /* Writes the queued records and fsyncs. 0, or -1 with a message (the
- * effects they announce must then not start). */
+ * effects they announce must then not start; nor may any later one). */
 int journal_commit(struct journal *j, struct diag *d);
+/* Writes them without the fsync: for records that announce nothing, whose
+ * loss at a power cut recovery can do without (config-committed: it can
+ * tell from the file's digest). A killed process loses nothing written. */
+int journal_write(struct journal *j, struct diag *d);
+/* True once something was announced (a record beyond begin is on disk):
+ * only then can there be anything to recover. */
+bool journal_announced(const struct journal *j);
 /* The run is over: writes `end` and removes the journal. NULL is fine. */
 void journal_finish(struct journal *j);
 /* The run stops with work left for `provision recover`: the journal stays. */

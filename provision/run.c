@@ -620,7 +620,7 @@ static void close_journal(struct session *s, struct systems *sys, bool recover_n
 {
     if (!sys->journal)
         return;
-    if (!recover_now) {
+    if (!recover_now || !journal_announced(sys->journal)) { /* nothing was started */
         journal_finish(sys->journal);
         sys->journal = NULL;
         return;

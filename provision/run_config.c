@@ -88,8 +88,10 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
         return rc;
     if (classified(rc, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)
         return 0;
+    /* No fsync of its own: recovery tells a committed write from the file's
+     * digest; the next commit takes it to the disk. */
     journal_add(sys->journal, "config-committed", "-", NULL);
-    journal_commit(sys->journal, &s->rep.errors);
+    journal_write(sys->journal, &s->rep.errors);
     journal_audit(sys->journal, "-", "write-config", s->conf.iis_config, "done");
     fault_point("committed", &s->rep.errors);
     if (backup)

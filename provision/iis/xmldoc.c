@@ -101,6 +101,11 @@ static void on_error(void *ctx, xmlErrorPtr err)
     /* Some messages go on with a piece of the document on the next lines:
      * never quoted (it can hold a password). */
     v->first_error[strcspn(v->first_error, "\n")] = '\0';
+    /* An undefined entity is named, and in an attribute its name is a
+     * piece of the value (a password with a raw '&'): not quoted either. */
+    if (!strncmp(v->first_error, "Entity '", 8))
+        snprintf(v->first_error, sizeof v->first_error,
+                 "an undefined entity ('&' must be written &amp;)");
     size_t n = strlen(v->first_error);
     while (n && (v->first_error[n - 1] == '\n' || v->first_error[n - 1] == ' '))
         v->first_error[--n] = '\0';

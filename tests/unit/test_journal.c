@@ -99,6 +99,14 @@ static bool exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
+/* A journal reaches the disk with its first record beyond begin (see
+ * journal.h): this announces one, as a run does before its first effect. */
+static void announce(struct journal *j)
+{
+    journal_add(j, "mkdir", "a.example", "rel", "wwwroot", NULL);
+    assert_int_equal(journal_commit(j, &msgs), 0);
+}
+
 static size_t count_lines(const char *s)
 {
     size_t n = 0;
@@ -267,22 +275,29 @@ static void test_round_trip(void **st)
     assert_true(strlen(run) > 20);
     char *want_path = xasprintf("%s/journals/%s.journal", state, run);
     assert_string_equal(journal_path(j), want_path);
-    assert_int_equal(mode_of(want_path), 0600);
-    /* begin is on disk at once */
-    char *text = read_all(want_path);
-    assert_true(strncmp(text, "provision-journal\t1\nbegin\t-\trun=", 32) == 0);
+    /* nothing announced yet: only the unpublished file, empty */
+    char *fresh = xasprintf("%s.new", want_path);
+    assert_false(exists(want_path));
+    assert_int_equal(mode_of(fresh), 0600);
+    char *text = read_all(fresh);
+    assert_string_equal(text, "");
     free(text);
+    assert_int_equal(journal_commit(j, &msgs), 0); /* begin alone is not published */
+    assert_false(exists(want_path));
 
     journal_add(j, "sd", "shop.example.com", "rel", NASTY, "old", "", "new", "0a1b", NULL);
     journal_add(j, "config-committed", NULL, NULL);
     journal_add(j, "mkdir", "", "rel", "wwwroot", NULL);
     journal_add(j, "mkdir", "we\\ird\tsite\n", "rel", "x", NULL);
     /* queued, not written */
-    text = read_all(want_path);
-    assert_null(strstr(text, "sd\t"));
-    free(text);
+    assert_false(exists(want_path));
     assert_int_equal(journal_commit(j, &msgs), 0);
+    /* published: begin first, then the records; the .new name is gone */
+    assert_false(exists(fresh));
+    free(fresh);
+    assert_int_equal(mode_of(want_path), 0600);
     text = read_all(want_path);
+    assert_true(strncmp(text, "provision-journal\t1\nbegin\t-\trun=", 32) == 0);
     /* the escaped form on disk: TAB, LF and backslash as \t \n \\ */
     assert_non_null(strstr(text, "\nsd\tshop.example.com\trel=a\\tb\\nc\\\\d=e==\\\\t\\\\n"
                                  "\\\\\\\\ \xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80 end\\\\\told=\tnew="
@@ -362,6 +377,7 @@ static void test_begin_without_content_or_directory(void **st)
     struct journal *j = journal_begin(state, "destroy", &t, false, &msgs);
     assert_non_null(j);
     char *path = xstrdup(journal_path(j));
+    announce(j);
     journal_abandon(j);
     struct journal_file f;
     assert_int_equal(journal_load(path, &f, &msgs), 0);
@@ -389,6 +405,7 @@ static void test_finish_removes_after_end(void **st)
     struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(j);
     char *path = xstrdup(journal_path(j));
+    announce(j);
     /* a second name for the file, to read what finish wrote last */
     char *keep = path_in("kept-link");
     assert_int_equal(link(path, keep), 0);
@@ -449,7 +466,8 @@ static pid_t live_writer(char *path, size_t len, int *release)
         struct diag d;
         diag_init(&d);
         struct journal *j = journal_begin(state, "apply", &targets, false, &d);
-        const char *p = j ? journal_path(j) : "";
+        journal_add(j, "mkdir", "a.example", "rel", "wwwroot", NULL);
+        const char *p = j && journal_commit(j, &d) == 0 ? journal_path(j) : "";
         if (write(up[1], p, strlen(p) + 1) < 0)
             _exit(2);
         char c;
@@ -472,6 +490,7 @@ static void test_scan_live_and_dead(void **st)
     /* a run of this process still going */
     struct journal *mine = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(mine);
+    announce(mine);
     /* a run of another process still going */
     char other[512];
     int release;
@@ -480,6 +499,7 @@ static void test_scan_live_and_dead(void **st)
     struct journal *dead = journal_begin(state, "destroy", &targets, false, &msgs);
     assert_non_null(dead);
     char *dead_path = xstrdup(journal_path(dead));
+    announce(dead);
     journal_abandon(dead);
     /* not journals */
     char *junk = xasprintf("%s/journals/notes.txt", state);
@@ -659,6 +679,7 @@ static void test_same_targets(void **st)
     struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(j);
     char *path = xstrdup(journal_path(j));
+    announce(j);
     journal_abandon(j);
     struct journal_file f;
     assert_int_equal(journal_load(path, &f, &msgs), 0);
@@ -688,9 +709,12 @@ static void test_count_waiting(void **st)
     assert_int_equal(journal_count_waiting(state), 0);
     struct journal *a = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(a);
+    assert_int_equal(journal_count_waiting(state), 0); /* nothing announced yet */
+    announce(a);
     assert_int_equal(journal_count_waiting(state), 1); /* live ones count too */
     struct journal *b = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(b);
+    announce(b);
     assert_string_not_equal(journal_path(a), journal_path(b));
     journal_abandon(b);
     char *junk = xasprintf("%s/journals/x.journal.tmp", state);
@@ -892,6 +916,108 @@ static void test_sha256(void **st)
     assert_string_equal(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+/* The digest of the concatenation, however the bytes are cut. */
+static void test_sha256_pieces(void **st)
+{
+    (void)st;
+    unsigned char buf[200];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    char whole[65], out[65];
+    sha256_hex(buf, sizeof buf, whole);
+    assert_int_equal(strlen(whole), 64);
+    for (size_t i = 0; i <= sizeof buf; i++) {
+        struct iovec two[] = {{buf, i}, {buf + i, sizeof buf - i}};
+        memset(out, 'x', sizeof out);
+        sha256_hex_pieces(two, 2, out);
+        assert_string_equal(out, whole);
+        /* and in three, around an empty piece */
+        for (size_t j = i; j <= sizeof buf; j += 13) {
+            struct iovec three[] = {
+                {buf, i}, {buf + i, 0}, {buf + i, j - i}, {buf + j, 0}, {buf + j, sizeof buf - j}};
+            sha256_hex_pieces(three, 5, out);
+            assert_string_equal(out, whole);
+        }
+    }
+    /* one byte a piece */
+    struct iovec each[sizeof buf];
+    for (size_t i = 0; i < sizeof buf; i++)
+        each[i] = (struct iovec){buf + i, 1};
+    sha256_hex_pieces(each, sizeof buf, out);
+    assert_string_equal(out, whole);
+    /* a piece left out changes it */
+    sha256_hex_pieces(each, sizeof buf - 1, out);
+    assert_string_not_equal(out, whole);
+    /* no pieces, or only empty ones: the digest of nothing */
+    sha256_hex_pieces(NULL, 0, out);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct iovec empty[] = {{buf, 0}, {buf + 5, 0}};
+    sha256_hex_pieces(empty, 2, out);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct iovec abc[] = {{(void *)"a", 1}, {(void *)"", 0}, {(void *)"bc", 2}};
+    sha256_hex_pieces(abc, 3, out);
+    assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+/* On another thread: the same digest, from a copy of the pieces array. */
+static void test_sha256_job(void **st)
+{
+    (void)st;
+    size_t len = 4u << 20; /* long enough to be still running below */
+    unsigned char *data = xmalloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (unsigned char)(i ^ (i >> 9));
+    char whole[65], out[65];
+    sha256_hex(data, len, whole);
+
+    enum { N = 7 };
+    size_t cuts[N + 1] = {0, 1, 1000, 65536, 65537, len / 2, len - 3, len};
+    struct iovec *pieces = xmalloc(N * sizeof *pieces);
+    for (size_t i = 0; i < N; i++)
+        pieces[i] = (struct iovec){data + cuts[i], cuts[i + 1] - cuts[i]};
+    char direct[65];
+    sha256_hex_pieces(pieces, N, direct);
+    assert_string_equal(direct, whole);
+    struct sha256_job *job = sha256_start(pieces, N);
+    assert_non_null(job);
+    /* the caller's array is its own again at once: pointed elsewhere, then freed */
+    static const unsigned char decoy[64];
+    for (size_t i = 0; i < N; i++)
+        pieces[i] = (struct iovec){(void *)decoy, sizeof decoy};
+    free(pieces);
+    memset(out, 'x', sizeof out);
+    sha256_finish(job, out);
+    assert_string_equal(out, whole);
+
+    /* on the stack, overwritten while it runs */
+    struct iovec halves[2] = {{data, len / 3}, {data + len / 3, len - len / 3}};
+    job = sha256_start(halves, 2);
+    halves[0] = halves[1] = (struct iovec){(void *)decoy, sizeof decoy};
+    sha256_finish(job, out);
+    assert_string_equal(out, whole);
+
+    /* several at once */
+    struct sha256_job *jobs[4];
+    const char *texts[4] = {"abc", "", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                            "abc"};
+    const char *want[4] = {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+                           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"};
+    for (int i = 0; i < 4; i++) {
+        struct iovec one = {(void *)texts[i], strlen(texts[i])};
+        jobs[i] = sha256_start(&one, 1);
+    }
+    for (int i = 3; i >= 0; i--) {
+        sha256_finish(jobs[i], out);
+        assert_string_equal(out, want[i]);
+    }
+    /* no pieces at all */
+    sha256_finish(sha256_start(NULL, 0), out);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    free(data);
+}
+
 /* ------------------------------------------------------------------ known problems */
 
 /* journal_finish and journal_abandon pass a NULL diag to journal_commit,
@@ -903,6 +1029,7 @@ static void test_abandon_survives_a_failed_write(void **st)
     struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
     assert_non_null(j);
     char *path = xstrdup(journal_path(j));
+    announce(j);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -923,6 +1050,92 @@ static void test_abandon_survives_a_failed_write(void **st)
     if (WIFSIGNALED(status))
         fail_msg("journal_abandon died of signal %d on a failed write", WTERMSIG(status));
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    journal_abandon(j);
+    free(path);
+}
+
+/* A run that announces nothing leaves nothing: no journal, no .new file. */
+static void test_nothing_announced_leaves_nothing(void **st)
+{
+    (void)st;
+    for (int abandon = 0; abandon < 2; abandon++) {
+        struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
+        assert_non_null(j);
+        char *path = xstrdup(journal_path(j));
+        char *fresh = xasprintf("%s.new", path);
+        assert_true(exists(fresh));
+        assert_false(journal_announced(j));
+        assert_int_equal(journal_commit(j, &msgs), 0);
+        assert_int_equal(journal_write(j, &msgs), 0);
+        assert_false(journal_announced(j));
+        if (abandon)
+            journal_abandon(j);
+        else
+            journal_finish(j);
+        assert_false(exists(path));
+        assert_false(exists(fresh));
+        assert_int_equal(journal_count_waiting(state), 0);
+        free(fresh);
+        free(path);
+    }
+    assert_int_equal(msgs.count, 0);
+}
+
+/* journal_write appends like journal_commit (a killed process loses
+ * nothing written), only without the fsync. */
+static void test_write_appends(void **st)
+{
+    (void)st;
+    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
+    assert_non_null(j);
+    char *path = xstrdup(journal_path(j));
+    announce(j);
+    assert_true(journal_announced(j));
+    journal_add(j, "config-committed", "-", NULL);
+    assert_int_equal(journal_write(j, &msgs), 0);
+    char *text = read_all(path);
+    assert_non_null(strstr(text, "\nmkdir\ta.example\trel=wwwroot\nconfig-committed\t-\n"));
+    free(text);
+    journal_abandon(j);
+    free(path);
+}
+
+/* After a failed write nothing more may be announced: the records lost
+ * with it would be missing before later ones. */
+static void test_failed_write_stops_announcing(void **st)
+{
+    (void)st;
+    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
+    assert_non_null(j);
+    char *path = xstrdup(journal_path(j));
+    announce(j);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        child_defaults();
+        struct stat sb;
+        if (stat(path, &sb) < 0)
+            _exit(3);
+        struct rlimit rl = {(rlim_t)sb.st_size, (rlim_t)sb.st_size};
+        signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG */
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+            _exit(3);
+        struct diag d;
+        diag_init(&d);
+        journal_add(j, "sd", "a.example", "rel", "x", "old", "", "new", "00", NULL);
+        if (journal_commit(j, &d) != -1 || d.count != 1)
+            _exit(4);
+        rl.rlim_cur = rl.rlim_max = RLIM_INFINITY; /* the disk has room again */
+        setrlimit(RLIMIT_FSIZE, &rl);
+        journal_add(j, "sd", "a.example", "rel", "y", "old", "", "new", "00", NULL);
+        if (journal_commit(j, &d) != -1 || d.count != 2 || !strstr(d.msgs[1], "earlier write"))
+            _exit(5);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
     journal_abandon(j);
     free(path);
 }
@@ -992,7 +1205,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_log_refuses_symlink, setup, teardown),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_sha256_pieces),
+        cmocka_unit_test(test_sha256_job),
         cmocka_unit_test_setup_teardown(test_abandon_survives_a_failed_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_announced_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_stops_announcing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_accepts_journal_cut_before_begin, setup,
                                         teardown),
     };

@@ -147,6 +147,23 @@ static void write_conf(const char *path, const char *config)
     free(text);
 }
 
+/* A dead run's journal that had announced nothing yet: never renamed
+ * from RUNID.journal.new (journal.h); the next scan removes it. */
+static size_t unpublished_journals(void)
+{
+    char *dir = xasprintf("%s/journals", state);
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        n += l > 12 && !strcmp(e->d_name + l - 12, ".journal.new");
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return n;
+}
+
 /* The journals waiting in the state folder. */
 static size_t journals(char ***names)
 {
@@ -962,9 +979,12 @@ static int crash_each(const char *point, enum what w, bool rotate, enum site_sta
             break;
         }
         kills++;
-        assert_int_equal(journals(NULL), 1); /* the dead run's journal waits */
+        /* The dead run's journal waits; killed before it announced
+         * anything, only its unpublished file is there. */
+        assert_int_equal(journals(NULL) + unpublished_journals(), 1);
         recover_ok(conf, hook);
         assert_int_equal(journals(NULL), 0);
+        assert_int_equal(unpublished_journals(), 0);
         expect_all(&R, want, hook);
         if (want == WHOLE && strcmp(point, "committed") != 0) /* see test_committed_secrets */
             expect_secrets(&R, hook);
