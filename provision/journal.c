@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "provision/journal.h"
 
+#include "provision/timings.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +227,7 @@ static int write_pending(struct journal *j, bool durable, struct diag *d)
         return -1;
     }
     int rc;
+    uint64_t t = timing_start();
     if (!j->published)
         rc = publish(j);
     else
@@ -232,6 +235,7 @@ static int write_pending(struct journal *j, bool durable, struct diag *d)
             write_all(j->fd, j->pending.buf, j->pending.len) == 0 && (!durable || fsync(j->fd) == 0)
                 ? 0
                 : -1;
+    timing_stop(TIMING_JOURNAL, t);
     if (rc < 0 && d)
         diag_add(d, "journal %s: cannot write: %s; the step it announces was not started", j->path,
                  strerror(errno));

@@ -5,6 +5,7 @@
  * value, the one command an option is for). The parser, the usage and
  * `provision help COMMAND` are all made from them. */
 #include "provision/run.h"
+#include "provision/timings.h"
 #include "version.h"
 
 #include <libxml/parser.h>
@@ -149,6 +150,7 @@ enum option_id {
     OPT_SITES,
     OPT_DEEP,
     OPT_PROVE,
+    OPT_TIMINGS,
     OPT_VERSION,
     OPT_HELP,
     N_OPTIONS
@@ -186,6 +188,9 @@ static const struct option_def options_table[N_OPTIONS] = {
                   "entries (reads them all)"},
     [OPT_PROVE] = {NULL, "--prove", NULL, "check", 0,
                    "log on over SMB as each pool's AD account and\ntry its accesses for real"},
+    [OPT_TIMINGS] = {NULL, "--timings", NULL, "plan/apply/destroy", 0,
+                     "print on stderr where the run's time went:\nconfig, directory, content, "
+                     "journal"},
     [OPT_VERSION] = {NULL, "--version", NULL, NULL, 0, "print the version"},
     [OPT_HELP] = {"-h", "--help", NULL, NULL, 0, "this text; after a command, that command's help"},
 };
@@ -466,6 +471,9 @@ int main(int argc, char **argv)
             case OPT_PROVE:
                 o.prove = true;
                 break;
+            case OPT_TIMINGS:
+                timings_enable();
+                break;
             }
             continue;
         }
@@ -536,5 +544,6 @@ int main(int argc, char **argv)
     xmlInitParser();
     int rc = c->run(&o, n, args);
     xmlCleanupParser();
+    timings_print(stderr);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include "provision/report.h"
 #include "provision/site.h"
 #include "provision/digest.h"
+#include "provision/timings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,9 +323,11 @@ static int prepare_site(struct session *s, struct apphost *ah, struct systems *s
         return classified(-1, e, mark, DIAG_DIRECTORY, m->name);
     }
     bool has_pw = apphost_pool_has_password(ah, m->pool.name, m->pool.user_name);
-    int rc = classified(
-        accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, step, &sr->changes, e), e,
-        mark, DIAG_DIRECTORY, m->name);
+    uint64_t t = timing_start();
+    int prepared =
+        accounts_prepare(sys->accts, m, has_pw, s->o->rotate_passwords, step, &sr->changes, e);
+    timing_stop(TIMING_DIRECTORY_READ, t);
+    int rc = classified(prepared, e, mark, DIAG_DIRECTORY, m->name);
     if (rc == 0 && step->action != ACCOUNT_KEEP)
         report_step(sr, "account", step->action == ACCOUNT_CREATE ? "create" : "rotate",
                     m->account_name);
@@ -465,11 +468,13 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
             }
     } else if (any) {
         size_t mark = d->count;
+        uint64_t t = timing_start();
         accounts_execute_all(sys->accts, models, ptrs, errs, d, failed, s->n_models);
         /* [directory] wait_for: the new accounts on every DC named, before
          * anything else of the site is done; a site whose account is not
          * seen in time is failed and its account deleted again. */
         accounts_wait_replicated(sys->accts, models, ptrs, errs, failed, s->n_models);
+        timing_stop(TIMING_DIRECTORY_WRITE, t);
         diag_classify(d, mark, DIAG_DIRECTORY, NULL);
         for (size_t i = 0; i < s->n_models; i++)
             diag_classify(errs[i], 0, DIAG_DIRECTORY, models[i]->name);
@@ -527,7 +532,9 @@ static void wait_for_rotations(struct session *s, struct systems *sys, struct ac
         rotated[i] = steps[i].action == ACCOUNT_ROTATE && steps[i].done ? &steps[i] : NULL;
         notes[i] = &s->rep.notes;
     }
+    uint64_t t = timing_start();
     accounts_wait_replicated(sys->accts, models, rotated, notes, NULL, s->n_models);
+    timing_stop(TIMING_DIRECTORY_WRITE, t);
     free(models);
     free(rotated);
     free(notes);
@@ -537,6 +544,17 @@ static void wait_for_rotations(struct session *s, struct systems *sys, struct ac
  * their grants, then their accounts. apply: password rotations are set on
  * the accounts (the file already holds the new passwords), new passwords
  * go to the secrets file. Returns true when work is left for recovery. */
+
+/* accounts_execute, its time counted as directory writes (--timings). */
+static int timed_execute(struct account_run *a, const struct site_model *m,
+                         struct account_step *step, struct diag *d)
+{
+    uint64_t t = timing_start();
+    int rc = accounts_execute(a, m, step, d);
+    timing_stop(TIMING_DIRECTORY_WRITE, t);
+    return rc;
+}
+
 static bool finish_systems(struct session *s, struct systems *sys, struct account_step *steps,
                            enum mode mode)
 {
@@ -560,7 +578,9 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
             diag_classify(&sr->errors, mark, DIAG_CONTENT, m->name);
             ok = ok && fault_point("delete", &sr->errors) == 0;
             diag_classify(&sr->errors, mark, DIAG_INTERNAL, m->name);
+            uint64_t t = timing_start();
             ok = ok && !(sys->accts && accounts_remove(sys->accts, step, &sr->errors) < 0);
+            timing_stop(TIMING_DIRECTORY_WRITE, t);
             diag_classify(&sr->errors, mark, DIAG_DIRECTORY, m->name);
             if (!ok) {
                 sr->status = SITE_FAILED;
@@ -580,7 +600,7 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
             size_t mark = sr->errors.count;
             if (classified(fault_point("rotate", &sr->errors), &sr->errors, mark, DIAG_INTERNAL,
                            m->name) < 0 ||
-                accounts_execute(sys->accts, m, step, &sr->errors) < 0) {
+                timed_execute(sys->accts, m, step, &sr->errors) < 0) {
                 sr->status = SITE_FAILED;
                 diag_classify(&sr->errors, mark, DIAG_DIRECTORY, m->name);
                 report_steps_state(sr, "failed");
@@ -660,9 +680,11 @@ static int open_systems(struct session *s, struct run *r)
                                   .timeout_ms = s->conf.iis_timeout_ms};
     struct diag *e = &s->rep.errors;
     size_t mark = e->count;
-    if (classified(configfile_open(&r->cf, s->conf.iis_config, &iis_smb,
-                                   r->changes ? s->state_dir : NULL, e),
-                   e, mark, DIAG_IIS, s->conf.iis_config) < 0)
+    uint64_t t = timing_start();
+    int opened =
+        configfile_open(&r->cf, s->conf.iis_config, &iis_smb, r->changes ? s->state_dir : NULL, e);
+    timing_stop(TIMING_CONFIG_READ, t);
+    if (classified(opened, e, mark, DIAG_IIS, s->conf.iis_config) < 0)
         return finish(s);
     r->cf_open = true;
     if (r->cf.stale_removed)
@@ -671,7 +693,9 @@ static int open_systems(struct session *s, struct run *r)
                  s->conf.iis_config, r->cf.stale_removed);
     size_t len;
     char *text = configfile_take(&r->cf, &len);
+    t = timing_start();
     r->ah = apphost_load(text, len, s->conf.iis_config, e);
+    timing_stop(TIMING_CONFIG_INDEX, t);
     diag_classify(e, mark, DIAG_IIS, s->conf.iis_config);
     if (!r->ah)
         return input_failed(s);
@@ -687,7 +711,11 @@ static int open_systems(struct session *s, struct run *r)
         need_folders |= s->models[i].n_folders > 0;
     }
     if (need_dir) /* without [directory] this says what is missing */
+    {
+        t = timing_start();
         sys->accts = accounts_open(&s->conf, e, &s->rep.notes);
+        timing_stop(TIMING_DIRECTORY_READ, t);
+    }
     diag_classify(e, mark, DIAG_DIRECTORY, s->conf.dir.uri);
     /* A plan does not open a script location: closing it writes the script. */
     const char *location = s->conf.content_location;
@@ -738,7 +766,9 @@ static void plan_build(struct session *s, struct run *r)
         const struct site_model **all = xcalloc(n, sizeof *all);
         for (size_t i = 0; i < s->n_models; i++)
             all[i] = &s->models[i];
+        uint64_t t = timing_start();
         accounts_prefetch(r->sys.accts, all, s->n_models);
+        timing_stop(TIMING_DIRECTORY_READ, t);
         free(all);
     }
     for (size_t i = 0; i < s->n_models; i++) {

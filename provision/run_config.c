@@ -14,6 +14,7 @@
 #include "provision/report.h"
 #include "provision/site.h"
 #include "provision/smb/smb.h"
+#include "provision/timings.h"
 #include "provision/util.h"
 #include "provision/digest.h"
 
@@ -65,7 +66,9 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
     if (!pieces)
         return 0;
     struct sha256_job *new_digest = sha256_start(pieces, n);
+    uint64_t t = timing_start();
     int prepared = configfile_prepare(cf, pieces, n, &s->rep.errors);
+    timing_stop(TIMING_CONFIG_WRITE, t);
     char *backup = NULL, old_hash[65], new_hash[65];
     sha256_finish(new_digest, new_hash);
     free(pieces);
@@ -83,7 +86,9 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
         return 0;
     }
     const char *orig = apphost_original(ah, &orig_len);
+    t = timing_start();
     int rc = configfile_commit(cf, orig, orig_len, s->conf.backups, &backup, &s->rep.errors);
+    timing_stop(TIMING_CONFIG_WRITE, t);
     if (rc == CONFIGFILE_CHANGED)
         return rc;
     if (classified(rc, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "provision/ntfs/acl_internal.h"
+#include "provision/timings.h"
 
 /* "expected A, B, or C" from the registered back ends' syntaxes; heap. */
 char *acl_expected_locations(void)
@@ -154,7 +155,10 @@ int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag
 {
     if (!has_descriptors(b, rel, d))
         return -1;
-    return b->ops->exists(b, rel, is_dir, d);
+    uint64_t t = timing_start();
+    int rc = b->ops->exists(b, rel, is_dir, d);
+    timing_stop(TIMING_CONTENT_READ, t);
+    return rc;
 }
 
 int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlist *created,
@@ -170,7 +174,9 @@ int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlis
     for (int round = 0; round < 2; round++) {
         if (acl_announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
             return -1;
+        uint64_t t = timing_start();
         rc = b->ops->mkdir(b, rel, d);
+        timing_stop(TIMING_CONTENT_WRITE, t);
         if (rc == 0) {
             if (created)
                 acl_pathlist_add(created, rel);
@@ -240,7 +246,10 @@ int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, str
     ntfs_sd_init(out);
     if (!has_descriptors(b, rel, d))
         return -1;
-    if (b->ops->get_sd(b, rel, out, d) != 0)
+    uint64_t t = timing_start();
+    int got = b->ops->get_sd(b, rel, out, d);
+    timing_stop(TIMING_CONTENT_READ, t);
+    if (got != 0)
         return -1;
     if (acl_sd_size_ok(b, rel, out, "is", d) != 0) {
         ntfs_sd_free(out);
@@ -262,9 +271,10 @@ int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *s
         return -1;
     if (acl_sd_size_ok(b, rel, sd, "would be", d) != 0)
         return -1;
-    if (b->ops->set_sd(b, rel, sd, d) != 0)
-        return -1;
-    if (b->ops->get_sd(b, rel, &back, d) != 0)
+    uint64_t t = timing_start(); /* the write and its read-back */
+    int rc = b->ops->set_sd(b, rel, sd, d) != 0 || b->ops->get_sd(b, rel, &back, d) != 0 ? -1 : 0;
+    timing_stop(TIMING_CONTENT_WRITE, t);
+    if (rc != 0)
         return -1;
     bool same = acl_sd_equivalent(sd, &back, b->caps, why, sizeof why);
     ntfs_sd_free(&back);
@@ -284,7 +294,10 @@ int acl_list(struct acl_backend *b, const char *rel, struct acl_dirent **out, si
     *n = 0;
     if (!has_descriptors(b, rel, d))
         return -1;
-    return b->ops->list(b, rel, out, n, d);
+    uint64_t t = timing_start();
+    int rc = b->ops->list(b, rel, out, n, d);
+    timing_stop(TIMING_CONTENT_READ, t);
+    return rc;
 }
 
 int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag *d)
@@ -295,7 +308,9 @@ int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag 
         diag_add(d, "the location's root is never removed");
         return -1;
     }
+    uint64_t t = timing_start();
     int rc = b->ops->rmdir(b, rel, d);
+    timing_stop(TIMING_CONTENT_WRITE, t);
     if (rc == 0)
         return 1;
     if (rc == -ENOTEMPTY)

@@ -282,7 +282,7 @@ out=$("$P" help apply); rc=$?
   && ! grep -q -- "--remove-folders" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
   && ok "help apply: --plan, --rotate-passwords, what it opens" || bad "help apply (rc $rc): $out"
 out=$("$P" help plan) && grep -q -- "-o, --output FILE" <<<"$out" \
-  && grep -q "usage: provision \[OPTIONS\] plan \[-o FILE\] \[--deep\] SITES\.\.\." <<<"$out" \
+  && grep -q "usage: provision \[OPTIONS\] plan \[-o FILE\] \[--deep\] \[--timings\] SITES\.\.\." <<<"$out" \
   && [ "$("$P" plan --help)" = "$out" ] && ok "help plan: -o, --deep; plan --help is the same" \
   || bad "help plan: $out"
 out=$("$P" help list) && ! grep -q "site lists" <<<"$out" && grep -q "the IIS configuration" <<<"$out" \
@@ -776,6 +776,26 @@ python3 "$repo/tests/cli/gen_handmade.py" "$FIX/applicationHost.server2016-defau
 out=$("$P" -c provision.ini import -o two.ini hand0001.example.com HAND0002.example.com 2>&1); rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c '^\[site ' two.ini)" = 2 ] && grep -q "^\[site hand0002.example.com\]$" two.ini \
   && ok "import NAME...: only those, names compared as IIS does" || bad "import names (rc $rc): $out"
+
+# --timings: where the run's time went, on stderr; stdout stays the report.
+setup
+printf '[site timed.example.com]\ntemplate = standard\n' > timed.ini
+"$P" -c provision.ini apply --timings timed.ini >out.txt 2>err.txt; rc=$?
+rows=$(grep -c '^timings: ' err.txt)
+[ $rc -eq 0 ] && [ "$rows" = 11 ] && ! grep -q '^timings:' out.txt \
+  && grep -qE '^timings: config write \(beside, compare, swap\) +[0-9.]+ +2$' err.txt \
+  && grep -qE '^timings: journal \(writes, fsyncs\) +[0-9.]+ +[1-9]' err.txt \
+  && grep -qE '^timings: whole run +[0-9.]+$' err.txt \
+  && ok "--timings: the table on stderr (config written: 2 steps, journal written)" \
+  || bad "--timings (rc $rc, $rows rows): $(cat err.txt out.txt)"
+"$P" -c provision.ini apply --timings timed.ini >out.txt 2>err.txt; rc=$?
+[ $rc -eq 0 ] && grep -qE '^timings: journal \(writes, fsyncs\) +0\.0 +0$' err.txt \
+  && grep -qE '^timings: config write \(beside, compare, swap\) +0\.0 +0$' err.txt \
+  && [ -z "$(ls -A "$PROVISION_STATE_DIR/journals")" ] \
+  && ok "--timings: a run that changes nothing writes no journal and no config" \
+  || bad "--timings no change (rc $rc): $(cat err.txt)"
+cp applicationHost.config original.config
+expect_fail "--timings is not for list" 2 "--timings is only for plan, apply and destroy, not list" -- list --timings
 
 cd /
 echo "cli: $passed passed, $failed failed"
