@@ -336,7 +336,7 @@ static void strmap_rehash(struct strmap *m, size_t cap)
 void strmap_reserve(struct strmap *m, size_t n)
 {
     size_t cap = m->cap ? m->cap : 16;
-    while (n * 2 > cap)
+    while (n * 4 > cap * 3)
         cap *= 2;
     if (cap > m->cap)
         strmap_rehash(m, cap);
@@ -344,7 +344,7 @@ void strmap_reserve(struct strmap *m, size_t n)
 
 void *strmap_put(struct strmap *m, const char *key, void *value)
 {
-    if ((m->count + 1) * 2 > m->cap)
+    if ((m->count + 1) * 4 > m->cap * 3)
         strmap_rehash(m, m->cap ? m->cap * 2 : 16);
     uint64_t h = strmap_hash(m, key);
     struct strmap_entry *e = strmap_slot(m, key, h);

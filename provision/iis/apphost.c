@@ -652,7 +652,10 @@ static bool index_all(struct apphost *ah, struct diag *d)
     strmap_reserve(&ah->sites, n_sites);
     strmap_reserve(&ah->ids, n_sites);
     strmap_reserve(&ah->bindings, n_sites);
-    strmap_reserve(&ah->locations, n_sites);
+    size_t n_locations = 0;
+    for (int32_t c = doc->elems[doc->root].first_child; c >= 0; c = doc->elems[c].next)
+        n_locations += xml_is(doc, c, "location");
+    strmap_reserve(&ah->locations, n_locations);
     int rc = index_pools(ah, d);
     if (index_sites(ah, d) < 0)
         rc = -1;

@@ -23,7 +23,7 @@ struct xml_elem {
     uint32_t start;    /* offset of '<' */
     uint32_t stag_end; /* offset just after the start tag's '>' */
     uint32_t end;      /* offset just after the element (its '/>' or end tag) */
-    int32_t parent, first_child, last_child, next, prev; /* indexes, -1 = none */
+    int32_t parent, first_child, last_child, next; /* indexes, -1 = none */
     uint16_t name_len; /* the name is text[start+1 .. start+1+name_len) */
     uint8_t empty;     /* written as <x ... /> */
 };

@@ -175,13 +175,11 @@ static void check_elements(const struct xml_doc *doc)
             assert_int_equal((int32_t)i, doc->root);
         }
         if (e->next >= 0) {
-            assert_int_equal(doc->elems[e->next].prev, (int32_t)i);
             assert_int_equal(doc->elems[e->next].parent, e->parent);
             assert_true(e->end <= doc->elems[e->next].start);
         }
         if (e->first_child >= 0) {
             assert_int_equal(doc->elems[e->first_child].parent, (int32_t)i);
-            assert_int_equal(doc->elems[e->first_child].prev, -1);
             assert_int_equal(doc->elems[e->last_child].next, -1);
         }
     }
