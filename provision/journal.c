@@ -343,6 +343,8 @@ void journal_abandon(struct journal *j)
     if (!j)
         return;
     journal_commit(j, NULL);
+    if (j->published && !j->broken)
+        fsync(j->fd); /* what journal_write left unsynced: recovery needs it */
     journal_free(j);
 }
 

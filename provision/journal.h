@@ -87,7 +87,8 @@ int journal_write(struct journal *j, struct diag *d);
 bool journal_announced(const struct journal *j);
 /* The run is over: writes `end` and removes the journal. NULL is fine. */
 void journal_finish(struct journal *j);
-/* The run stops with work left for `provision recover`: the journal stays. */
+/* The run stops with work left for `provision recover`: the journal stays,
+ * all of it on disk. */
 void journal_abandon(struct journal *j);
 
 /* One line in STATE/audit.log: {"v":1,"time":...,"run":...,"site":...,

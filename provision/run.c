@@ -626,7 +626,9 @@ static bool finish_systems(struct session *s, struct systems *sys, struct accoun
     if (n_done)
         accounts_save_secrets(&s->conf, models, done, n_done, &s->rep.errors);
     diag_classify(&s->rep.errors, mark, DIAG_INTERNAL, s->conf.dir.secrets_file);
-    journal_commit(sys->journal, &s->rep.errors);
+    /* The sites' outcomes announce nothing: written, not fsync'ed. A run
+     * with work left keeps its journal, and journal_abandon fsyncs it. */
+    journal_write(sys->journal, &s->rep.errors);
     free(models);
     free(done);
     return left;

@@ -18,6 +18,7 @@
 #include "provision/util.h"
 #include "provision/digest.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,9 +54,28 @@ static void replace_step(int step, void *arg)
         fault_point("swap", NULL);
 }
 
-/* Replaces the configuration with the run's edits. The new version is
- * written beside the file first while its digest is computed on the other
- * core; the journal then records the digests before and after, and only
+/* The new version written beside the file on a thread of its own, so that
+ * its write and fsync overlap the journal's. */
+struct prepare_job {
+    struct configfile *cf;
+    const struct iovec *pieces;
+    size_t n;
+    struct diag why;
+    int rc;
+    pthread_t thread;
+    bool threaded;
+};
+
+static void *prepare_run(void *arg)
+{
+    struct prepare_job *j = arg;
+    j->rc = configfile_prepare(j->cf, j->pieces, j->n, &j->why);
+    return NULL;
+}
+
+/* Replaces the configuration with the run's edits. While the new version
+ * is written beside the file (and fsync'ed) and its digest computed, on
+ * the other core, the journal records the digests before and after; only
  * then does the new version take the file's place. 1 when it is written,
  * 0 when not (with a message), CONFIGFILE_CHANGED when another tool wrote
  * the file since it was read (nothing written, no message). */
@@ -66,20 +86,31 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
     if (!pieces)
         return 0;
     struct sha256_job *new_digest = sha256_start(pieces, n);
-    uint64_t t = timing_start();
-    int prepared = configfile_prepare(cf, pieces, n, &s->rep.errors);
-    timing_stop(TIMING_CONFIG_WRITE, t);
+    struct prepare_job job = {.cf = cf, .pieces = pieces, .n = n};
+    diag_init(&job.why);
+    job.threaded = pthread_create(&job.thread, NULL, prepare_run, &job) == 0;
+    if (!job.threaded)
+        prepare_run(&job);
     char *backup = NULL, old_hash[65], new_hash[65];
     sha256_finish(new_digest, new_hash);
-    free(pieces);
-    if (classified(prepared, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0)
-        return 0;
     apphost_original_sha256(ah, old_hash);
+    /* Announced while the new version is still being written: should that
+     * write fail, the record names a replace that never happened, which
+     * recovery reads as "not committed" (the file still has old). */
     journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
     if (cf->smb)
         smb_set_replace_hook(cf->smb, replace_step, NULL);
-    if (classified(journal_commit(sys->journal, &s->rep.errors), &s->rep.errors, mark,
-                   DIAG_INTERNAL, "journal") < 0 ||
+    int announced = journal_commit(sys->journal, &s->rep.errors);
+    uint64_t t = timing_start();
+    if (job.threaded)
+        pthread_join(job.thread, NULL);
+    timing_stop(TIMING_CONFIG_WRITE, t);
+    free(pieces);
+    for (size_t i = 0; i < job.why.count; i++)
+        diag_add(&s->rep.errors, "%s", job.why.msgs[i]);
+    diag_free(&job.why);
+    if (classified(job.rc, &s->rep.errors, mark, DIAG_IIS, s->conf.iis_config) < 0 ||
+        classified(announced, &s->rep.errors, mark, DIAG_INTERNAL, "journal") < 0 ||
         classified(fault_point("config", &s->rep.errors), &s->rep.errors, mark, DIAG_INTERNAL,
                    s->conf.iis_config) < 0) {
         configfile_discard(cf);

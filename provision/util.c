@@ -284,11 +284,56 @@ static uint64_t hash_ci(const char *s)
     return h;
 }
 
+void arena_init(struct arena *a)
+{
+    a->block = NULL;
+    a->used = a->size = 0;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    enum { ALIGN = 16, BLOCK = 64 * 1024 };
+    n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    if (!a->block || a->used + n > a->size) {
+        size_t size = ALIGN + (n > BLOCK ? n : BLOCK);
+        char *block = xcalloc(1, size);
+        memcpy(block, &a->block, sizeof a->block); /* the link to the previous block */
+        a->block = block;
+        a->used = ALIGN;
+        a->size = size;
+    }
+    void *p = a->block + a->used;
+    a->used += n;
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(arena_alloc(a, n), s, n);
+}
+
+void arena_free(struct arena *a)
+{
+    while (a->block) {
+        char *previous;
+        memcpy(&previous, a->block, sizeof previous);
+        free(a->block);
+        a->block = previous;
+    }
+    arena_init(a);
+}
+
 void strmap_init(struct strmap *m)
 {
     m->slots = NULL;
     m->cap = m->count = 0;
-    m->names = false;
+    m->names = m->borrowed = false;
+}
+
+void strmap_borrow_keys(struct strmap *m)
+{
+    m->borrowed = true;
 }
 
 void strmap_init_names(struct strmap *m)
@@ -353,7 +398,7 @@ void *strmap_put(struct strmap *m, const char *key, void *value)
         e->value = value;
         return old;
     }
-    e->key = xstrdup(key);
+    e->key = m->borrowed ? (char *)key : xstrdup(key);
     e->value = value;
     e->hash = h;
     m->count++;
@@ -368,7 +413,8 @@ void *strmap_del(struct strmap *m, const char *key)
     if (!e->key)
         return NULL;
     void *value = e->value;
-    free(e->key);
+    if (!m->borrowed)
+        free(e->key);
     e->key = NULL;
     m->count--;
     /* Re-insert the rest of the cluster so lookups keep working. */
@@ -383,12 +429,13 @@ void *strmap_del(struct strmap *m, const char *key)
 
 void strmap_free(struct strmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
+    for (size_t i = 0; !m->borrowed && i < m->cap; i++)
         free(m->slots[i].key);
     free(m->slots);
-    bool names = m->names;
+    bool names = m->names, borrowed = m->borrowed;
     strmap_init(m);
     m->names = names; /* still the same kind of map */
+    m->borrowed = borrowed;
 }
 
 int read_file(const char *path, char **data, size_t *len)

@@ -65,6 +65,19 @@ bool ascii_equal_ci(const char *a, const char *b);
  * *bad_at (if not NULL) is the offset of the first bad byte. */
 bool utf8_valid(const char *s, size_t n, size_t *bad_at);
 
+/* Memory handed out in order from big blocks and given back all at once:
+ * for the many small strings and records of an index that lives as long
+ * as its owner (the states of 10,000 sites: no malloc, no free each). */
+struct arena {
+    char *block; /* the current block; each starts with a link to the previous */
+    size_t used, size;
+};
+void arena_init(struct arena *a);
+/* Zeroed, aligned for any type. */
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+void arena_free(struct arena *a);
+
 /* Map from string (compared ASCII case-insensitively) to a pointer. Keys are
  * copied. Open addressing; grows itself. */
 struct strmap_entry {
@@ -75,7 +88,8 @@ struct strmap_entry {
 struct strmap {
     struct strmap_entry *slots;
     size_t cap, count;
-    bool names; /* strmap_init_names: keys compared by names_collide */
+    bool names;    /* strmap_init_names: keys compared by names_collide */
+    bool borrowed; /* strmap_borrow_keys: keys not copied, nor freed */
 };
 void strmap_init(struct strmap *m);
 /* A map whose keys are names (of sites, pools, locations, folders): two
@@ -83,6 +97,9 @@ void strmap_init(struct strmap *m);
  * regard to case over all of Unicode, not ASCII only. strmap_free keeps
  * the kind. */
 void strmap_init_names(struct strmap *m);
+/* From now on keys are not copied: each stays alive and unchanged while it
+ * is in the map (for maps keyed by a name their values own; no deletes). */
+void strmap_borrow_keys(struct strmap *m);
 void *strmap_get(const struct strmap *m, const char *key);
 /* Makes room for n keys in all, so that filling it never rehashes. */
 void strmap_reserve(struct strmap *m, size_t n);

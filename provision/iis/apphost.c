@@ -295,12 +295,23 @@ static char *line_ref(const struct apphost *ah, int32_t elem)
     return xasprintf("%s:%u", ah->name, xml_line_of(&ah->doc, ah->doc.elems[elem].start));
 }
 
+/* A site id as the ids map's key: decimal, into buf (no printf). */
+static char *id_key(unsigned long id, char buf[24])
+{
+    char *p = buf + 23;
+    *p = '\0';
+    do
+        *--p = (char)('0' + id % 10);
+    while (id /= 10);
+    return p;
+}
+
 struct pool_state *ah_add_pool_state(struct apphost *ah, const char *name, int32_t elem)
 {
-    struct pool_state *ps = xcalloc(1, sizeof *ps);
-    ps->name = xstrdup(name);
+    struct pool_state *ps = arena_alloc(&ah->arena, sizeof *ps);
+    ps->name = arena_strdup(&ah->arena, name);
     ps->elem = elem;
-    strmap_put(&ah->pools, name, ps);
+    strmap_put(&ah->pools, ps->name, ps); /* the map borrows the state's name */
     if (ah->n_pools == 0 || (ah->n_pools >= 16 && (ah->n_pools & (ah->n_pools - 1)) == 0))
         ah->pool_list =
             xrealloc(ah->pool_list, (ah->n_pools ? 2 * ah->n_pools : 16) * sizeof *ah->pool_list);
@@ -311,14 +322,13 @@ struct pool_state *ah_add_pool_state(struct apphost *ah, const char *name, int32
 struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32_t elem,
                                      unsigned long id)
 {
-    struct site_state *ss = xcalloc(1, sizeof *ss);
-    ss->name = xstrdup(name);
+    struct site_state *ss = arena_alloc(&ah->arena, sizeof *ss);
+    ss->name = arena_strdup(&ah->arena, name);
     ss->elem = elem;
     ss->id = id;
-    strmap_put(&ah->sites, name, ss);
-    char key[32];
-    snprintf(key, sizeof key, "%lu", id);
-    strmap_put(&ah->ids, key, ss);
+    strmap_put(&ah->sites, ss->name, ss); /* the map borrows the state's name */
+    char key[24];
+    strmap_put(&ah->ids, id_key(id, key), ss);
     if (id > ah->max_id)
         ah->max_id = id;
     if (ah->n_sites == 0 || (ah->n_sites >= 16 && (ah->n_sites & (ah->n_sites - 1)) == 0))
@@ -331,17 +341,16 @@ struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32
 void ah_site_add_key(struct apphost *ah, struct site_state *ss, const char *key)
 {
     ss->keys = xrealloc(ss->keys, (ss->n_keys + 1) * sizeof *ss->keys);
-    ss->keys[ss->n_keys++] = xstrdup(key);
-    if (!strmap_get(&ah->bindings, key))
-        strmap_put(&ah->bindings, key, ss);
+    char *kept = ss->keys[ss->n_keys++] = arena_strdup(&ah->arena, key);
+    if (!strmap_get(&ah->bindings, kept))
+        strmap_put(&ah->bindings, kept, ss); /* the map borrows it */
 }
 
 void ah_site_drop_keys(struct apphost *ah, struct site_state *ss)
 {
     for (size_t i = 0; i < ss->n_keys; i++) {
         if (strmap_get(&ah->bindings, ss->keys[i]) == ss)
-            strmap_del(&ah->bindings, ss->keys[i]);
-        free(ss->keys[i]);
+            strmap_del(&ah->bindings, ss->keys[i]); /* the string stays in the arena */
     }
     free(ss->keys);
     ss->keys = NULL;
@@ -351,7 +360,7 @@ void ah_site_drop_keys(struct apphost *ah, struct site_state *ss)
 void ah_site_add_app_pool(struct apphost *ah, struct site_state *ss, const char *pool)
 {
     ss->app_pools = xrealloc(ss->app_pools, (ss->n_app_pools + 1) * sizeof *ss->app_pools);
-    ss->app_pools[ss->n_app_pools++] = xstrdup(pool);
+    ss->app_pools[ss->n_app_pools++] = arena_strdup(&ah->arena, pool);
     struct pool_state *ps = strmap_get(&ah->pools, pool);
     if (ps)
         ps->refs++;
@@ -362,8 +371,7 @@ void ah_site_drop_app_pools(struct apphost *ah, struct site_state *ss)
     for (size_t i = 0; i < ss->n_app_pools; i++) {
         struct pool_state *ps = strmap_get(&ah->pools, ss->app_pools[i]);
         if (ps && ps->refs)
-            ps->refs--;
-        free(ss->app_pools[i]);
+            ps->refs--; /* the string stays in the arena */
     }
     free(ss->app_pools);
     ss->app_pools = NULL;
@@ -503,9 +511,8 @@ static int index_sites(struct apphost *ah, struct diag *d)
             }
             rc = -1;
         } else {
-            char key[32];
-            snprintf(key, sizeof key, "%lu", id);
-            struct site_state *same_id = strmap_get(&ah->ids, key);
+            char key[24];
+            struct site_state *same_id = strmap_get(&ah->ids, id_key(id, key));
             if (same_id) {
                 diag_add(d, "%s: site '%s' has id %lu, like site '%s'", where = line_ref(ah, c),
                          name, id, same_id->name);
@@ -594,6 +601,10 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
      * regard to case over all of Unicode: provision/fold.h. */
     strmap_init_names(&ah->pools);
     strmap_init_names(&ah->sites);
+    strmap_borrow_keys(&ah->pools); /* keyed by their states' names */
+    strmap_borrow_keys(&ah->sites);
+    strmap_borrow_keys(&ah->bindings); /* by the sites' keys, in the arena */
+    arena_init(&ah->arena);
     strmap_init(&ah->ids);
     strmap_init(&ah->bindings);
     strmap_init_names(&ah->locations);
@@ -671,23 +682,17 @@ void apphost_free(struct apphost *ah)
         char ignored[65];
         sha256_finish(ah->original_digest, ignored);
     }
+    /* The states, their names and strings are in the arena; their arrays
+     * and what edits claimed are not. */
     for (size_t i = 0; i < ah->n_sites; i++) {
-        struct site_state *ss = ah->site_list[i];
-        for (size_t k = 0; k < ss->n_keys; k++)
-            free(ss->keys[k]);
-        for (size_t k = 0; k < ss->n_app_pools; k++)
-            free(ss->app_pools[k]);
-        free(ss->keys);
-        free(ss->app_pools);
-        free(ss->name);
-        free(ss);
+        free(ah->site_list[i]->keys);
+        free(ah->site_list[i]->app_pools);
     }
     for (size_t i = 0; i < ah->n_pools; i++) {
-        free(ah->pool_list[i]->name);
         free(ah->pool_list[i]->claimed_by);
         free(ah->pool_list[i]->claimed_key);
-        free(ah->pool_list[i]);
     }
+    arena_free(&ah->arena);
     for (size_t i = 0; i < ah->n_edits; i++)
         free_secret(ah->edits[i].text); /* new elements may hold passwords */
     free(ah->edits);

@@ -376,8 +376,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
                     struct pool_state *old = strmap_get(&ah->pools, pool);
                     if (old && old->refs)
                         old->refs--;
-                    free(ss->app_pools[i]);
-                    ss->app_pools[i] = xstrdup(s->pool);
+                    ss->app_pools[i] = arena_strdup(&ah->arena, s->pool);
                     struct pool_state *np = strmap_get(&ah->pools, s->pool);
                     if (np)
                         np->refs++;

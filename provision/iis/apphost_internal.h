@@ -36,9 +36,9 @@ struct site_state {
     int32_t elem; /* -1 when created in this run */
     unsigned long id;
     bool removed;
-    char **keys; /* binding keys it holds */
+    char **keys; /* binding keys it holds (the strings in the arena) */
     size_t n_keys;
-    char **app_pools; /* pools its applications run in */
+    char **app_pools; /* pools its applications run in (in the arena) */
     size_t n_app_pools;
 };
 
@@ -49,6 +49,7 @@ struct apphost {
     int32_t site_defaults_el, app_defaults_el;
     char *unit; /* one level of indentation, as the file does it */
     struct strmap pools, sites, ids, bindings, locations;
+    struct arena arena; /* the site and pool states and their strings */
     unsigned long max_id;
     struct site_state **site_list;
     size_t n_sites;

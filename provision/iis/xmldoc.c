@@ -29,7 +29,7 @@
  * kept. Fed a block at a time. */
 struct events {
     struct sha256_ctx sha;
-    uint64_t block[512];
+    uint32_t block[1024]; /* offsets < 2^28 (XMLDOC_MAX_BYTES): x2+1 fits */
     size_t in_block, n;
 };
 
@@ -39,7 +39,7 @@ static void events_init(struct events *ev)
     ev->in_block = ev->n = 0;
 }
 
-static void events_add(struct events *ev, uint64_t value)
+static void events_add(struct events *ev, uint32_t value)
 {
     ev->block[ev->in_block++] = value;
     ev->n++;
@@ -78,7 +78,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     struct verdict *v = ctx;
     /* libxml2 calls us with the input at the start tag's '>' or "/>". */
     long off = xmlByteConsumed(v->ctxt);
-    events_add(&v->events, off < 0 ? UINT64_MAX : (uint64_t)off * 2);
+    events_add(&v->events, off < 0 || off > XMLDOC_MAX_BYTES ? UINT32_MAX : (uint32_t)off * 2);
 }
 
 static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
@@ -86,7 +86,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
     (void)localname, (void)prefix, (void)uri;
     struct verdict *v = ctx;
     long off = xmlByteConsumed(v->ctxt);
-    events_add(&v->events, off < 0 ? UINT64_MAX : (uint64_t)off * 2 + 1);
+    events_add(&v->events, off < 0 || off > XMLDOC_MAX_BYTES ? UINT32_MAX : (uint32_t)off * 2 + 1);
 }
 
 /* Any DTD is refused: IIS files have none, and refusing it closes the door on
@@ -301,7 +301,7 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
             if (t[q] != '>')
                 return *why = "an end tag does not end", -1;
             e->end = (uint32_t)q + 1;
-            events_add(ev, (uint64_t)e->end * 2 + 1);
+            events_add(ev, e->end * 2 + 1);
             cur = e->parent;
             root_done = cur < 0;
             p = q + 1;
@@ -347,11 +347,11 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
         } else {
             doc->root = i;
         }
-        events_add(ev, (uint64_t)(e->stag_end - 1 - e->empty) * 2);
+        events_add(ev, (e->stag_end - 1 - e->empty) * 2);
         p = e->stag_end;
         if (e->empty) {
             e->end = e->stag_end;
-            events_add(ev, (uint64_t)e->end * 2 + 1);
+            events_add(ev, e->end * 2 + 1);
             root_done = cur < 0;
         } else {
             cur = i;
