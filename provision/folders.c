@@ -509,11 +509,26 @@ static int orphan_removals(struct folder_run *run, const char *account_sid,
     return 0;
 }
 
+static int apply_site_remembering(struct folder_run *run, const struct site_model *m,
+                                  const char *account_sid, struct account_run *accts, bool dry_run,
+                                  struct changes *out, struct diag *d);
+
 int folders_apply_site(struct folder_run *run, const struct site_model *m, const char *account_sid,
                        struct account_run *accts, bool dry_run, struct changes *out, struct diag *d)
 {
     if (check_spellings(run, m, d) < 0)
         return -1;
+    /* The orphan check and the grant engine read the same folders. */
+    acl_backend_remember(run->backend);
+    int rc = apply_site_remembering(run, m, account_sid, accts, dry_run, out, d);
+    acl_backend_forget(run->backend);
+    return rc;
+}
+
+static int apply_site_remembering(struct folder_run *run, const struct site_model *m,
+                                  const char *account_sid, struct account_run *accts, bool dry_run,
+                                  struct changes *out, struct diag *d)
+{
     struct acl_grant_spec *specs;
     char **paths;
     bool pending;

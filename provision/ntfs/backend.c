@@ -84,6 +84,7 @@ int acl_backend_close(struct acl_backend *b, struct diag *d)
     int rc = 0;
     if (!b)
         return 0;
+    acl_backend_forget(b);
     if (b->ops && b->ops->close)
         rc = b->ops->close(b, d);
     free(b->location);
@@ -151,13 +152,81 @@ static bool has_descriptors(struct acl_backend *b, const char *rel, struct diag 
     return false;
 }
 
+/* What the back end said of one path while remembering. */
+struct remembered {
+    int exists; /* -2: not asked yet; else acl_exists' answer (0 or 1) */
+    bool is_dir;
+    bool has_sd;
+    struct ntfs_sd sd;
+};
+
+static void remembered_free(struct remembered *r)
+{
+    if (r->has_sd)
+        ntfs_sd_free(&r->sd);
+    free(r);
+}
+
+void acl_backend_remember(struct acl_backend *b)
+{
+    acl_backend_forget(b);
+    b->remembered = xcalloc(1, sizeof *b->remembered);
+    strmap_init(b->remembered);
+}
+
+static void forget_path(struct acl_backend *b, const char *rel)
+{
+    struct remembered *r = b->remembered ? strmap_del(b->remembered, rel) : NULL;
+    if (r)
+        remembered_free(r);
+}
+
+void acl_backend_forget(struct acl_backend *b)
+{
+    if (!b || !b->remembered)
+        return;
+    for (size_t i = 0; i < b->remembered->cap; i++)
+        if (b->remembered->slots[i].key)
+            remembered_free(b->remembered->slots[i].value);
+    strmap_free(b->remembered);
+    free(b->remembered);
+    b->remembered = NULL;
+}
+
+/* The entry for rel while remembering (made on first use), else NULL. */
+static struct remembered *remembered_of(struct acl_backend *b, const char *rel)
+{
+    if (!b->remembered)
+        return NULL;
+    struct remembered *r = strmap_get(b->remembered, rel);
+    if (!r) {
+        r = xcalloc(1, sizeof *r);
+        r->exists = -2;
+        strmap_put(b->remembered, rel, r);
+    }
+    return r;
+}
+
 int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
 {
     if (!has_descriptors(b, rel, d))
         return -1;
+    struct remembered *r = remembered_of(b, rel);
+    if (r && r->exists >= 0) {
+        if (is_dir)
+            *is_dir = r->is_dir;
+        return r->exists;
+    }
+    bool dir = false;
     uint64_t t = timing_start();
-    int rc = b->ops->exists(b, rel, is_dir, d);
+    int rc = b->ops->exists(b, rel, &dir, d);
     timing_stop(TIMING_CONTENT_READ, t);
+    if (is_dir)
+        *is_dir = dir;
+    if (r && rc >= 0) {
+        r->exists = rc;
+        r->is_dir = dir;
+    }
     return rc;
 }
 
@@ -175,6 +244,7 @@ int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlis
         if (acl_announce(b, ACL_EFFECT_MKDIR, rel, NULL, NULL, d) != 0)
             return -1;
         uint64_t t = timing_start();
+        forget_path(b, rel);
         rc = b->ops->mkdir(b, rel, d);
         timing_stop(TIMING_CONTENT_WRITE, t);
         if (rc == 0) {
@@ -246,9 +316,17 @@ int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, str
     ntfs_sd_init(out);
     if (!has_descriptors(b, rel, d))
         return -1;
-    uint64_t t = timing_start();
-    int got = b->ops->get_sd(b, rel, out, d);
-    timing_stop(TIMING_CONTENT_READ, t);
+    struct remembered *r = remembered_of(b, rel);
+    int got;
+    if (r && r->has_sd) {
+        got = ntfs_sd_copy(out, &r->sd);
+    } else {
+        uint64_t t = timing_start();
+        got = b->ops->get_sd(b, rel, out, d);
+        timing_stop(TIMING_CONTENT_READ, t);
+        if (r && got == 0 && ntfs_sd_copy(&r->sd, out) == 0)
+            r->has_sd = true;
+    }
     if (got != 0)
         return -1;
     if (acl_sd_size_ok(b, rel, out, "is", d) != 0) {
@@ -271,6 +349,7 @@ int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *s
         return -1;
     if (acl_sd_size_ok(b, rel, sd, "would be", d) != 0)
         return -1;
+    forget_path(b, rel);
     uint64_t t = timing_start(); /* the write and its read-back */
     int rc = b->ops->set_sd(b, rel, sd, d) != 0 || b->ops->get_sd(b, rel, &back, d) != 0 ? -1 : 0;
     timing_stop(TIMING_CONTENT_WRITE, t);
@@ -308,6 +387,7 @@ int acl_remove_empty_folder(struct acl_backend *b, const char *rel, struct diag 
         diag_add(d, "the location's root is never removed");
         return -1;
     }
+    forget_path(b, rel);
     uint64_t t = timing_start();
     int rc = b->ops->rmdir(b, rel, d);
     timing_stop(TIMING_CONTENT_WRITE, t);

@@ -149,6 +149,15 @@ int acl_ensure_folder(struct acl_backend *b, const char *rel, struct acl_pathlis
 /* Reads the descriptor of rel ("" = the root). Over ACL_SD_MAX bytes is an
  * error. out owns heap memory. 0 or -1. */
 int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, struct diag *d);
+/* From acl_backend_remember to acl_backend_forget, acl_exists and
+ * acl_read_sd ask the back end once per path and answer again from what it
+ * said (a descriptor read is still announced to the observer each time);
+ * a write through the back end (folder made or removed, descriptor
+ * written) forgets what it touched. For one site's call, whose steps read
+ * the same folders (orphaned entries, the grant engine): over SMB each read
+ * is several round trips. Not across calls: the next call reads afresh. */
+void acl_backend_remember(struct acl_backend *b);
+void acl_backend_forget(struct acl_backend *b);
 /* Writes sd to rel, reads it back and checks it with acl_sd_equivalent;
  * a difference is an error naming it. 0 or -1. */
 int acl_write_sd(struct acl_backend *b, const char *rel, const struct ntfs_sd *sd, struct diag *d);
@@ -226,6 +235,7 @@ struct acl_backend {
     void *impl;
     acl_effect_fn observe; /* see acl_backend_observe */
     void *observe_ctx;
+    struct strmap *remembered; /* acl_backend_remember: rel -> what was read */
 };
 
 /* A back end as acl_backend_open sees it: each back end file defines its

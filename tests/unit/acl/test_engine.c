@@ -1444,6 +1444,80 @@ static void test_deep_failure_rolls_back(void **state)
     }
 }
 
+/* acl_backend_remember: each path read once while remembering; a write
+ * forgets what it touched, so what is read after it is what was written;
+ * an apply under it changes exactly what it changes without it. */
+static void test_remember_reads(void **state)
+{
+    (void)state;
+    struct acl_backend *b = fake(true);
+    site_tree(b);
+    struct diag d;
+    diag_init(&d);
+    struct ntfs_sd sd, again;
+    acl_backend_remember(b);
+    int gets = fsof(b)->gets;
+    assert_int_equal(acl_read_sd(b, "a", &sd, &d), 0);
+    assert_int_equal(acl_read_sd(b, "a", &again, &d), 0);
+    assert_int_equal(fsof(b)->gets, gets + 1); /* asked once */
+    assert_true(acl_sd_equivalent(&sd, &again, acl_backend_caps(b), NULL, 0));
+    ntfs_sd_free(&again);
+    bool is_dir = false;
+    assert_int_equal(acl_exists(b, "b", &is_dir, &d), 0);
+    assert_int_equal(acl_ensure_folder(b, "b", NULL, &d), 0);
+    assert_int_equal(acl_exists(b, "b", &is_dir, &d), 1); /* the mkdir forgot "not there" */
+    assert_true(is_dir);
+    /* a write forgets: the next read is the written descriptor */
+    struct ntfs_sd written;
+    sd_parse("O:BAG:SYD:(A;OICI;0x1f01ff;;;BA)(A;OICI;0x1200a9;;;S-1-5-17)", &written);
+    assert_int_equal(acl_write_sd(b, "a", &written, &d), 0);
+    gets = fsof(b)->gets;
+    assert_int_equal(acl_read_sd(b, "a", &again, &d), 0);
+    assert_int_equal(fsof(b)->gets, gets + 1);
+    assert_true(acl_sd_equivalent(&written, &again, acl_backend_caps(b), NULL, 0));
+    ntfs_sd_free(&again);
+    /* forgotten: asked again */
+    acl_backend_forget(b);
+    gets = fsof(b)->gets;
+    assert_int_equal(acl_read_sd(b, "a", &again, &d), 0);
+    ntfs_sd_free(&sd);
+    assert_int_equal(acl_read_sd(b, "a", &sd, &d), 0);
+    assert_int_equal(fsof(b)->gets, gets + 2);
+    ntfs_sd_free(&again);
+    ntfs_sd_free(&written);
+    ntfs_sd_free(&sd);
+    assert_int_equal(d.count, 0);
+    diag_free(&d);
+    acl_backend_close(b, NULL);
+
+    /* the same apply, with and without remembering */
+    char *text[2];
+    for (int remember = 0; remember < 2; remember++) {
+        struct acl_backend *e = fake(true);
+        site_tree(e);
+        struct acl_grant_spec sp[5];
+        size_t n = site_specs(sp);
+        struct changes c;
+        changes_init(&c);
+        diag_init(&d);
+        if (remember)
+            acl_backend_remember(e);
+        assert_int_equal(acl_apply_site(e, sp, n, false, &c, &d), 0);
+        acl_backend_forget(e);
+        char *t = changes_text(&c);
+        char *snap = snapshot(e);
+        text[remember] = xasprintf("%s\n%s", t, snap);
+        free(t);
+        free(snap);
+        changes_free(&c);
+        diag_free(&d);
+        acl_backend_close(e, NULL);
+    }
+    assert_string_equal(text[0], text[1]);
+    free(text[0]);
+    free(text[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1471,6 +1545,7 @@ int main(void)
         cmocka_unit_test(test_sd_same_entries),
         cmocka_unit_test(test_lost_entries),
         cmocka_unit_test(test_propagated),
+        cmocka_unit_test(test_remember_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
