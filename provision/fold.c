@@ -116,6 +116,10 @@ static uint32_t next_key(const char **p)
 bool name_is_known(const char *name, char *why)
 {
     for (const char *p = name; *p;) {
+        if ((unsigned char)*p < 0x80) { /* every ASCII character is assigned */
+            p++;
+            continue;
+        }
         const char *at = p;
         uint32_t c = next_cp(&p);
         if (c & RAW_BYTE) {

@@ -388,6 +388,24 @@ static void folders_on_disk(void **state)
     free(memfs);
 }
 
+/* name_is_known skips the table for ASCII: every ASCII character must be
+ * assigned in it (and a name of them all is known). */
+static void ascii_all_assigned(void **state)
+{
+    (void)state;
+    char all[128];
+    for (uint32_t c = 0; c < 0x80; c++) {
+        assert_true(fold_assigned(c));
+        all[c] = (char)(c + 1 < 0x80 ? c + 1 : 'x'); /* 1..127, no NUL inside */
+    }
+    all[127] = '\0';
+    char why[NAME_WHY_MAX];
+    assert_true(name_is_known(all, why));
+    assert_false(name_is_known("a\xcd\xb8"
+                               "b",
+                               why)); /* U+0378: unassigned */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +423,7 @@ int main(void)
         cmocka_unit_test(name_map),
         cmocka_unit_test(apppool_sid),
         cmocka_unit_test(folders_on_disk),
+        cmocka_unit_test(ascii_all_assigned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
