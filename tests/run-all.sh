@@ -54,6 +54,10 @@ configure_build() {
 suite build configure_build "$build_root/normal"
 suite unit ctest --test-dir "$build_root/normal" --output-on-failure
 suite cli "$repo/tests/cli/test_cli.sh" "$build_root/normal"
+# The config-engine benchmark once, as a test of what it checks (10,000-site
+# config: the batch schema-valid and re-applied unchanged, the xmlstarlet
+# anchors valid); its figures come from a full run (README, Benchmarks).
+suite bench-apphost-smoke env BENCH_QUICK=1 REPEAT=1 SCALE=0 "$repo/tests/bench/bench_apphost.sh"
 
 suite build-sanitized configure_build "$build_root/sanitized" -DPROVISION_SANITIZE=ON
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

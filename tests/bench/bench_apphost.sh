@@ -235,6 +235,12 @@ target "1,000-site batch / floor" "$(ratio "${med[batch-1000]}" "${med[floor-100
 target "1,000-site batch / realistic xmlstarlet" "$(ratio "${med[batch-1000]}" "${med[xs-real]}")" 1.0
 target "one-site apply peak RSS / file size" "$(ratio "${rss[one-10000]} * 1024" "$s10")" 3
 target "1,000-site batch peak RSS / file size" "$(ratio "${rss[batch-1000]} * 1024" "$s10")" 3
+# What the program and its shared libraries (libldap, GnuTLS, libxml2 with
+# ICU...) take before reading anything: part of every peak above.
+base_kb=$("$B" run "$provision" --version | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
+echo "  peak RSS of 'provision --version' (program and libraries, no data): $base_kb KB;"
+echo "  beyond it, one site: $(ratio "(${rss[one-10000]} - $base_kb) * 1024" "$s10")x the file," \
+  "1,000 sites: $(ratio "(${rss[batch-1000]} - $base_kb) * 1024" "$s10")x"
 
 (( scale )) || exit 0
 echo
