@@ -216,8 +216,8 @@ static int write_pending(struct journal *j, bool durable, struct diag *d)
 {
     if (!j || !j->pending.len || j->fd < 0)
         return 0;
-    if (!j->published && j->pending.len == j->begin_len)
-        return 0; /* nothing announced yet */
+    if (!j->published && (j->pending.len == j->begin_len || !durable))
+        return 0; /* nothing announced yet: what is queued waits for a commit */
     if (j->broken) {
         if (d)
             diag_add(d,

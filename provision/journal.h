@@ -80,7 +80,8 @@ void journal_add(struct journal *j, const char *type, const char *site, ...)
 int journal_commit(struct journal *j, struct diag *d);
 /* Writes them without the fsync: for records that announce nothing, whose
  * loss at a power cut recovery can do without (config-committed: it can
- * tell from the file's digest). A killed process loses nothing written. */
+ * tell from the file's digest). A killed process loses nothing written.
+ * Before the first commit it writes nothing: they wait for one, if any. */
 int journal_write(struct journal *j, struct diag *d);
 /* True once something was announced (a record beyond begin is on disk):
  * only then can there be anything to recover. */

@@ -85,22 +85,33 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
     struct iovec *pieces = render_config(s, ah, &n, &out_len);
     if (!pieces)
         return 0;
-    struct sha256_job *new_digest = sha256_start(pieces, n);
+    /* The replace goes in the journal when the run announced something
+     * else before it (accounts, folders, descriptors: their undo or redo
+     * depends on whether the replace happened), and always over SMB (whose
+     * replace is two renames: recovery puts a file back). A local replace
+     * alone is one atomic rename: the file is old or new, nothing to
+     * recover, and its journal, digests and fsyncs are skipped. */
+    bool journaled = journal_announced(sys->journal) || cf->smb;
+    struct sha256_job *new_digest = journaled ? sha256_start(pieces, n) : NULL;
     struct prepare_job job = {.cf = cf, .pieces = pieces, .n = n};
     diag_init(&job.why);
     job.threaded = pthread_create(&job.thread, NULL, prepare_run, &job) == 0;
     if (!job.threaded)
         prepare_run(&job);
-    char *backup = NULL, old_hash[65], new_hash[65];
-    sha256_finish(new_digest, new_hash);
-    apphost_original_sha256(ah, old_hash);
-    /* Announced while the new version is still being written: should that
-     * write fail, the record names a replace that never happened, which
-     * recovery reads as "not committed" (the file still has old). */
-    journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
+    char *backup = NULL;
+    int announced = 0;
+    if (journaled) {
+        char old_hash[65], new_hash[65];
+        sha256_finish(new_digest, new_hash);
+        apphost_original_sha256(ah, old_hash);
+        /* Announced while the new version is still being written: should
+         * that write fail, the record names a replace that never happened,
+         * which recovery reads as "not committed" (the file still has old). */
+        journal_add(sys->journal, "config-replace", "-", "old", old_hash, "new", new_hash, NULL);
+        announced = journal_commit(sys->journal, &s->rep.errors);
+    }
     if (cf->smb)
         smb_set_replace_hook(cf->smb, replace_step, NULL);
-    int announced = journal_commit(sys->journal, &s->rep.errors);
     uint64_t t = timing_start();
     if (job.threaded)
         pthread_join(job.thread, NULL);
@@ -126,8 +137,10 @@ int write_config(struct session *s, struct systems *sys, struct apphost *ah, str
         return 0;
     /* No fsync of its own: recovery tells a committed write from the file's
      * digest; the next commit takes it to the disk. */
-    journal_add(sys->journal, "config-committed", "-", NULL);
-    journal_write(sys->journal, &s->rep.errors);
+    if (journaled) {
+        journal_add(sys->journal, "config-committed", "-", NULL);
+        journal_write(sys->journal, &s->rep.errors);
+    }
     journal_audit(sys->journal, "-", "write-config", s->conf.iis_config, "done");
     fault_point("committed", &s->rep.errors);
     if (backup)

@@ -271,15 +271,17 @@ if (( E2E_SITES )); then
     (( r % 2 )) && order=(add tool)
     for side in "${order[@]}"; do
       if [[ $side == tool ]]; then
-        read -r t rc < <(timed "$WORK/apply.out" "$WORK/apply.err" \
+        res=$(timed "$WORK/apply.out" "$WORK/apply.err" \
           "$P" -q -c "$WORK/provision.ini" apply --timings "$WORK/e2e.$r.ini")
+        read -r t rc <<<"$res"
         [[ $rc == 0 ]] || die "round $((r + 1)): provision apply exit $rc: $(grep -v '^timings: ' "$WORK/apply.err" | head -n 5)"
         timings_tsv "$WORK/apply.err" >>"$WORK/e2e.timings"
         t_tool=$(add "$t_tool" "$t")
         ttool=$t
       else
-        read -r t rc < <(timed "$WORK/ldapadd.out" "$WORK/ldapadd.err" \
+        res=$(timed "$WORK/ldapadd.out" "$WORK/ldapadd.err" \
           ldapadd -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" -f "$WORK/add.$r.ldif")
+        read -r t rc <<<"$res"
         [[ $rc == 0 ]] || die "round $((r + 1)): ldapadd exit $rc: $(head -n 5 "$WORK/ldapadd.err")"
         t_add=$(add "$t_add" "$t")
         tadd=$t
@@ -365,7 +367,8 @@ done <"$list"
 end=$EPOCHREALTIME
 awk -v a="$start" -v b="$end" -v f="$fails" 'BEGIN { printf "%.3f %d\n", b - a, f }'
 EOF
-    read -r t_shell shell_fails < <(AUTH=$AUTH in_lab bash "$WORK/shell.sh" "$WORK/shell.list" "$scfg" "$WORK/shell.log")
+    res=$(AUTH=$AUTH in_lab bash "$WORK/shell.sh" "$WORK/shell.list" "$scfg" "$WORK/shell.log")
+    read -r t_shell shell_fails <<<"$res"
     in_lab kdestroy >/dev/null 2>&1
     unset KRB5_CONFIG KRB5CCNAME
     printf 'shell loop: %d sites in %s s (%s failed steps)\n' "$SHELL_SITES" "$t_shell" "$shell_fails"
@@ -442,7 +445,8 @@ if (( NIGHTLY_SITES )); then
   cp "$FIXTURE" "$ncfg" && chmod 644 "$ncfg"
   lab_provision_conf "$REPO" "$ncfg" "smb://$LAB_HOST/sites" "[iis]" "backups = 1" >"$WORK/nightly.ini"
   sites n 1 "$NIGHTLY_SITES" >"$WORK/nightly.sites.ini"
-  read -r t rc < <(timed "$WORK/apply.out" "$WORK/apply.err" "$P" -q -c "$WORK/nightly.ini" apply "$WORK/nightly.sites.ini")
+  res=$(timed "$WORK/apply.out" "$WORK/apply.err" "$P" -q -c "$WORK/nightly.ini" apply "$WORK/nightly.sites.ini")
+  read -r t rc <<<"$res"
   printf 'set-up: first apply of %d sites (accounts, folders, grants, config): %s s (exit %s; not a result)\n' \
     "$NIGHTLY_SITES" "$t" "$rc"
   [[ $rc == 0 ]] || die "set-up apply: exit $rc: $(head -n 5 "$WORK/apply.err")"
@@ -498,7 +502,8 @@ if (( NIGHTLY_SITES )); then
   for (( r = 1; r <= NIGHTLY_RUNS; r++ )); do
     before=$(sha256sum <"$ncfg")
     abefore=$(audit)
-    read -r t rc < <(timed "$WORK/run.out" "$WORK/run.err" "$P" -q -c "$WORK/nightly.ini" apply --timings "$WORK/nightly.sites.ini")
+    res=$(timed "$WORK/run.out" "$WORK/run.err" "$P" -q -c "$WORK/nightly.ini" apply --timings "$WORK/nightly.sites.ini")
+    read -r t rc <<<"$res"
     after=$(sha256sum <"$ncfg")
     nj=$(journals)
     other=$(grep -v '^timings: ' "$WORK/run.err" | head -n 3)

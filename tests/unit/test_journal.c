@@ -1081,6 +1081,26 @@ static void test_nothing_announced_leaves_nothing(void **st)
     assert_int_equal(msgs.count, 0);
 }
 
+/* Before the first commit journal_write writes nothing: what it was given
+ * waits, and goes to the disk with the first commit. */
+static void test_write_waits_for_a_commit(void **st)
+{
+    (void)st;
+    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
+    assert_non_null(j);
+    char *path = xstrdup(journal_path(j));
+    journal_add(j, "site-done", "a.example", NULL);
+    assert_int_equal(journal_write(j, &msgs), 0);
+    assert_false(journal_announced(j));
+    assert_false(exists(path));
+    announce(j);
+    char *text = read_all(path);
+    assert_non_null(strstr(text, "\nsite-done\ta.example\nmkdir\ta.example\trel=wwwroot\n"));
+    free(text);
+    journal_abandon(j);
+    free(path);
+}
+
 /* journal_write appends like journal_commit (a killed process loses
  * nothing written), only without the fsync. */
 static void test_write_appends(void **st)
@@ -1210,6 +1230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abandon_survives_a_failed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_announced_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_waits_for_a_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_stops_announcing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_accepts_journal_cut_before_begin, setup,
                                         teardown),
