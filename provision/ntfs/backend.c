@@ -174,9 +174,24 @@ void acl_backend_remember(struct acl_backend *b)
     strmap_init(b->remembered);
 }
 
+/* One key per object: callers write rel with '\\' or '/', and the
+ * servers compare names without regard to case. */
+static char *remembered_key(const char *rel)
+{
+    char *key = ascii_lower_dup(rel);
+    for (char *p = key; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    return key;
+}
+
 static void forget_path(struct acl_backend *b, const char *rel)
 {
-    struct remembered *r = b->remembered ? strmap_del(b->remembered, rel) : NULL;
+    if (!b->remembered)
+        return;
+    char *key = remembered_key(rel);
+    struct remembered *r = strmap_del(b->remembered, key);
+    free(key);
     if (r)
         remembered_free(r);
 }
@@ -198,12 +213,14 @@ static struct remembered *remembered_of(struct acl_backend *b, const char *rel)
 {
     if (!b->remembered)
         return NULL;
-    struct remembered *r = strmap_get(b->remembered, rel);
+    char *key = remembered_key(rel);
+    struct remembered *r = strmap_get(b->remembered, key);
     if (!r) {
         r = xcalloc(1, sizeof *r);
         r->exists = -2;
-        strmap_put(b->remembered, rel, r);
+        strmap_put(b->remembered, key, r);
     }
+    free(key);
     return r;
 }
 

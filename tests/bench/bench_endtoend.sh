@@ -114,7 +114,7 @@ finish() {
   if (( nfail == 0 )); then rm -rf "$WORK"; else echo "work directory kept: $WORK"; fi
 }
 trap finish EXIT
-trap 'exit 130' INT TERM HUP
+trap 'echo "bench_endtoend: interrupted" >&2; exit 130' INT TERM HUP
 
 (( $(id -u) == 0 )) || die "bench_endtoend.sh needs root (the lab uses namespaces)"
 (( E2E_SITES + NIGHTLY_SITES > 0 )) || { echo "E2E_SITES=0 and NIGHTLY_SITES=0: nothing to do"; exit 0; }
