@@ -451,6 +451,20 @@ static void child_defaults(void)
         signal(sigs[i], SIG_DFL);
 }
 
+/* In a forked child: the journal at path cannot grow (writes to it fail
+ * with EFBIG, as on a full disk); _exit(3) when that cannot be set up. */
+static void child_cannot_grow(const char *path)
+{
+    child_defaults();
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        _exit(3);
+    struct rlimit rl = {(rlim_t)sb.st_size, (rlim_t)sb.st_size};
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+        _exit(3);
+}
+
 /* A child that starts a journal, says where, and holds it until told. */
 static pid_t live_writer(char *path, size_t len, int *release)
 {
@@ -1033,14 +1047,7 @@ static void test_abandon_survives_a_failed_write(void **st)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        child_defaults();
-        struct stat sb;
-        if (stat(path, &sb) < 0)
-            _exit(3);
-        struct rlimit rl = {(rlim_t)sb.st_size, (rlim_t)sb.st_size};
-        signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG */
-        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
-            _exit(3);
+        child_cannot_grow(path);
         journal_add(j, "site-failed", "a.example", NULL);
         journal_abandon(j);
         _exit(0);
@@ -1132,21 +1139,14 @@ static void test_failed_write_stops_announcing(void **st)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        child_defaults();
-        struct stat sb;
-        if (stat(path, &sb) < 0)
-            _exit(3);
-        struct rlimit rl = {(rlim_t)sb.st_size, (rlim_t)sb.st_size};
-        signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG */
-        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
-            _exit(3);
+        child_cannot_grow(path);
         struct diag d;
         diag_init(&d);
         journal_add(j, "sd", "a.example", "rel", "x", "old", "", "new", "00", NULL);
         if (journal_commit(j, &d) != -1 || d.count != 1)
             _exit(4);
-        rl.rlim_cur = rl.rlim_max = RLIM_INFINITY; /* the disk has room again */
-        setrlimit(RLIMIT_FSIZE, &rl);
+        struct rlimit room = {RLIM_INFINITY, RLIM_INFINITY}; /* the disk has room again */
+        setrlimit(RLIMIT_FSIZE, &room);
         journal_add(j, "sd", "a.example", "rel", "y", "old", "", "new", "00", NULL);
         if (journal_commit(j, &d) != -1 || d.count != 2 || !strstr(d.msgs[1], "earlier write"))
             _exit(5);
