@@ -128,6 +128,14 @@ struct dir_create_item {
 };
 size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n,
                            struct diag *d);
+/* The same, telling fn(ctx, index) of each item created (result 1) as soon
+ * as it is, with its account filled in, while the others are still in
+ * flight: the caller can meanwhile do the site's work on other servers.
+ * fn may use this module again (synchronous operations on the same
+ * connection are fine: the batch's answers wait in libldap's queue). */
+typedef void (*dir_created_fn)(void *ctx, size_t index);
+size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items, size_t n,
+                                  dir_created_fn fn, void *ctx, struct diag *d);
 
 /* Whether the unmarked account acct (found by dir_find_account(s): dn and
  * guid) may be adopted: used as a site's identity, its password reset.

@@ -726,6 +726,12 @@ static void job_start(struct dir *dir, struct job *j, struct dir_create_item *it
 
 size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
 {
+    return dir_create_accounts_notify(dir, items, n, NULL, NULL, d);
+}
+
+size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items, size_t n,
+                                  dir_created_fn fn, void *ctx, struct diag *d)
+{
     char *what = dir_create_begin(items, n);
     if (!what)
         return 0;
@@ -770,15 +776,23 @@ size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_
             break;
         }
         int msgid = ldap_msgid(res);
+        struct dir_create_item *finished = NULL;
         for (size_t k = 0; k < WINDOW; k++) {
             if (jobs[k].st != ST_FREE && jobs[k].msgid == msgid) {
+                struct dir_create_item *item = jobs[k].item;
                 advance(dir, &jobs[k], res, d);
-                if (jobs[k].st == ST_FREE)
+                if (jobs[k].st == ST_FREE) {
                     active--;
+                    finished = item;
+                }
                 break;
             }
         }
         ldap_msgfree(res);
+        /* Told with the window still full: the server works on the other
+         * adds while the caller works on this one's site. */
+        if (fn && finished && finished->result == 1)
+            fn(ctx, (size_t)(finished - items));
     }
     /* A synchronous step (OU check) lost the connection with jobs in flight. */
     for (size_t k = 0; k < WINDOW; k++) {

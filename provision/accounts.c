@@ -298,9 +298,39 @@ static bool names_account(const char *msg, const char *sam)
     return false;
 }
 
+/* What the directory's notice of one item needs to reach the run. */
+struct ready_relay {
+    struct dir_create_item *items;
+    size_t *site_of;
+    struct account_step *const *steps;
+    bool *moved; /* items[j].account already in steps[site_of[j]] */
+    accounts_ready_fn ready;
+    void *ctx;
+};
+
+static void relay_created(void *arg, size_t j)
+{
+    struct ready_relay *r = arg;
+    size_t i = r->site_of[j];
+    dir_account_free(&r->steps[i]->account);
+    r->steps[i]->account = r->items[j].account; /* moved */
+    memset(&r->items[j].account, 0, sizeof r->items[j].account);
+    r->steps[i]->done = true;
+    r->moved[j] = true;
+    r->ready(r->ctx, i);
+}
+
 void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
                           struct account_step *const *steps, struct diag *const *errs,
                           struct diag *run_errs, bool *failed, size_t n)
+{
+    accounts_execute_all_notify(run, models, steps, errs, run_errs, failed, n, NULL, NULL);
+}
+
+void accounts_execute_all_notify(struct account_run *run, const struct site_model *const *models,
+                                 struct account_step *const *steps, struct diag *const *errs,
+                                 struct diag *run_errs, bool *failed, size_t n,
+                                 accounts_ready_fn ready, void *ctx)
 {
     struct dir_create_item *items = xcalloc(n ? n : 1, sizeof *items);
     struct dir_account_spec *specs = xcalloc(n ? n : 1, sizeof *specs);
@@ -326,12 +356,16 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
         said_before[j] = errs[site_of[j]]->count;
     struct diag d;
     diag_init(&d);
+    bool *moved = xcalloc(k ? k : 1, sizeof *moved);
+    struct ready_relay relay = {items, site_of, steps, moved, ready, ctx};
     if (k)
-        dir_create_accounts(run->dir, items, k, &d);
+        dir_create_accounts_notify(run->dir, items, k, ready ? relay_created : NULL, &relay, &d);
     for (size_t j = 0; j < k; j++) {
         size_t i = site_of[j];
-        dir_account_free(&steps[i]->account);
-        steps[i]->account = items[j].account; /* moved */
+        if (!moved[j]) {
+            dir_account_free(&steps[i]->account);
+            steps[i]->account = items[j].account; /* moved */
+        }
         if (items[j].result == 1) {
             steps[i]->done = true;
             continue;
@@ -368,6 +402,7 @@ void accounts_execute_all(struct account_run *run, const struct site_model *cons
                      models[i]->origin, models[i]->name, models[i]->account_name);
     }
     free(said_before);
+    free(moved);
     diag_free(&d);
     free(items);
     free(specs);

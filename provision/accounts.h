@@ -69,6 +69,16 @@ int accounts_new_password(struct account_run *run, const struct site_model *m,
 void accounts_execute_all(struct account_run *run, const struct site_model *const *models,
                           struct account_step *const *steps, struct diag *const *errs,
                           struct diag *run_errs, bool *failed, size_t n);
+/* The same, calling ready(ctx, i) for site i as soon as its account is
+ * made (steps[i] done, its account and SID filled in), while the other
+ * adds are still in flight: the run does the site's folders and grants
+ * meanwhile (another server). ready may use the directory (synchronous
+ * operations). */
+typedef void (*accounts_ready_fn)(void *ctx, size_t site);
+void accounts_execute_all_notify(struct account_run *run, const struct site_model *const *models,
+                                 struct account_step *const *steps, struct diag *const *errs,
+                                 struct diag *run_errs, bool *failed, size_t n,
+                                 accounts_ready_fn ready, void *ctx);
 /* Creates or rotates as decided. 0 or -1. */
 int accounts_execute(struct account_run *run, const struct site_model *m, struct account_step *step,
                      struct diag *d);

@@ -348,8 +348,12 @@ static void undo_site(struct systems *sys, struct site_model *m, struct account_
     journal_audit(sys->journal, m->name, "site", m->name, "undone");
 }
 
-static int complete_site(struct apphost *ah, struct systems *sys, struct site_model *m,
-                         struct account_step *step, struct site_report *sr, bool dry_run)
+/* The part of a site's apply that its account must exist for: its folders
+ * and grants over the content location (checked first against the IIS
+ * configuration, so that a site the configuration would refuse gets no
+ * folders). Undone by the caller on failure. */
+static int site_content(struct apphost *ah, struct systems *sys, struct site_model *m,
+                        struct account_step *step, struct site_report *sr, bool dry_run)
 {
     struct iis_pool_spec pool = m->pool;
     pool.password = step->password; /* NULL: keep the stored one */
@@ -374,17 +378,68 @@ static int complete_site(struct apphost *ah, struct systems *sys, struct site_mo
                         e, mark, DIAG_CONTENT, m->name);
     if (rc == 0 && !dry_run)
         rc = classified(fault_point("site", e), e, mark, DIAG_INTERNAL, m->name);
-    if (rc == 0 && apphost_ensure_site(ah, &pool, &m->site, &sr->changes, e) < 0) {
+    return rc;
+}
+
+/* The site's IIS edits, in the order of the site lists. recheck: its
+ * content was done while the accounts were being made, before the sites
+ * ahead of it in the lists were edited in: it is checked again. */
+static int site_iis(struct apphost *ah, struct systems *sys, struct site_model *m,
+                    struct account_step *step, struct site_report *sr, bool recheck)
+{
+    struct iis_pool_spec pool = m->pool;
+    pool.password = step->password;
+    sys->effects.site = m->name;
+    struct diag *e = &sr->errors;
+    size_t mark = e->count;
+    if (recheck &&
+        classified(apphost_check_site(ah, &pool, &m->site, e), e, mark, DIAG_IIS, m->name) < 0)
+        return -1;
+    if (apphost_ensure_site(ah, &pool, &m->site, &sr->changes, e) < 0) {
         /* Cannot happen right after apphost_check_site; say so, not hide it. */
         diag_add(e, "site '%s': internal error: the configuration refused a site it had accepted",
                  m->name);
-        rc = classified(-1, e, mark, DIAG_INTERNAL, m->name);
+        return classified(-1, e, mark, DIAG_INTERNAL, m->name);
     }
+    report_step(sr, "iis", "apply", m->site.name);
+    return 0;
+}
+
+/* apply (or plan) of one site: its content, unless that was done already
+ * while the accounts were being made (early: 1 done, -1 failed, 0 not
+ * yet), then its IIS edits; undone when a part fails. */
+static int complete_site(struct apphost *ah, struct systems *sys, struct site_model *m,
+                         struct account_step *step, struct site_report *sr, bool dry_run, int early)
+{
+    int rc = early ? (early > 0 ? 0 : -1) : site_content(ah, sys, m, step, sr, dry_run);
     if (rc == 0)
-        report_step(sr, "iis", "apply", m->site.name);
+        rc = site_iis(ah, sys, m, step, sr, early != 0);
     if (rc < 0 && !dry_run)
         undo_site(sys, m, step, sr);
     return rc;
+}
+
+/* While the account adds are in flight (accounts_execute_all_notify), each
+ * site whose account is made gets its folders and grants at once: the
+ * file server works while the directory does. */
+struct overlap {
+    struct session *s;
+    struct run *r;
+    int8_t *early;      /* per site: site_content's outcome, 0 not yet */
+    uint64_t *dir_time; /* the directory's timer, paused meanwhile */
+};
+
+static void account_ready(void *arg, size_t i)
+{
+    struct overlap *o = arg;
+    if (o->early[i] || o->r->failed[i])
+        return;
+    timing_pause(TIMING_DIRECTORY_WRITE, o->dir_time);
+    struct session *s = o->s;
+    struct site_report *sr = &s->rep.sites[i];
+    o->early[i] =
+        site_content(o->r->ah, &o->r->sys, &s->models[i], &o->r->steps[i], sr, false) < 0 ? -1 : 1;
+    timing_resume(o->dir_time);
 }
 
 /* destroy of one site: the account is looked up first (read only), the IIS
@@ -422,9 +477,11 @@ static int destroy_site(struct apphost *ah, struct systems *sys, struct site_mod
 /* apply: the accounts of all sites are created together, after the
  * journal has them on disk; rotations only announce themselves here (they
  * are set once the file holding the new password is written). */
-static void create_accounts(struct session *s, struct systems *sys, struct account_step *steps,
-                            bool *failed)
+static void create_accounts(struct session *s, struct run *r, int8_t *early)
 {
+    struct systems *sys = &r->sys;
+    struct account_step *steps = r->steps;
+    bool *failed = r->failed;
     const struct site_model **models = xcalloc(s->n_models ? s->n_models : 1, sizeof *models);
     struct account_step **ptrs = xcalloc(s->n_models ? s->n_models : 1, sizeof *ptrs);
     struct diag **errs = xcalloc(s->n_models ? s->n_models : 1, sizeof *errs);
@@ -469,7 +526,14 @@ static void create_accounts(struct session *s, struct systems *sys, struct accou
     } else if (any) {
         size_t mark = d->count;
         uint64_t t = timing_start();
-        accounts_execute_all(sys->accts, models, ptrs, errs, d, failed, s->n_models);
+        /* With [directory] wait_for, nothing of a site is done before its
+         * account is seen on every DC: no overlap then. */
+        struct overlap o = {s, r, early, &t};
+        if (early && sys->folders && !s->conf.dir.n_wait_for)
+            accounts_execute_all_notify(sys->accts, models, ptrs, errs, d, failed, s->n_models,
+                                        account_ready, &o);
+        else
+            accounts_execute_all(sys->accts, models, ptrs, errs, d, failed, s->n_models);
         /* [directory] wait_for: the new accounts on every DC named, before
          * anything else of the site is done; a site whose account is not
          * seen in time is failed and its account deleted again. */
@@ -790,18 +854,20 @@ static void plan_execute(struct session *s, struct run *r, char **lists, int n_l
 {
     enum mode mode = r->mode;
     struct systems *sys = &r->sys;
+    int8_t *early = xcalloc(s->n_models ? s->n_models : 1, sizeof *early);
     if (mode == MODE_APPLY && sys->accts)
-        create_accounts(s, sys, r->steps, r->failed);
+        create_accounts(s, r, early);
     for (size_t i = 0; i < s->n_models; i++) {
         struct site_report *sr = &s->rep.sites[i];
         if (mode != MODE_DESTROY && !r->failed[i])
-            r->failed[i] =
-                complete_site(r->ah, sys, &s->models[i], &r->steps[i], sr, mode == MODE_PLAN) < 0;
+            r->failed[i] = complete_site(r->ah, sys, &s->models[i], &r->steps[i], sr,
+                                         mode == MODE_PLAN, early[i]) < 0;
         sr->status = r->failed[i] ? SITE_FAILED : sr->changes.count ? SITE_CHANGED : SITE_UNCHANGED;
         if (r->failed[i])
             changes_truncate(&sr->changes, 0);
         progress(s, i + 1, s->n_models);
     }
+    free(early);
     if (s->capture)
         capture_plan(s, r->ah, r->steps, lists, n_lists);
     journal_commit(sys->journal, &s->rep.errors);

@@ -45,6 +45,20 @@ void timing_stop(enum timing t, uint64_t started)
     calls[t]++;
 }
 
+void timing_pause(enum timing t, uint64_t *started)
+{
+    if (!enabled || !*started || t >= TIMING_COUNT)
+        return;
+    spent[t] += now_ns() - *started;
+    *started = 0;
+}
+
+void timing_resume(uint64_t *started)
+{
+    if (enabled)
+        *started = now_ns();
+}
+
 void timings_print(FILE *out)
 {
     if (!enabled)

@@ -27,6 +27,11 @@ void timings_enable(void);
 uint64_t timing_start(void);
 /* Adds the time since started (and one call) to t. */
 void timing_stop(enum timing t, uint64_t started);
+/* For a measure that another one interrupts (the directory's adds while
+ * a site's folders are made): adds the time so far to t without counting a
+ * call, and *started starts again at timing_resume. */
+void timing_pause(enum timing t, uint64_t *started);
+void timing_resume(uint64_t *started);
 /* The table, with the run's whole time and what no row covers. */
 void timings_print(FILE *out);
 

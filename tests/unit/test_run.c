@@ -866,6 +866,27 @@ static void test_fail_site(void **st)
     assert_int_equal(fail_each("site", true), N_SITES);
 }
 
+/* The sites' folders are made while the accounts are: killed at the first
+ * site's first folder, only its account exists yet (the others are still
+ * to be added); recovery then takes every site back. */
+static void test_content_overlaps_accounts(void **st)
+{
+    (void)st;
+    reset_world();
+    struct run_opts ro = {0};
+    int rc = child_run(DO_APPLY, "crash:mkdir:1", false, false, &ro);
+    assert_int_equal(rc, KILLED + SIGKILL);
+    assert_int_equal(fake_dir_count(), 1);
+    recover_ok(conf, "overlap");
+    assert_int_equal(fake_dir_count(), 0);
+    expect_all(&R, ABSENT, "overlap");
+    assert_int_equal(journals(NULL), 0);
+    /* and a plain apply makes them all whole */
+    assert_int_equal(child_run(DO_APPLY, NULL, false, false, &ro), EXIT_DONE);
+    assert_int_equal(fake_dir_count(), N_SITES);
+    expect_all(&R, WHOLE, "overlap, apply again");
+}
+
 static void test_fail_mkdir(void **st)
 {
     (void)st;
@@ -1326,6 +1347,7 @@ int main(void)
         T(test_apply_again_destroy),
         T(test_fail_account),
         T(test_fail_site),
+        T(test_content_overlaps_accounts),
         T(test_fail_mkdir),
         T(test_fail_sd),
         T(test_fail_config),

@@ -1684,7 +1684,8 @@ static int create_one(struct dir *dir, struct dir_create_item *item, struct diag
     return result;
 }
 
-static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t n, struct diag *d)
+static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t n,
+                          dir_created_fn fn, void *ctx, struct diag *d)
 {
     char *what = dir_create_begin(items, n);
     if (!what)
@@ -1701,6 +1702,8 @@ static size_t create_many(struct dir *dir, struct dir_create_item *items, size_t
     for (; next < n && !dir->broken; next++) {
         items[next].result = create_one(dir, &items[next], d);
         persist(); /* each add is on the "server" at once */
+        if (fn && items[next].result == 1)
+            fn(ctx, next);
     }
     if (next < n && dir->broken)
         diag_add(d, "ldap: %zu account(s) not attempted: the connection to %s was lost", n - next,
@@ -1715,7 +1718,15 @@ size_t dir_create_accounts(struct dir *dir, struct dir_create_item *items, size_
 {
     S.calls[FAKE_FN_CREATE_MANY]++;
     sync_in();
-    return create_many(dir, items, n, d);
+    return create_many(dir, items, n, NULL, NULL, d);
+}
+
+size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items, size_t n,
+                                  dir_created_fn fn, void *ctx, struct diag *d)
+{
+    S.calls[FAKE_FN_CREATE_MANY]++;
+    sync_in();
+    return create_many(dir, items, n, fn, ctx, d);
 }
 
 int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, const char *password,
@@ -1724,7 +1735,7 @@ int dir_create_account(struct dir *dir, const struct dir_account_spec *spec, con
     S.calls[FAKE_FN_CREATE]++;
     sync_in();
     struct dir_create_item item = {.spec = spec, .password = password};
-    create_many(dir, &item, 1, d);
+    create_many(dir, &item, 1, NULL, NULL, d);
     *out = item.account;
     return item.result;
 }
