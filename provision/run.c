@@ -847,9 +847,11 @@ static void plan_build(struct session *s, struct run *r)
 }
 
 /* Executing it (for plan: the same steps computed, nothing written): the
- * accounts of all sites together, then per site its folders and grants and
- * its IIS edits; the file written once; what comes after the write (a
- * destroy's grants and accounts, password rotations, the secrets file). */
+ * accounts of all sites together, each site's folders and grants as soon
+ * as its account is made (account_ready) or else after them all, then per
+ * site, in list order, its IIS edits; the file written once; what comes
+ * after the write (a destroy's grants and accounts, password rotations,
+ * the secrets file). */
 static void plan_execute(struct session *s, struct run *r, char **lists, int n_lists)
 {
     enum mode mode = r->mode;
