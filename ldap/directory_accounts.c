@@ -748,13 +748,20 @@ size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items
         diag_add(d, "ldap: no account was created (the groups for new accounts are wrong)");
         next = n;
     }
-    while ((next < n || active > 0) && !dir->broken) {
+    struct dir_create_item *finished = NULL; /* made, not told yet */
+    while ((next < n || active > 0 || finished) && !dir->broken) {
         for (size_t k = 0; k < WINDOW && next < n && !dir->broken; k++) {
             if (jobs[k].st != ST_FREE)
                 continue;
             job_start(dir, &jobs[k], &items[next++], d);
             if (jobs[k].st != ST_FREE)
                 active++;
+        }
+        /* Told once the window is full again: the server works on the
+         * other adds while the caller works on this one's site. */
+        if (finished) {
+            fn(ctx, (size_t)(finished - items));
+            finished = NULL;
         }
         if (active == 0)
             continue;
@@ -776,23 +783,19 @@ size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items
             break;
         }
         int msgid = ldap_msgid(res);
-        struct dir_create_item *finished = NULL;
         for (size_t k = 0; k < WINDOW; k++) {
             if (jobs[k].st != ST_FREE && jobs[k].msgid == msgid) {
                 struct dir_create_item *item = jobs[k].item;
                 advance(dir, &jobs[k], res, d);
                 if (jobs[k].st == ST_FREE) {
                     active--;
-                    finished = item;
+                    if (fn && item->result == 1)
+                        finished = item;
                 }
                 break;
             }
         }
         ldap_msgfree(res);
-        /* Told with the window still full: the server works on the other
-         * adds while the caller works on this one's site. */
-        if (fn && finished && finished->result == 1)
-            fn(ctx, (size_t)(finished - items));
     }
     /* A synchronous step (OU check) lost the connection with jobs in flight. */
     for (size_t k = 0; k < WINDOW; k++) {

@@ -316,7 +316,7 @@ start=$EPOCHREALTIME
 while read -r site; do
   sam=IUSR_${site%%.*}
   id=$((id + 1))
-  pw="$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')aA1"
+  pw="aA1$(head -c 18 /dev/urandom | base64 | tr "+/" "-_")" # never a leading "-" (samba-tool would read an option)
   samba-tool user add "$sam" "$pw" --userou=OU=Sites,OU=Hosting --description="IIS identity for $site" \
     -H "ldap://$LAB_HOST" --use-kerberos=required >>"$log" 2>&1 || fails=$((fails + 1))
   smbclient -A "$AUTH" "$LAB_SMB_SITES" -c "mkdir $site; mkdir $site/wwwroot; mkdir $site/data" \
