@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Between the command files: the one engine that validate, plan, apply and
- * destroy share (run.c, and run_config.c for its write of the IIS
- * configuration), and the saved plans built on it (cmd_plan_apply.c). */
+ * destroy share (run.c; run_site.c for one site's steps, run_config.c for
+ * its write of the IIS configuration), and the saved plans built on it
+ * (cmd_plan_apply.c). */
 #ifndef PROVISION_RUN_INTERNAL_H
 #define PROVISION_RUN_INTERNAL_H
 
@@ -18,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum mode { MODE_VALIDATE, MODE_PLAN, MODE_APPLY, MODE_DESTROY };
 
@@ -84,6 +86,23 @@ static inline int classified(int rc, struct diag *d, size_t mark, enum diag_clas
 
 /* How often a write is tried again after other tools wrote the file. */
 #define CONFIG_WRITE_ATTEMPTS 10
+
+/* One site's steps (run_site.c). prepare_site: the IIS rules checked and
+ * the account looked up and decided (plan and apply). create_accounts: the
+ * accounts of all sites made together (apply); with early (per site, 0 on
+ * entry) a site's folders and grants are made as soon as its account is,
+ * early[i] then 1 (done) or -1 (failed). complete_site: the site's folders
+ * and grants (unless early says they were done) and its IIS edits, undone
+ * when a step fails. destroy_site: the account looked up, the IIS
+ * configuration edited; the grants and the account go after the write.
+ * Each returns 0 or -1 with the site's messages in sr. */
+int prepare_site(struct session *s, struct apphost *ah, struct systems *sys, struct site_model *m,
+                 struct account_step *step, struct site_report *sr);
+void create_accounts(struct session *s, struct run *r, int8_t *early);
+int complete_site(struct apphost *ah, struct systems *sys, struct site_model *m,
+                  struct account_step *step, struct site_report *sr, bool dry_run, int early);
+int destroy_site(struct apphost *ah, struct systems *sys, struct site_model *m,
+                 struct account_step *step, struct site_report *sr);
 
 /* The one replace of the config with the run's edits, announced in the
  * journal first (run_config.c). */
