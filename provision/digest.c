@@ -18,12 +18,7 @@ void sha256_hex_pieces(const struct iovec *pieces, size_t n, char out[65])
     for (size_t i = 0; i < n; i++)
         sha256_update(&ctx, pieces[i].iov_len, pieces[i].iov_base);
     sha256_digest(&ctx, sizeof digest, digest);
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof digest; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    hex_into(out, digest, sizeof digest);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])

@@ -215,12 +215,8 @@ struct builder {
  * 1,000 sites asks for 18,000), hence no printf. */
 static char *where_text(const char *file, unsigned line)
 {
-    char digits[12], *d = digits + sizeof digits;
-    *--d = '\0';
-    do
-        *--d = (char)('0' + line % 10);
-    while (line /= 10);
-    size_t nf = strlen(file), nd = (size_t)(digits + sizeof digits - 1 - d);
+    char digits[24], *d = ulong_decimal(line, digits);
+    size_t nf = strlen(file), nd = strlen(d);
     char *out = xmalloc(nf + 1 + nd + 1);
     memcpy(out, file, nf);
     out[nf] = ':';

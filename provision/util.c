@@ -230,6 +230,26 @@ char *ascii_lower_dup(const char *s)
     return p;
 }
 
+char *ulong_decimal(unsigned long v, char buf[24])
+{
+    char *p = buf + 23;
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+void hex_into(char *out, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 bool utf8_valid(const char *str, size_t n, size_t *bad_at)
 {
     const unsigned char *s = (const unsigned char *)str;

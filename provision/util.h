@@ -61,6 +61,12 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
 char *ascii_lower_dup(const char *s);
 bool ascii_equal_ci(const char *a, const char *b);
 
+/* v in decimal at the end of buf, NUL-terminated, without printf (for hot
+ * paths); returns where the digits start. */
+char *ulong_decimal(unsigned long v, char buf[24]);
+/* n bytes as 2n lowercase hex digits, NUL-terminated, into out (2n+1). */
+void hex_into(char *out, const unsigned char *p, size_t n);
+
 /* True when [s, s+n) is valid UTF-8 (no overlongs, no surrogates). On false,
  * *bad_at (if not NULL) is the offset of the first bad byte. */
 bool utf8_valid(const char *s, size_t n, size_t *bad_at);

@@ -295,17 +295,6 @@ static char *line_ref(const struct apphost *ah, int32_t elem)
     return xasprintf("%s:%u", ah->name, xml_line_of(&ah->doc, ah->doc.elems[elem].start));
 }
 
-/* A site id as the ids map's key: decimal, into buf (no printf). */
-static char *id_key(unsigned long id, char buf[24])
-{
-    char *p = buf + 23;
-    *p = '\0';
-    do
-        *--p = (char)('0' + id % 10);
-    while (id /= 10);
-    return p;
-}
-
 struct pool_state *ah_add_pool_state(struct apphost *ah, const char *name, int32_t elem)
 {
     struct pool_state *ps = arena_alloc(&ah->arena, sizeof *ps);
@@ -328,7 +317,7 @@ struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32
     ss->id = id;
     strmap_put(&ah->sites, ss->name, ss); /* the map borrows the state's name */
     char key[24];
-    strmap_put(&ah->ids, id_key(id, key), ss);
+    strmap_put(&ah->ids, ulong_decimal(id, key), ss);
     if (id > ah->max_id)
         ah->max_id = id;
     if (ah->n_sites == 0 || (ah->n_sites >= 16 && (ah->n_sites & (ah->n_sites - 1)) == 0))
@@ -512,7 +501,7 @@ static int index_sites(struct apphost *ah, struct diag *d)
             rc = -1;
         } else {
             char key[24];
-            struct site_state *same_id = strmap_get(&ah->ids, id_key(id, key));
+            struct site_state *same_id = strmap_get(&ah->ids, ulong_decimal(id, key));
             if (same_id) {
                 diag_add(d, "%s: site '%s' has id %lu, like site '%s'", where = line_ref(ah, c),
                          name, id, same_id->name);

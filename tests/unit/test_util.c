@@ -198,13 +198,26 @@ static void temp_file_keeps_mode(void **state)
     no_temp_left();
 }
 
+static void decimal_and_hex(void **state)
+{
+    (void)state;
+    char buf[24];
+    assert_string_equal(ulong_decimal(0, buf), "0");
+    assert_string_equal(ulong_decimal(7, buf), "7");
+    assert_string_equal(ulong_decimal(4294967295UL, buf), "4294967295");
+    assert_string_equal(ulong_decimal(18446744073709551615UL, buf), "18446744073709551615");
+    char hex[9];
+    const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+    hex_into(hex, bytes, sizeof bytes);
+    assert_string_equal(hex, "000fa5ff");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(secret_strbuf),
-        cmocka_unit_test(replace_creates_and_replaces),
-        cmocka_unit_test(replace_refuses),
-        cmocka_unit_test(temp_file_keeps_mode),
+        cmocka_unit_test(secret_strbuf),   cmocka_unit_test(replace_creates_and_replaces),
+        cmocka_unit_test(replace_refuses), cmocka_unit_test(temp_file_keeps_mode),
+        cmocka_unit_test(decimal_and_hex),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
