@@ -107,6 +107,17 @@ static void announce(struct journal *j)
     assert_int_equal(journal_commit(j, &msgs), 0);
 }
 
+/* A journal of an apply that announced one record (on disk, published);
+ * *path is its path (heap). */
+static struct journal *begin_announced(char **path)
+{
+    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
+    assert_non_null(j);
+    *path = xstrdup(journal_path(j));
+    announce(j);
+    return j;
+}
+
 static size_t count_lines(const char *s)
 {
     size_t n = 0;
@@ -402,10 +413,8 @@ static void test_begin_needs_the_state_folder(void **st)
 static void test_finish_removes_after_end(void **st)
 {
     (void)st;
-    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
-    assert_non_null(j);
-    char *path = xstrdup(journal_path(j));
-    announce(j);
+    char *path;
+    struct journal *j = begin_announced(&path);
     /* a second name for the file, to read what finish wrote last */
     char *keep = path_in("kept-link");
     assert_int_equal(link(path, keep), 0);
@@ -690,10 +699,8 @@ static void test_load_missing(void **st)
 static void test_same_targets(void **st)
 {
     (void)st;
-    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
-    assert_non_null(j);
-    char *path = xstrdup(journal_path(j));
-    announce(j);
+    char *path;
+    struct journal *j = begin_announced(&path);
     journal_abandon(j);
     struct journal_file f;
     assert_int_equal(journal_load(path, &f, &msgs), 0);
@@ -1040,10 +1047,8 @@ static void test_sha256_job(void **st)
 static void test_abandon_survives_a_failed_write(void **st)
 {
     (void)st;
-    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
-    assert_non_null(j);
-    char *path = xstrdup(journal_path(j));
-    announce(j);
+    char *path;
+    struct journal *j = begin_announced(&path);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -1113,10 +1118,8 @@ static void test_write_waits_for_a_commit(void **st)
 static void test_write_appends(void **st)
 {
     (void)st;
-    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
-    assert_non_null(j);
-    char *path = xstrdup(journal_path(j));
-    announce(j);
+    char *path;
+    struct journal *j = begin_announced(&path);
     assert_true(journal_announced(j));
     journal_add(j, "config-committed", "-", NULL);
     assert_int_equal(journal_write(j, &msgs), 0);
@@ -1132,10 +1135,8 @@ static void test_write_appends(void **st)
 static void test_failed_write_stops_announcing(void **st)
 {
     (void)st;
-    struct journal *j = journal_begin(state, "apply", &targets, false, &msgs);
-    assert_non_null(j);
-    char *path = xstrdup(journal_path(j));
-    announce(j);
+    char *path;
+    struct journal *j = begin_announced(&path);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
