@@ -504,8 +504,6 @@ static int open_systems(struct session *s, struct run *r)
     diag_classify(e, mark, DIAG_IIS, s->conf.iis_config);
     if (!r->ah)
         return input_failed(s);
-    if (r->changes) /* the journal's digest of the file, on the other core meanwhile */
-        apphost_digest_start(r->ah);
     /* The directory, when a site has its own account or a grant names a
      * domain account; the content location, when folders are managed. */
     bool need_dir = false, need_folders = false;
@@ -515,8 +513,12 @@ static int open_systems(struct session *s, struct run *r)
             need_dir |= s->models[i].grants[k].grant.kind == NTFS_PRINCIPAL_NAME;
         need_folders |= s->models[i].n_folders > 0;
     }
-    if (need_dir) /* without [directory] this says what is missing */
-    {
+    /* The journal's digest of the file, on the other core meanwhile: only
+     * when the replace can be journaled (write_config), that is over SMB or
+     * when the run may announce accounts or folders first. */
+    if (r->changes && (need_dir || need_folders || r->cf.smb))
+        apphost_digest_start(r->ah);
+    if (need_dir) { /* without [directory] this says what is missing */
         t = timing_start();
         sys->accts = accounts_open(&s->conf, e, &s->rep.notes);
         timing_stop(TIMING_DIRECTORY_READ, t);

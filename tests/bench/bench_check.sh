@@ -178,42 +178,11 @@ else
 fi
 
 # ---------------------------------------------------------------- set-up: files
-# The tree is built locally once, then put through SMB as the Administrator
-# (Samba then stores each file's descriptor, inherited from its folder, as a
-# Windows client's file gets it; files written to the backing folder would
-# have no NT ACL).
-tree=$WORK/tree
-lstart=$EPOCHREALTIME
-dirs=()
-for (( i = 1; i <= SITES; i++ )); do
-  printf -v s 's%04d.example.com' "$i"
-  dirs+=("$tree/$s/wwwroot" "$tree/$s/data")
-done
-mkdir -p "${dirs[@]}"
-for (( i = 1; i <= SITES; i++ )); do
-  printf -v s 's%04d.example.com' "$i"
-  for d in "$s" "$s/wwwroot" "$s/data"; do
-    for (( f = 1; f <= FILES; f++ )); do
-      printf -v fn 'file%02d.txt' "$f"
-      printf 'bench_check %s/%s\n' "$d" "$fn" >"$tree/$d/$fn"
-    done
-  done
-done
-printf 'set-up: local tree of %d files: %s s\n' "$((SITES * 3 * FILES))" "$(secs "$lstart" "$EPOCHREALTIME")"
-start=$EPOCHREALTIME
-put_fail=0
-for (( b = 1; b <= SITES; b += BATCH )); do
-  names=
-  for (( i = b; i < b + BATCH && i <= SITES; i++ )); do printf -v s ' s%04d.example.com' "$i"; names+=$s; done
-  in_lab smbclient -A "$LAB_SMB_AUTHFILE" "$LAB_SMB_SITES" \
-    -c "lcd $tree; prompt off; recurse on; mput$names" >"$WORK/put.out" 2>&1 || put_fail=$((put_fail + 1))
-done
-end=$EPOCHREALTIME
-want=$((SITES * 3 * FILES))
-got=$(find "$LAB_SITES_PATH" -mindepth 2 -maxdepth 3 -type f -path "$LAB_SITES_PATH/s[0-9][0-9][0-9][0-9].example.com/*" | wc -l)
-full=$(find "$LAB_SITES_PATH" -mindepth 2 -maxdepth 3 -type f -path "$LAB_SITES_PATH/s[0-9][0-9][0-9][0-9].example.com/*" -printf '%h\n' \
-  | sort | uniq -c | awk -v n="$FILES" '$1 == n { k++ } END { print k + 0 }')
-printf 'set-up: %d files put over SMB (smbclient mput, %d sites per session): %s s\n' "$want" "$BATCH" "$(secs "$start" "$end")"
+# shellcheck source=SCRIPTDIR/site-files.sh
+source "$HERE/site-files.sh"
+put_site_files s "$SITES"
+got=$put_got want=$put_want full=$put_full
+printf 'set-up: %d files put over SMB (smbclient mput, %d sites per session): %s s\n' "$want" "$BATCH" "$(secs "$put_start" "$put_end")"
 if (( put_fail == 0 && got == want && full == SITES * 3 )); then
   pass "files: $got on the share, $FILES in each of the $((SITES * 3)) folders"
 else

@@ -203,6 +203,8 @@ tail -n 1 "$WORK/lab-start.log"
 echo "cpu: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC1091
 source "$REPO/tests/lab/provision-conf.sh"
+# shellcheck source=SCRIPTDIR/site-files.sh
+source "$HERE/site-files.sh"
 
 # timed.sh OUT ERR CMD...: runs CMD (stdout to OUT, stderr to ERR), prints
 # "SECONDS EXIT"; run inside the lab, so that lab.sh exec is not counted.
@@ -453,40 +455,11 @@ if (( NIGHTLY_SITES )); then
   k=$(folders_ok n 1 "$NIGHTLY_SITES")
   (( k == NIGHTLY_SITES )) || die "set-up apply: $k of $NIGHTLY_SITES sites have their three folders"
 
-  # ten files per folder, built locally, put through SMB as the Administrator
-  # (Samba gives them the descriptors a Windows client's files get)
-  tree=$WORK/tree
-  dirs=()
-  for (( i = 1; i <= NIGHTLY_SITES; i++ )); do
-    printf -v s 'n%04d.example.com' "$i"
-    dirs+=("$tree/$s/wwwroot" "$tree/$s/data")
-  done
-  mkdir -p "${dirs[@]}"
-  for (( i = 1; i <= NIGHTLY_SITES; i++ )); do
-    printf -v s 'n%04d.example.com' "$i"
-    for d in "$s" "$s/wwwroot" "$s/data"; do
-      for (( f = 1; f <= FILES; f++ )); do
-        printf -v fn 'file%02d.txt' "$f"
-        printf 'bench_endtoend %s/%s\n' "$d" "$fn" >"$tree/$d/$fn"
-      done
-    done
-  done
-  start=$EPOCHREALTIME
-  put_fail=0
-  for (( b = 1; b <= NIGHTLY_SITES; b += BATCH )); do
-    names=
-    for (( i = b; i < b + BATCH && i <= NIGHTLY_SITES; i++ )); do printf -v s ' n%04d.example.com' "$i"; names+=$s; done
-    in_lab smbclient -A "$LAB_SMB_AUTHFILE" "$LAB_SMB_SITES" \
-      -c "lcd $tree; prompt off; recurse on; mput$names" >"$WORK/put.out" 2>&1 || put_fail=$((put_fail + 1))
-  done
-  end=$EPOCHREALTIME
-  want=$((NIGHTLY_SITES * 3 * FILES))
-  pat="$LAB_SITES_PATH/n[0-9][0-9][0-9][0-9].example.com/*"
-  got=$(find "$LAB_SITES_PATH" -mindepth 2 -maxdepth 3 -type f -path "$pat" | wc -l)
-  full=$(find "$LAB_SITES_PATH" -mindepth 2 -maxdepth 3 -type f -path "$pat" -printf '%h\n' |
-    sort | uniq -c | awk -v n="$FILES" '$1 == n { k++ } END { print k + 0 }')
+  # ten files per folder, put through SMB as the Administrator
+  put_site_files n "$NIGHTLY_SITES"
+  got=$put_got want=$put_want full=$put_full
   printf 'set-up: %d files put over SMB (smbclient mput, %d sites per session): %s s (not a result)\n' \
-    "$want" "$BATCH" "$(secs "$start" "$end")"
+    "$want" "$BATCH" "$(secs "$put_start" "$put_end")"
   if (( put_fail == 0 && got == want && full == NIGHTLY_SITES * 3 )); then
     pass "files: $got on the share, $FILES in each of the $((NIGHTLY_SITES * 3)) folders"
   else
