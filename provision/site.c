@@ -535,6 +535,9 @@ static void build_site(struct builder *b, struct site_model *m)
         }
         free(all);
     }
+    /* 312 bytes a binding: no spare room kept per site in a batch of 1,000s. */
+    if (m->site.n_bindings && m->site.n_bindings < cap)
+        m->bindings = xrealloc(m->bindings, m->site.n_bindings * sizeof *m->bindings);
     m->site.bindings = m->bindings;
     free(where);
 }

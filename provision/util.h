@@ -104,7 +104,8 @@ void strmap_init(struct strmap *m);
  * the kind. */
 void strmap_init_names(struct strmap *m);
 /* From now on keys are not copied: each stays alive and unchanged while it
- * is in the map (for maps keyed by a name their values own; no deletes). */
+ * is in the map (for maps keyed by strings their owner keeps, e.g. in an
+ * arena); strmap_del and strmap_free leave them to that owner. */
 void strmap_borrow_keys(struct strmap *m);
 void *strmap_get(const struct strmap *m, const char *key);
 /* Makes room for n keys in all, so that filling it never rehashes. */

@@ -199,7 +199,7 @@ void ah_remove_elem(struct apphost *ah, int32_t elem)
  * line of its own, else parent's plus one unit. */
 char *ah_child_indent(const struct apphost *ah, int32_t parent)
 {
-    int32_t last = ah->doc.elems[parent].last_child;
+    int32_t last = xml_last_child(&ah->doc, parent);
     if (last >= 0) {
         char *own = xml_indent_of(&ah->doc, last);
         if (*own || ah_block_start(ah, last) != ah->doc.elems[last].start)
@@ -221,13 +221,14 @@ char *ah_child_indent(const struct apphost *ah, int32_t parent)
 void ah_insert_child(struct apphost *ah, int32_t parent, char *fragment)
 {
     const struct xml_elem *p = &ah->doc.elems[parent];
-    if (p->last_child >= 0) {
-        ah_queue_edit(ah, ah->doc.elems[p->last_child].end, ah->doc.elems[p->last_child].end,
-                      fragment);
+    int32_t last = xml_last_child(&ah->doc, parent);
+    if (last >= 0) {
+        ah_queue_edit(ah, ah->doc.elems[last].end, ah->doc.elems[last].end, fragment);
         return;
     }
-    if (!p->empty) {
-        ah_queue_edit(ah, p->stag_end, p->stag_end, fragment);
+    uint32_t stag_end = xml_stag_end(&ah->doc, parent);
+    if (!xml_is_empty(&ah->doc, parent)) {
+        ah_queue_edit(ah, stag_end, stag_end, fragment);
         return;
     }
     bool opened = false;
@@ -235,14 +236,14 @@ void ah_insert_child(struct apphost *ah, int32_t parent, char *fragment)
         opened = ah->opened[i] == parent;
     if (!opened) {
         /* <x a="1" /> becomes <x a="1">CHILDREN NL INDENT</x> */
-        uint32_t slash = p->stag_end - 2;
+        uint32_t slash = stag_end - 2;
         while (slash > p->start &&
                (ah->doc.text[slash - 1] == ' ' || ah->doc.text[slash - 1] == '\t'))
             slash--;
         ah_queue_edit(ah, slash, p->end, xstrdup(">"));
         char *indent = xml_indent_of(&ah->doc, parent);
-        char *close = xasprintf("%s%s</%.*s>", ah->doc.newline, indent, (int)p->name_len,
-                                ah->doc.text + p->start + 1);
+        char *close = xasprintf("%s%s</%.*s>", ah->doc.newline, indent,
+                                (int)xml_name_len(&ah->doc, parent), ah->doc.text + p->start + 1);
         free(indent);
         ah_queue_edit(ah, p->end, p->end, close);
         ah->edits[ah->n_edits - 1].nesting = 1;
@@ -317,7 +318,7 @@ struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32
     ss->id = id;
     strmap_put(&ah->sites, ss->name, ss); /* the map borrows the state's name */
     char key[24];
-    strmap_put(&ah->ids, ulong_decimal(id, key), ss);
+    strmap_put(&ah->ids, arena_strdup(&ah->arena, ulong_decimal(id, key)), ss);
     if (id > ah->max_id)
         ah->max_id = id;
     if (ah->n_sites == 0 || (ah->n_sites >= 16 && (ah->n_sites & (ah->n_sites - 1)) == 0))
@@ -327,10 +328,21 @@ struct site_state *ah_add_site_state(struct apphost *ah, const char *name, int32
     return ss;
 }
 
+/* Appends to an array of strings in the arena (a site holds a few: the old
+ * array stays there, unused, until the arena goes). */
+static char **arena_append(struct arena *a, char **array, size_t n, char *item)
+{
+    char **grown = arena_alloc(a, (n + 1) * sizeof *grown);
+    if (n)
+        memcpy(grown, array, n * sizeof *grown);
+    grown[n] = item;
+    return grown;
+}
+
 void ah_site_add_key(struct apphost *ah, struct site_state *ss, const char *key)
 {
-    ss->keys = xrealloc(ss->keys, (ss->n_keys + 1) * sizeof *ss->keys);
-    char *kept = ss->keys[ss->n_keys++] = arena_strdup(&ah->arena, key);
+    char *kept = arena_strdup(&ah->arena, key);
+    ss->keys = arena_append(&ah->arena, ss->keys, ss->n_keys++, kept);
     if (!strmap_get(&ah->bindings, kept))
         strmap_put(&ah->bindings, kept, ss); /* the map borrows it */
 }
@@ -341,15 +353,14 @@ void ah_site_drop_keys(struct apphost *ah, struct site_state *ss)
         if (strmap_get(&ah->bindings, ss->keys[i]) == ss)
             strmap_del(&ah->bindings, ss->keys[i]); /* the string stays in the arena */
     }
-    free(ss->keys);
     ss->keys = NULL;
     ss->n_keys = 0;
 }
 
 void ah_site_add_app_pool(struct apphost *ah, struct site_state *ss, const char *pool)
 {
-    ss->app_pools = xrealloc(ss->app_pools, (ss->n_app_pools + 1) * sizeof *ss->app_pools);
-    ss->app_pools[ss->n_app_pools++] = arena_strdup(&ah->arena, pool);
+    ss->app_pools =
+        arena_append(&ah->arena, ss->app_pools, ss->n_app_pools++, arena_strdup(&ah->arena, pool));
     struct pool_state *ps = strmap_get(&ah->pools, pool);
     if (ps)
         ps->refs++;
@@ -360,9 +371,8 @@ void ah_site_drop_app_pools(struct apphost *ah, struct site_state *ss)
     for (size_t i = 0; i < ss->n_app_pools; i++) {
         struct pool_state *ps = strmap_get(&ah->pools, ss->app_pools[i]);
         if (ps && ps->refs)
-            ps->refs--; /* the string stays in the arena */
+            ps->refs--; /* the strings stay in the arena */
     }
-    free(ss->app_pools);
     ss->app_pools = NULL;
     ss->n_app_pools = 0;
 }
@@ -423,7 +433,7 @@ static int index_pools(struct apphost *ah, struct diag *d)
 {
     int rc = 0;
     const struct xml_doc *doc = &ah->doc;
-    for (int32_t c = doc->elems[ah->pools_el].first_child; c >= 0; c = doc->elems[c].next) {
+    for (int32_t c = xml_first_child(doc, ah->pools_el); c >= 0; c = doc->elems[c].next) {
         if (xml_is(doc, c, "applicationPoolDefaults")) {
             ah->pool_defaults_el = c;
             ah->pool_defaults_pm_el = xml_child(doc, c, "processModel");
@@ -463,7 +473,7 @@ static int index_sites(struct apphost *ah, struct diag *d)
 {
     int rc = 0;
     const struct xml_doc *doc = &ah->doc;
-    for (int32_t c = doc->elems[ah->sites_el].first_child; c >= 0; c = doc->elems[c].next) {
+    for (int32_t c = xml_first_child(doc, ah->sites_el); c >= 0; c = doc->elems[c].next) {
         if (xml_is(doc, c, "siteDefaults")) {
             ah->site_defaults_el = c;
             continue;
@@ -473,7 +483,7 @@ static int index_sites(struct apphost *ah, struct diag *d)
             continue;
         }
     }
-    for (int32_t c = doc->elems[ah->sites_el].first_child; c >= 0; c = doc->elems[c].next) {
+    for (int32_t c = xml_first_child(doc, ah->sites_el); c >= 0; c = doc->elems[c].next) {
         if (!xml_is(doc, c, "site"))
             continue;
         char *name = xml_get(doc, c, "name"), *id_text = xml_get(doc, c, "id");
@@ -509,7 +519,7 @@ static int index_sites(struct apphost *ah, struct diag *d)
             } else {
                 struct site_state *ss = ah_add_site_state(ah, name, c, id);
                 int32_t b = xml_child(doc, c, "bindings");
-                for (int32_t x = b >= 0 ? doc->elems[b].first_child : -1; x >= 0;
+                for (int32_t x = b >= 0 ? xml_first_child(doc, b) : -1; x >= 0;
                      x = doc->elems[x].next) {
                     if (!xml_is(doc, x, "binding"))
                         continue;
@@ -547,7 +557,7 @@ static int index_sites(struct apphost *ah, struct diag *d)
 static void index_locations(struct apphost *ah)
 {
     const struct xml_doc *doc = &ah->doc;
-    for (int32_t c = doc->elems[doc->root].first_child; c >= 0; c = doc->elems[c].next) {
+    for (int32_t c = xml_first_child(doc, doc->root); c >= 0; c = doc->elems[c].next) {
         if (!xml_is(doc, c, "location"))
             continue;
         char *path = xml_get(doc, c, "path");
@@ -565,7 +575,7 @@ int32_t ah_location_of(const struct apphost *ah, const char *site)
 static void detect_unit(struct apphost *ah)
 {
     const struct xml_doc *doc = &ah->doc;
-    int32_t child = doc->elems[doc->root].first_child;
+    int32_t child = xml_first_child(doc, doc->root);
     char *outer = xml_indent_of(doc, doc->root);
     char *inner = child >= 0 ? xml_indent_of(doc, child) : xstrdup("");
     size_t no = strlen(outer), ni = strlen(inner);
@@ -592,10 +602,11 @@ struct apphost *apphost_load(char *text, size_t len, const char *name, struct di
     strmap_init_names(&ah->sites);
     strmap_borrow_keys(&ah->pools); /* keyed by their states' names */
     strmap_borrow_keys(&ah->sites);
-    strmap_borrow_keys(&ah->bindings); /* by the sites' keys, in the arena */
     arena_init(&ah->arena);
     strmap_init(&ah->ids);
     strmap_init(&ah->bindings);
+    strmap_borrow_keys(&ah->ids); /* keyed by strings in the arena */
+    strmap_borrow_keys(&ah->bindings);
     strmap_init_names(&ah->locations);
     /* Indexed while libxml2 still judges the file; what indexing finds
      * is told only once the file is known to be well-formed. */
@@ -643,17 +654,21 @@ static bool index_all(struct apphost *ah, struct diag *d)
     }
     detect_unit(ah);
     /* The maps at their final size from the start: no rehash of 10,000s. */
-    size_t n_pools = 0, n_sites = 0;
-    for (int32_t c = doc->elems[ah->pools_el].first_child; c >= 0; c = doc->elems[c].next)
+    size_t n_pools = 0, n_sites = 0, n_bindings = 0;
+    for (int32_t c = xml_first_child(doc, ah->pools_el); c >= 0; c = doc->elems[c].next)
         n_pools++;
-    for (int32_t c = doc->elems[ah->sites_el].first_child; c >= 0; c = doc->elems[c].next)
+    for (int32_t c = xml_first_child(doc, ah->sites_el); c >= 0; c = doc->elems[c].next) {
         n_sites++;
+        int32_t b = xml_child(doc, c, "bindings");
+        for (int32_t x = b >= 0 ? xml_first_child(doc, b) : -1; x >= 0; x = doc->elems[x].next)
+            n_bindings++;
+    }
     strmap_reserve(&ah->pools, n_pools);
     strmap_reserve(&ah->sites, n_sites);
     strmap_reserve(&ah->ids, n_sites);
-    strmap_reserve(&ah->bindings, n_sites);
+    strmap_reserve(&ah->bindings, n_bindings);
     size_t n_locations = 0;
-    for (int32_t c = doc->elems[doc->root].first_child; c >= 0; c = doc->elems[c].next)
+    for (int32_t c = xml_first_child(doc, doc->root); c >= 0; c = doc->elems[c].next)
         n_locations += xml_is(doc, c, "location");
     strmap_reserve(&ah->locations, n_locations);
     int rc = index_pools(ah, d);
@@ -671,12 +686,8 @@ void apphost_free(struct apphost *ah)
         char ignored[65];
         sha256_finish(ah->original_digest, ignored);
     }
-    /* The states, their names and strings are in the arena; their arrays
-     * and what edits claimed are not. */
-    for (size_t i = 0; i < ah->n_sites; i++) {
-        free(ah->site_list[i]->keys);
-        free(ah->site_list[i]->app_pools);
-    }
+    /* The states, their names, strings and arrays are in the arena; what
+     * edits claimed is not. */
     for (size_t i = 0; i < ah->n_pools; i++) {
         free(ah->pool_list[i]->claimed_by);
         free(ah->pool_list[i]->claimed_key);

@@ -24,7 +24,7 @@ static void describe_bindings(const struct apphost *ah, int32_t site, struct iis
 {
     const struct xml_doc *doc = &ah->doc;
     int32_t b = xml_child(doc, site, "bindings");
-    for (int32_t x = b >= 0 ? doc->elems[b].first_child : -1; x >= 0 && !d->bindings_problem;
+    for (int32_t x = b >= 0 ? xml_first_child(doc, b) : -1; x >= 0 && !d->bindings_problem;
          x = doc->elems[x].next) {
         if (!xml_is(doc, x, "binding")) {
             d->bindings_problem = xstrdup("its <bindings> hold more than <binding> elements");

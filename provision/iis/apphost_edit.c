@@ -275,7 +275,7 @@ static void create_site(struct apphost *ah, const struct iis_site_spec *s, unsig
     if (anchor >= 0)
         ah_queue_edit(ah, ah->doc.elems[anchor].end, ah->doc.elems[anchor].end, text);
     else {
-        int32_t first = ah->doc.elems[ah->sites_el].first_child;
+        int32_t first = xml_first_child(&ah->doc, ah->sites_el);
         if (first >= 0) {
             uint32_t at = ah_block_start(ah, first);
             ah_queue_edit(ah, at, at, text);
@@ -297,7 +297,7 @@ static bool bindings_match(const struct apphost *ah, int32_t bindings,
                            const struct iis_site_spec *s)
 {
     size_t have = 0;
-    for (int32_t x = bindings >= 0 ? ah->doc.elems[bindings].first_child : -1; x >= 0;
+    for (int32_t x = bindings >= 0 ? xml_first_child(&ah->doc, bindings) : -1; x >= 0;
          x = ah->doc.elems[x].next) {
         if (!xml_is(&ah->doc, x, "binding"))
             return false; /* a <clear/> or anything else: rewrite */
@@ -334,7 +334,7 @@ static void update_site(struct apphost *ah, struct site_state *ss, const struct 
         change_attr(ch, "id", from, to);
         ah_set_attr(ah, el, "id", to);
         strmap_del(&ah->ids, from);
-        strmap_put(&ah->ids, to, ss);
+        strmap_put(&ah->ids, arena_strdup(&ah->arena, to), ss); /* the map borrows keys */
         ss->id = id;
     }
     ah_reconcile(ah, el, ah->site_defaults_el, "serverAutoStart", "true", bool_text(s->auto_start),
@@ -521,7 +521,7 @@ static void ensure_anonymous(struct apphost *ah, const char *site, const char *u
     if (loc < 0) {
         /* After the last element of <configuration>: with the other
          * locations at the end of the file. */
-        int32_t last = ah->doc.elems[ah->doc.root].last_child;
+        int32_t last = xml_last_child(&ah->doc, ah->doc.root);
         char *base = last >= 0 ? xml_indent_of(&ah->doc, last) : xstrdup(ah->unit);
         char *text = anon_fragment(ah, base, 0, site, user);
         if (last >= 0)
@@ -740,9 +740,9 @@ int apphost_ensure_site(struct apphost *ah, const struct iis_pool_spec *pool,
 static bool only_child(const struct apphost *ah, int32_t parent, int32_t child)
 {
     const struct xml_elem *p = &ah->doc.elems[parent], *c = &ah->doc.elems[child];
-    if (p->first_child != child || p->last_child != child)
+    if (xml_first_child(&ah->doc, parent) != child || c->next >= 0)
         return false;
-    for (uint32_t i = p->stag_end; i < c->start; i++)
+    for (uint32_t i = xml_stag_end(&ah->doc, parent); i < c->start; i++)
         if (!strchr(" \t\r\n", ah->doc.text[i]))
             return false;
     for (uint32_t i = c->end; i < p->end && ah->doc.text[i] != '<'; i++)

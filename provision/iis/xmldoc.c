@@ -191,7 +191,7 @@ static int32_t push_elem(struct xml_doc *doc)
         doc->elems = xrealloc(doc->elems, doc->cap * sizeof *doc->elems);
     }
     struct xml_elem *e = &doc->elems[doc->count];
-    e->parent = e->first_child = e->last_child = e->next = -1;
+    e->parent = e->next = -1;
     return (int32_t)doc->count++;
 }
 
@@ -228,8 +228,10 @@ static size_t after(const char *t, size_t len, size_t p, const char *close)
 }
 
 /* The start tag at p ('<' and its name); its attributes are skipped
- * quote to quote. 0, or -1 when it does not end. */
-static int scan_start_tag(struct xml_doc *doc, size_t p, size_t name_len, struct xml_elem *e)
+ * quote to quote. Sets *stag_end (just after its '>') and *empty (it ends
+ * with "/>"): 0, or -1 when it does not end. */
+static int scan_start_tag(const struct xml_doc *doc, size_t p, size_t name_len, uint32_t *stag_end,
+                          bool *empty)
 {
     const char *t = doc->text;
     size_t q = p + 1 + name_len;
@@ -237,15 +239,15 @@ static int scan_start_tag(struct xml_doc *doc, size_t p, size_t name_len, struct
         while (is_space(t[q]))
             q++;
         if (t[q] == '>') {
-            e->stag_end = (uint32_t)q + 1;
-            e->empty = 0;
+            *stag_end = (uint32_t)q + 1;
+            *empty = false;
             return 0;
         }
         if (t[q] == '/') {
             if (t[q + 1] != '>')
                 return -1;
-            e->stag_end = (uint32_t)q + 2;
-            e->empty = 1;
+            *stag_end = (uint32_t)q + 2;
+            *empty = true;
             return 0;
         }
         size_t n = name_at(t, q);
@@ -274,6 +276,9 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
     const char *t = doc->text;
     size_t len = doc->len, p = doc->bom_len;
     int32_t cur = -1;
+    /* The element closed last: the next one to start in the same parent
+     * is its next sibling. */
+    int32_t closed = -1;
     bool root_done = false;
     for (;;) {
         if (cur < 0) { /* outside the root: only blanks, comments and PIs */
@@ -293,7 +298,7 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
             if (cur < 0)
                 return *why = "an end tag outside the root element", -1;
             struct xml_elem *e = &doc->elems[cur];
-            size_t n = e->name_len, q = p + 2 + n;
+            size_t n = name_at(t, e->start + 1), q = p + 2 + n;
             if (q > len || memcmp(t + p + 2, t + e->start + 1, n) != 0)
                 return *why = "an end tag names another element", -1;
             while (is_space(t[q]))
@@ -302,6 +307,7 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
                 return *why = "an end tag does not end", -1;
             e->end = (uint32_t)q + 1;
             events_add(ev, e->end * 2 + 1);
+            closed = cur;
             cur = e->parent;
             root_done = cur < 0;
             p = q + 1;
@@ -330,28 +336,24 @@ static int scan(struct xml_doc *doc, struct events *ev, const char **why)
         size_t n = name_at(t, p + 1);
         if (n == 0 || n > 65535)
             return *why = "a start tag without a name", -1;
+        uint32_t stag_end;
+        bool empty;
+        if (scan_start_tag(doc, p, n, &stag_end, &empty) < 0)
+            return *why = "a start tag does not end", -1;
         int32_t i = push_elem(doc);
         struct xml_elem *e = &doc->elems[i];
         e->start = (uint32_t)p;
-        e->name_len = (uint16_t)n;
-        if (scan_start_tag(doc, p, n, e) < 0)
-            return *why = "a start tag does not end", -1;
         e->parent = cur;
-        if (cur >= 0) {
-            struct xml_elem *parent = &doc->elems[cur];
-            if (parent->last_child >= 0)
-                doc->elems[parent->last_child].next = i;
-            else
-                parent->first_child = i;
-            parent->last_child = i;
-        } else {
+        if (closed >= 0 && doc->elems[closed].parent == cur)
+            doc->elems[closed].next = i;
+        if (cur < 0)
             doc->root = i;
-        }
-        events_add(ev, (e->stag_end - 1 - e->empty) * 2);
-        p = e->stag_end;
-        if (e->empty) {
-            e->end = e->stag_end;
+        events_add(ev, (stag_end - 1 - empty) * 2);
+        p = stag_end;
+        if (empty) {
+            e->end = stag_end;
             events_add(ev, e->end * 2 + 1);
+            closed = i;
             root_done = cur < 0;
         } else {
             cur = i;
@@ -531,16 +533,65 @@ bool xml_is(const struct xml_doc *doc, int32_t elem, const char *name)
 {
     if (elem < 0)
         return false;
-    const struct xml_elem *e = &doc->elems[elem];
+    const char *at = doc->text + doc->elems[elem].start + 1;
     size_t n = strlen(name);
-    return e->name_len == n && memcmp(doc->text + e->start + 1, name, n) == 0;
+    /* strncmp stops at the NUL after the text, and a match's next byte is there. */
+    return strncmp(at, name, n) == 0 && name_at(at, n) == 0;
+}
+
+size_t xml_name_len(const struct xml_doc *doc, int32_t elem)
+{
+    return name_at(doc->text, doc->elems[elem].start + 1);
+}
+
+uint32_t xml_stag_end(const struct xml_doc *doc, int32_t elem)
+{
+    uint32_t stag_end = doc->elems[elem].end;
+    bool empty;
+    /* Cannot fail: the scanner found this tag's end once already. */
+    (void)scan_start_tag(doc, doc->elems[elem].start, xml_name_len(doc, elem), &stag_end, &empty);
+    return stag_end;
+}
+
+bool xml_is_empty(const struct xml_doc *doc, int32_t elem)
+{
+    /* An end tag never ends with "/>"; an empty element always does. */
+    return doc->text[doc->elems[elem].end - 2] == '/';
+}
+
+int32_t xml_first_child(const struct xml_doc *doc, int32_t elem)
+{
+    size_t next = (size_t)elem + 1;
+    return next < doc->count && doc->elems[next].parent == elem ? (int32_t)next : -1;
+}
+
+int32_t xml_last_child(const struct xml_doc *doc, int32_t elem)
+{
+    if (xml_first_child(doc, elem) < 0)
+        return -1;
+    /* Elements are in document order: the element's content ends with the
+     * last element that starts before its end; from there, up to the
+     * child. */
+    uint32_t end = doc->elems[elem].end;
+    size_t lo = (size_t)elem + 1, hi = doc->count; /* the answer is in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (doc->elems[mid].start < end)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int32_t c = (int32_t)lo;
+    while (doc->elems[c].parent != elem)
+        c = doc->elems[c].parent;
+    return c;
 }
 
 int32_t xml_child(const struct xml_doc *doc, int32_t elem, const char *name)
 {
     if (elem < 0)
         return -1;
-    for (int32_t c = doc->elems[elem].first_child; c >= 0; c = doc->elems[c].next)
+    for (int32_t c = xml_first_child(doc, elem); c >= 0; c = doc->elems[c].next)
         if (xml_is(doc, c, name))
             return c;
     return -1;
@@ -554,27 +605,28 @@ int32_t xml_next_named(const struct xml_doc *doc, int32_t elem, const char *name
     return -1;
 }
 
-/* Walks the attributes of a start tag that libxml2 already found well-formed. */
+/* Walks the attributes of a start tag that the scanner found to end (quote
+ * to quote): it stops at its '>' or "/>", and the element's end bounds it. */
 static bool next_attr(const struct xml_doc *doc, const struct xml_elem *e, uint32_t *pos,
                       struct xml_attr *a)
 {
     const char *t = doc->text;
     uint32_t p = *pos;
-    while (p < e->stag_end && is_space(t[p]))
+    while (p < e->end && is_space(t[p]))
         p++;
-    if (p >= e->stag_end || t[p] == '>' || t[p] == '/')
+    if (p >= e->end || t[p] == '>' || t[p] == '/')
         return false;
     a->name_off = p;
-    while (p < e->stag_end && !is_space(t[p]) && t[p] != '=')
+    while (p < e->end && !is_space(t[p]) && t[p] != '=')
         p++;
     a->name_len = p - a->name_off;
-    while (p < e->stag_end && t[p] != '"' && t[p] != '\'')
+    while (p < e->end && t[p] != '"' && t[p] != '\'')
         p++;
-    if (p >= e->stag_end)
+    if (p >= e->end)
         return false;
     a->quote = t[p++];
     a->value_off = p;
-    while (p < e->stag_end && t[p] != a->quote)
+    while (p < e->end && t[p] != a->quote)
         p++;
     a->value_len = p - a->value_off;
     *pos = p + 1;
@@ -584,7 +636,7 @@ static bool next_attr(const struct xml_doc *doc, const struct xml_elem *e, uint3
 bool xml_attr_find(const struct xml_doc *doc, int32_t elem, const char *name, struct xml_attr *out)
 {
     const struct xml_elem *e = &doc->elems[elem];
-    uint32_t pos = e->start + 1 + e->name_len;
+    uint32_t pos = e->start + 1 + (uint32_t)xml_name_len(doc, elem);
     size_t n = strlen(name);
     struct xml_attr a;
     while (next_attr(doc, e, &pos, &a)) {
@@ -599,7 +651,7 @@ bool xml_attr_find(const struct xml_doc *doc, int32_t elem, const char *name, st
 size_t xml_attr_count(const struct xml_doc *doc, int32_t elem)
 {
     const struct xml_elem *e = &doc->elems[elem];
-    uint32_t pos = e->start + 1 + e->name_len;
+    uint32_t pos = e->start + 1 + (uint32_t)xml_name_len(doc, elem);
     struct xml_attr a;
     size_t n = 0;
     while (next_attr(doc, e, &pos, &a))
@@ -610,7 +662,7 @@ size_t xml_attr_count(const struct xml_doc *doc, int32_t elem)
 uint32_t xml_attr_insert_point(const struct xml_doc *doc, int32_t elem)
 {
     const struct xml_elem *e = &doc->elems[elem];
-    uint32_t pos = e->start + 1 + e->name_len, at = pos;
+    uint32_t pos = e->start + 1 + (uint32_t)xml_name_len(doc, elem), at = pos;
     struct xml_attr a;
     while (next_attr(doc, e, &pos, &a))
         at = pos;

@@ -19,13 +19,14 @@
 /* The largest file we accept; IIS configs with 10,000 sites are ~7 MB. */
 #define XMLDOC_MAX_BYTES (256u * 1024u * 1024u)
 
+/* 16 bytes an element: a 10,000-site config holds about 80,000 of them.
+ * What can be derived from the text or from the order is not stored (see
+ * the accessors below): elements are kept in document order, so a first
+ * child is always the next element. */
 struct xml_elem {
-    uint32_t start;    /* offset of '<' */
-    uint32_t stag_end; /* offset just after the start tag's '>' */
-    uint32_t end;      /* offset just after the element (its '/>' or end tag) */
-    int32_t parent, first_child, last_child, next; /* indexes, -1 = none */
-    uint16_t name_len; /* the name is text[start+1 .. start+1+name_len) */
-    uint8_t empty;     /* written as <x ... /> */
+    uint32_t start;       /* offset of '<' */
+    uint32_t end;         /* offset just after the element (its '/>' or end tag) */
+    int32_t parent, next; /* indexes, -1 = none */
 };
 
 struct xml_doc {
@@ -57,6 +58,16 @@ void xml_doc_free(struct xml_doc *doc);
 unsigned xml_line_of(const struct xml_doc *doc, size_t offset);
 
 bool xml_is(const struct xml_doc *doc, int32_t elem, const char *name);
+/* Length of the element's name: text[start+1 .. start+1+len). */
+size_t xml_name_len(const struct xml_doc *doc, int32_t elem);
+/* Offset just after the start tag's '>'. */
+uint32_t xml_stag_end(const struct xml_doc *doc, int32_t elem);
+/* Written as <x ... />. */
+bool xml_is_empty(const struct xml_doc *doc, int32_t elem);
+/* First and last child element, -1 when there is none. The last is found
+ * from the end of the element's content, not by walking its children. */
+int32_t xml_first_child(const struct xml_doc *doc, int32_t elem);
+int32_t xml_last_child(const struct xml_doc *doc, int32_t elem);
 /* First child element named name after (not including) `after`, or the first
  * one when after is -1; -1 when there is none. */
 int32_t xml_child(const struct xml_doc *doc, int32_t elem, const char *name);

@@ -33,12 +33,13 @@ static void offsets_match_bytes(void **state)
         assert_true(doc.count > 300);
         for (size_t i = 0; i < doc.count; i++) {
             const struct xml_elem *e = &doc.elems[i];
+            size_t name_len = xml_name_len(&doc, (int32_t)i);
             assert_int_equal(doc.text[e->start], '<');
-            assert_int_equal(doc.text[e->stag_end - 1], '>');
+            assert_int_equal(doc.text[xml_stag_end(&doc, (int32_t)i) - 1], '>');
             assert_int_equal(doc.text[e->end - 1], '>');
-            if (!e->empty) /* an end tag closes it, with its own name */
-                assert_memory_equal(doc.text + e->end - e->name_len - 1, doc.text + e->start + 1,
-                                    e->name_len);
+            if (!xml_is_empty(&doc, (int32_t)i)) /* an end tag closes it, with its own name */
+                assert_memory_equal(doc.text + e->end - name_len - 1, doc.text + e->start + 1,
+                                    name_len);
         }
         assert_true(xml_is(&doc, doc.root, "configuration"));
         xml_doc_free(&doc);
@@ -151,44 +152,67 @@ static void check_elements(const struct xml_doc *doc)
     assert_int_equal(doc->elems[doc->root].parent, -1);
     for (size_t i = 0; i < doc->count; i++) {
         const struct xml_elem *e = &doc->elems[i];
-        assert_true(e->start < e->stag_end && e->stag_end <= e->end && e->end <= doc->len);
+        int32_t self = (int32_t)i;
+        uint32_t stag_end = xml_stag_end(doc, self);
+        size_t name_len = xml_name_len(doc, self);
+        assert_true(e->start < stag_end && stag_end <= e->end && e->end <= doc->len);
         assert_int_equal(doc->text[e->start], '<');
-        assert_int_equal(doc->text[e->stag_end - 1], '>');
+        assert_int_equal(doc->text[stag_end - 1], '>');
         assert_int_equal(doc->text[e->end - 1], '>');
-        if (e->empty) {
-            assert_int_equal(e->end, e->stag_end);
-            assert_int_equal(doc->text[e->stag_end - 2], '/');
-            assert_int_equal(e->first_child, -1);
+        if (xml_is_empty(doc, self)) {
+            assert_int_equal(e->end, stag_end);
+            assert_int_equal(doc->text[stag_end - 2], '/');
+            assert_int_equal(xml_first_child(doc, self), -1);
         } else {
             /* the last "</" of the element opens its end tag, with its name */
             size_t lt = e->end - 2;
-            while (lt > e->stag_end && !(doc->text[lt] == '<' && doc->text[lt + 1] == '/'))
+            while (lt > stag_end && !(doc->text[lt] == '<' && doc->text[lt + 1] == '/'))
                 lt--;
             assert_int_equal(doc->text[lt], '<');
             assert_int_equal(doc->text[lt + 1], '/');
-            assert_memory_equal(doc->text + lt + 2, doc->text + e->start + 1, e->name_len);
+            assert_memory_equal(doc->text + lt + 2, doc->text + e->start + 1, name_len);
         }
         if (e->parent >= 0) { /* inside its parent's content */
             const struct xml_elem *p = &doc->elems[e->parent];
-            assert_true(p->stag_end <= e->start && e->end <= p->end);
+            assert_true(xml_stag_end(doc, e->parent) <= e->start && e->end <= p->end);
         } else {
             assert_int_equal((int32_t)i, doc->root);
         }
-        if (e->next >= 0) {
-            assert_int_equal(doc->elems[e->next].parent, e->parent);
+        if (e->next >= 0)
             assert_true(e->end <= doc->elems[e->next].start);
-        }
-        if (e->first_child >= 0) {
-            assert_int_equal(doc->elems[e->first_child].parent, (int32_t)i);
-            assert_int_equal(doc->elems[e->last_child].next, -1);
-        }
     }
+    /* The links against the truth, found the plain way from the parents:
+     * the next sibling is the next element with the same parent, the
+     * first and last child the first and last with it as parent. */
+    int32_t *first = xmalloc(doc->count * sizeof *first),
+            *last = xmalloc(doc->count * sizeof *last);
+    int32_t *next = xmalloc(doc->count * sizeof *next);
+    for (size_t i = 0; i < doc->count; i++)
+        first[i] = last[i] = next[i] = -1;
+    for (size_t j = 0; j < doc->count; j++) {
+        int32_t p = doc->elems[j].parent;
+        if (p < 0)
+            continue;
+        if (last[p] >= 0)
+            next[last[p]] = (int32_t)j;
+        else
+            first[p] = (int32_t)j;
+        last[p] = (int32_t)j;
+    }
+    for (size_t i = 0; i < doc->count; i++) {
+        assert_int_equal(doc->elems[i].next, next[i]);
+        assert_int_equal(xml_first_child(doc, (int32_t)i), first[i]);
+        assert_int_equal(xml_last_child(doc, (int32_t)i), last[i]);
+    }
+    free(first);
+    free(last);
+    free(next);
 }
 
 static size_t children_of(const struct xml_doc *doc, int32_t elem)
 {
     size_t n = 0;
-    for (int32_t c = doc->elems[elem].first_child; c >= 0; c = doc->elems[c].next)
+    for (int32_t c = xml_first_child(doc, elem); c >= 0; c = doc->elems[c].next)
         n++;
     return n;
 }
@@ -277,14 +301,14 @@ static void offsets_agree_on_nesting_and_crlf(void **state)
     assert_int_equal(doc.count, 5);
     assert_int_equal(doc.root, 0);
     assert_int_equal(children_of(&doc, doc.root), 2);
-    int32_t first = doc.elems[doc.root].first_child, last = doc.elems[doc.root].last_child;
+    int32_t first = xml_first_child(&doc, doc.root), last = xml_last_child(&doc, doc.root);
     assert_int_equal(children_of(&doc, first), 2);
-    assert_true(doc.elems[last].empty);
+    assert_true(xml_is_empty(&doc, last));
     char *k = xml_get(&doc, first, "k");
     assert_string_equal(k, "1");
     free(k);
-    int32_t inner = doc.elems[first].last_child; /* <a  >\r\n  </a  > */
-    assert_false(doc.elems[inner].empty);
+    int32_t inner = xml_last_child(&doc, first); /* <a  >\r\n  </a  > */
+    assert_false(xml_is_empty(&doc, inner));
     assert_int_equal(xml_line_of(&doc, doc.elems[inner].start), 4);
     assert_memory_equal(doc.text + doc.elems[inner].end - 6, "</a  >", 6);
     xml_doc_free(&doc);
