@@ -23,7 +23,13 @@
  * connection or a timeout the handle is dead: every call fails at once;
  * dir_close() it and dir_open() again. SIGPIPE is blocked around every call
  * (a DC that goes away must not kill the process). Not thread-safe: one
- * struct dir per thread. */
+ * struct dir per thread.
+ *
+ * libldap is not linked: the first call that connects (dir_open,
+ * dir_check_password, dir_logons_check, dir_wait_replica) loads it
+ * (ldap/ldap_api.h), so a run without a directory never maps it. A missing
+ * library is an error of that call like any other ("ldap: cannot load
+ * libldap-2.5.so.0 (install the libldap-2.5-0 package): ..."). */
 #ifndef PROVISION_LDAP_DIRECTORY_H
 #define PROVISION_LDAP_DIRECTORY_H
 

@@ -61,10 +61,10 @@ char *absolute_dn(struct dir *dir, const char *s, const char *what, struct diag 
 
 char *dir_first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
 {
-    struct berval **v = ldap_get_values_len(ld, e, attr);
+    struct berval **v = ldap_lib()->ldap_get_values_len(ld, e, attr);
     if (!v || !v[0]) {
         if (v)
-            ldap_value_free_len(v);
+            ldap_lib()->ldap_value_free_len(v);
         return NULL;
     }
     char *s = xmalloc(v[0]->bv_len + 1);
@@ -72,7 +72,7 @@ char *dir_first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
     s[v[0]->bv_len] = '\0';
     if (len)
         *len = v[0]->bv_len;
-    ldap_value_free_len(v);
+    ldap_lib()->ldap_value_free_len(v);
     return s;
 }
 
@@ -80,7 +80,7 @@ char *dir_first_value(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
  * care about. */
 const char *kind_of(LDAP *ld, LDAPMessage *e)
 {
-    struct berval **v = ldap_get_values_len(ld, e, "objectClass");
+    struct berval **v = ldap_lib()->ldap_get_values_len(ld, e, "objectClass");
     bool user = false, computer = false, group = false;
     for (size_t i = 0; v && v[i]; i++) {
         if (v[i]->bv_len == 4 && ascii_ncasecmp(v[i]->bv_val, "user", 4) == 0)
@@ -91,16 +91,16 @@ const char *kind_of(LDAP *ld, LDAPMessage *e)
             group = true;
     }
     if (v)
-        ldap_value_free_len(v);
+        ldap_lib()->ldap_value_free_len(v);
     return computer ? "computer" : user ? "user" : group ? "group" : "object";
 }
 
 char *entry_dn(LDAP *ld, LDAPMessage *e)
 {
-    char *dn = ldap_get_dn(ld, e);
+    char *dn = ldap_lib()->ldap_get_dn(ld, e);
     char *copy = xstrdup(dn ? dn : "");
     if (dn)
-        ldap_memfree(dn);
+        ldap_lib()->ldap_memfree(dn);
     return copy;
 }
 
@@ -181,7 +181,7 @@ int dir_find_account(struct dir *dir, const char *sam, struct dir_account *out, 
                 r = 1;
             }
         }
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     }
     free(filter);
     free(object);
@@ -230,8 +230,8 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
                             DIR_OP_SEARCH, object, d, NULL) < 0) {
             rc = -1;
         } else {
-            for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
-                if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+            for (LDAPMessage *m = res; m; m = ldap_lib()->ldap_next_message(dir->ld, m)) {
+                if (ldap_lib()->ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
                     continue;
                 char *sam = dir_first_value(dir->ld, m, "sAMAccountName", NULL);
                 for (size_t i = from; sam && i < to; i++) {
@@ -256,7 +256,7 @@ int dir_find_accounts(struct dir *dir, const char *const *sams, size_t n, struct
                 }
                 free(sam);
             }
-            ldap_msgfree(res);
+            ldap_lib()->ldap_msgfree(res);
         }
         free(object);
         sb_free(&filter);
@@ -293,7 +293,7 @@ static int dn_exists(struct dir *dir, const char *dn, enum dir_op op, struct dia
     int count = 0;
     if (rc == LDAP_SUCCESS)
         dir_first_entry(dir->ld, res, &count);
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     return count > 0;
 }
 
@@ -341,7 +341,7 @@ static int ensure_ou(struct dir *dir, const char *dn, struct diag *d)
             LDAPMod m_ou = {LDAP_MOD_ADD, "ou", {.modv_strvals = ouv}};
             LDAPMod *mods[] = {&m_oc, &m_ou, NULL};
             int msgid;
-            int rc = ldap_add_ext(dir->ld, sub, mods, NULL, NULL, &msgid);
+            int rc = ldap_lib()->ldap_add_ext(dir->ld, sub, mods, NULL, NULL, &msgid);
             char *dm = NULL;
             if (rc == LDAP_SUCCESS)
                 rc = dir_finish_sync(dir, msgid, &dm);
@@ -408,7 +408,7 @@ static int resolve_groups(struct dir *dir, struct diag *d)
             } else {
                 dns[i] = entry_dn(dir->ld, e);
             }
-            ldap_msgfree(res);
+            ldap_lib()->ldap_msgfree(res);
         }
         free(filter);
         free(object);
@@ -490,7 +490,7 @@ static int send_add(struct dir *dir, struct job *j, struct diag *d)
     for (size_t i = 0; i < n; i++)
         mods[i] = &m[i];
     mods[n] = NULL;
-    int rc = ldap_add_ext(dir->ld, j->dn, mods, NULL, NULL, &j->msgid);
+    int rc = ldap_lib()->ldap_add_ext(dir->ld, j->dn, mods, NULL, NULL, &j->msgid);
     wipe(pw, pwlen);
     free(pw);
     free(upn);
@@ -507,7 +507,7 @@ static int send_member(struct dir *dir, struct job *j, int op, const char *group
     char *vals[] = {j->dn, NULL};
     LDAPMod m = {op, "member", {.modv_strvals = vals}};
     LDAPMod *mods[] = {&m, NULL};
-    return ldap_modify_ext(dir->ld, group, mods, NULL, NULL, &j->msgid);
+    return ldap_lib()->ldap_modify_ext(dir->ld, group, mods, NULL, NULL, &j->msgid);
 }
 
 /* After the add (or a group): the next group, else the read-back. */
@@ -619,7 +619,7 @@ static void advance(struct dir *dir, struct job *j, LDAPMessage *res, struct dia
             j->err = dir_error_text(DIR_OP_GROUP, rc, dm, obj, dir->server);
             free(obj);
             j->st = ST_ROLLBACK;
-            send_rc = ldap_delete_ext(dir->ld, j->dn, NULL, NULL, &j->msgid);
+            send_rc = ldap_lib()->ldap_delete_ext(dir->ld, j->dn, NULL, NULL, &j->msgid);
         }
         break;
     }
@@ -782,7 +782,7 @@ size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items
             active = 0;
             break;
         }
-        int msgid = ldap_msgid(res);
+        int msgid = ldap_lib()->ldap_msgid(res);
         for (size_t k = 0; k < WINDOW; k++) {
             if (jobs[k].st != ST_FREE && jobs[k].msgid == msgid) {
                 struct dir_create_item *item = jobs[k].item;
@@ -795,7 +795,7 @@ size_t dir_create_accounts_notify(struct dir *dir, struct dir_create_item *items
                 break;
             }
         }
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     }
     /* A synchronous step (OU check) lost the connection with jobs in flight. */
     for (size_t k = 0; k < WINDOW; k++) {
@@ -851,7 +851,7 @@ static int read_account(struct dir *dir, const char *dn, const char *filter, str
             r = 1;
         }
     }
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     return r;
 }
 
@@ -894,7 +894,7 @@ int dir_set_password(struct dir *dir, const char *dn, const char *password, stru
         LDAPMod m = {LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, "unicodePwd", {.modv_bvals = vals}};
         LDAPMod *mods[] = {&m, NULL};
         int msgid;
-        int rc = ldap_modify_ext(dir->ld, a.dn, mods, NULL, NULL, &msgid);
+        int rc = ldap_lib()->ldap_modify_ext(dir->ld, a.dn, mods, NULL, NULL, &msgid);
         wipe(pw, pwlen);
         if (rc != LDAP_SUCCESS) {
             dir_report_api(dir, d, DIR_OP_PASSWORD, rc, dn);
@@ -963,7 +963,7 @@ int dir_delete_account(struct dir *dir, const struct dir_account *acct, struct d
                      acct->managed_site);
         } else {
             int msgid;
-            int rc = ldap_delete_ext(dir->ld, now.dn, NULL, NULL, &msgid);
+            int rc = ldap_lib()->ldap_delete_ext(dir->ld, now.dn, NULL, NULL, &msgid);
             if (rc != LDAP_SUCCESS) {
                 dir_report_api(dir, d, DIR_OP_DELETE, rc, acct->dn);
             } else {

@@ -47,7 +47,7 @@ static char *dn_of_sid(struct dir *dir, const char *sid, struct diag *d)
         LDAPMessage *e = rc == LDAP_SUCCESS ? dir_first_entry(dir->ld, res, &count) : NULL;
         if (e)
             dn = entry_dn(dir->ld, e);
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     }
     diag_free(&quiet);
     free(base);
@@ -129,7 +129,7 @@ static int resolve_adopt_group(struct dir *dir, const char *g, char **dn, char *
         free(filter);
     }
     if (res)
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     if (r == 0 && !*sid) {
         diag_add(d, "ldap: adopt_group %s (%s) on %s has no objectSid", g, *dn, dir->server);
         r = -1;
@@ -164,15 +164,15 @@ static int allow_groups_of(struct dir *dir, const char *search_base, const char 
     int r = -1;
     if (dir_search_sync(dir, search_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res, DIR_OP_SEARCH,
                         object, d, NULL) == 0) {
-        for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
-            if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+        for (LDAPMessage *m = res; m; m = ldap_lib()->ldap_next_message(dir->ld, m)) {
+            if (ldap_lib()->ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
                 continue;
             char *sid = sid_of_entry(dir->ld, m);
             if (sid)
                 allowed_add(dir, sid);
             free(sid);
         }
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
         r = 0;
     }
     free(filter);
@@ -267,7 +267,7 @@ int check_adoption(struct dir *dir, const struct dir_account *acct, const char *
                  "ldap: account %s (%s) is no longer on %s, or another object has its DN now: "
                  "not adopted",
                  sam, acct->dn, dir->server);
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
         return -1;
     }
     char *uac_text = dir_first_value(dir->ld, e, "userAccountControl", NULL);
@@ -297,7 +297,7 @@ int check_adoption(struct dir *dir, const struct dir_account *acct, const char *
         free(abs);
     }
     if (!reason && r == 0) {
-        struct berval **v = ldap_get_values_len(dir->ld, e, "tokenGroups");
+        struct berval **v = ldap_lib()->ldap_get_values_len(dir->ld, e, "tokenGroups");
         size_t n = 0;
         while (v && v[n])
             n++;
@@ -309,7 +309,7 @@ int check_adoption(struct dir *dir, const struct dir_account *acct, const char *
                 token[k++] = xstrdup(buf);
         }
         if (v)
-            ldap_value_free_len(v);
+            ldap_lib()->ldap_value_free_len(v);
         char domain[200];
         unsigned long rid;
         dir_sid_domain_rid(sid, domain, sizeof domain, &rid); /* checked above */
@@ -343,7 +343,7 @@ int check_adoption(struct dir *dir, const struct dir_account *acct, const char *
             free(token[i]);
         free(token);
     }
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     free(sid);
     if (r < 0) {
         free(reason);

@@ -67,10 +67,10 @@ char *dir_diagnostic_of(LDAP *ld)
 {
     char *msg = NULL;
     if (ld)
-        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
+        ldap_lib()->ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
     char *copy = msg ? xstrdup(msg) : NULL;
     if (msg)
-        ldap_memfree(msg);
+        ldap_lib()->ldap_memfree(msg);
     return copy;
 }
 
@@ -117,19 +117,19 @@ int dir_wait_for(struct dir *dir, int msgid, LDAPMessage **res)
 {
     struct timeval tv = {dir->timeout, 0};
     *res = NULL;
-    int r = ldap_result(dir->ld, msgid, LDAP_MSG_ALL, &tv, res);
+    int r = ldap_lib()->ldap_result(dir->ld, msgid, LDAP_MSG_ALL, &tv, res);
     if (r > 0)
         return 0;
     int rc = LDAP_TIMEOUT;
     if (r < 0) {
-        ldap_get_option(dir->ld, LDAP_OPT_RESULT_CODE, &rc);
+        ldap_lib()->ldap_get_option(dir->ld, LDAP_OPT_RESULT_CODE, &rc);
         if (rc == LDAP_SUCCESS)
             rc = LDAP_SERVER_DOWN;
     } else if (msgid != LDAP_RES_ANY) {
-        ldap_abandon_ext(dir->ld, msgid, NULL, NULL);
+        ldap_lib()->ldap_abandon_ext(dir->ld, msgid, NULL, NULL);
     }
     if (*res)
-        ldap_msgfree(*res);
+        ldap_lib()->ldap_msgfree(*res);
     *res = NULL;
     dir->broken = true;
     return rc;
@@ -139,8 +139,8 @@ int dir_result_of(struct dir *dir, LDAPMessage *res, char **dm)
 {
     *dm = NULL;
     LDAPMessage *m = res;
-    for (; m; m = ldap_next_message(dir->ld, m)) {
-        int t = ldap_msgtype(m);
+    for (; m; m = ldap_lib()->ldap_next_message(dir->ld, m)) {
+        int t = ldap_lib()->ldap_msgtype(m);
         if (t != LDAP_RES_SEARCH_ENTRY && t != LDAP_RES_SEARCH_REFERENCE &&
             t != LDAP_RES_INTERMEDIATE)
             break;
@@ -149,12 +149,12 @@ int dir_result_of(struct dir *dir, LDAPMessage *res, char **dm)
         return LDAP_OTHER;
     int rc = LDAP_OTHER;
     char *msg = NULL;
-    if (ldap_parse_result(dir->ld, m, &rc, NULL, &msg, NULL, NULL, 0) != LDAP_SUCCESS)
+    if (ldap_lib()->ldap_parse_result(dir->ld, m, &rc, NULL, &msg, NULL, NULL, 0) != LDAP_SUCCESS)
         rc = LDAP_OTHER;
     if (msg) {
         if (*msg)
             *dm = xstrdup(msg);
-        ldap_memfree(msg);
+        ldap_lib()->ldap_memfree(msg);
     }
     return rc;
 }
@@ -179,7 +179,7 @@ int dir_dn_parse(const char *s, struct dnp *out)
     if (!s || !*s || !utf8_valid(s, strlen(s), NULL))
         return -1;
     LDAPDN dn = NULL;
-    if (ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !dn)
+    if (ldap_lib()->ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !dn)
         return -1;
     size_t n = 0;
     while (dn[n])
@@ -189,7 +189,7 @@ int dir_dn_parse(const char *s, struct dnp *out)
         LDAPRDN rdn = dn[i];
         if (!rdn[0] || rdn[1] || (rdn[0]->la_flags & LDAP_AVA_BINARY) ||
             memchr(rdn[0]->la_value.bv_val, '\0', rdn[0]->la_value.bv_len)) {
-            ldap_dnfree(dn);
+            ldap_lib()->ldap_dnfree(dn);
             dir_dnp_free(out);
             return -1;
         }
@@ -197,7 +197,7 @@ int dir_dn_parse(const char *s, struct dnp *out)
         out->r[i].value = xstrndup(rdn[0]->la_value.bv_val, rdn[0]->la_value.bv_len);
         out->n = i + 1;
     }
-    ldap_dnfree(dn);
+    ldap_lib()->ldap_dnfree(dn);
     return n ? 0 : -1;
 }
 
@@ -221,8 +221,8 @@ LDAPMessage *dir_first_entry(LDAP *ld, LDAPMessage *res, int *count)
 {
     LDAPMessage *first = NULL;
     *count = 0;
-    for (LDAPMessage *m = res; m; m = ldap_next_message(ld, m))
-        if (ldap_msgtype(m) == LDAP_RES_SEARCH_ENTRY) {
+    for (LDAPMessage *m = res; m; m = ldap_lib()->ldap_next_message(ld, m))
+        if (ldap_lib()->ldap_msgtype(m) == LDAP_RES_SEARCH_ENTRY) {
             if (!first)
                 first = m;
             (*count)++;
@@ -234,7 +234,8 @@ int dir_send_search(struct dir *dir, const char *base, int scope, const char *fi
                     int *msgid)
 {
     struct timeval tv = {dir->timeout, 0};
-    return ldap_search_ext(dir->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, 0, msgid);
+    return ldap_lib()->ldap_search_ext(dir->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, 0,
+                                       msgid);
 }
 
 int dir_search_sync(struct dir *dir, const char *base, int scope, const char *filter, char **attrs,
@@ -258,7 +259,7 @@ int dir_search_sync(struct dir *dir, const char *base, int scope, const char *fi
     if (rc != LDAP_SUCCESS && !(rc_out && rc == LDAP_NO_SUCH_OBJECT)) {
         dir_report(dir, d, op, rc, dm, object);
         free(dm);
-        ldap_msgfree(*res);
+        ldap_lib()->ldap_msgfree(*res);
         *res = NULL;
         return -1;
     }
@@ -276,7 +277,7 @@ int dir_finish_sync(struct dir *dir, int msgid, char **dm)
         return rc;
     }
     rc = dir_result_of(dir, res, dm);
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     return rc;
 }
 
@@ -293,7 +294,7 @@ static int wait_io(Sockbuf_IO_Desc *sbiod, short events)
 {
     struct dir *dir = sbiod->sbiod_pvt;
     ber_socket_t fd = -1;
-    ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd);
+    ldap_lib()->ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd);
     if (fd < 0)
         return 0;
     struct pollfd p = {.fd = fd, .events = events};
@@ -354,10 +355,10 @@ static int conn_add_cb(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr 
      * DC idles for a round trip between requests. */
     ber_socket_t fd = -1;
     int one = 1;
-    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0)
+    if (ldap_lib()->ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* Below TLS (level 20), above TCP (10, added after this callback). */
-    if (ber_sockbuf_add_io(sb, &timeout_layer, LBER_SBIOD_LEVEL_PROVIDER + 5, dir) != 0)
+    if (ldap_lib()->ber_sockbuf_add_io(sb, &timeout_layer, LBER_SBIOD_LEVEL_PROVIDER + 5, dir) != 0)
         return -1;
     return 0;
 }
@@ -383,7 +384,7 @@ static void dir_free(struct dir *dir)
     if (!dir)
         return;
     if (dir->ld)
-        ldap_unbind_ext_s(dir->ld, NULL, NULL);
+        ldap_lib()->ldap_unbind_ext_s(dir->ld, NULL, NULL);
     free(dir->server);
     free(dir->ca_file);
     free(dir->who);
@@ -413,8 +414,10 @@ static void dir_free(struct dir *dir)
 /* Everything up to an encrypted, not yet bound connection. */
 static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag *d)
 {
+    /* Loaded by dir_new, which made dir. */
+    const struct ldap_api *lib = ldap_lib();
     LDAPURLDesc *lud = NULL;
-    if (!cfg->uri || ldap_url_parse(cfg->uri, &lud) != LDAP_URL_SUCCESS) {
+    if (!cfg->uri || lib->ldap_url_parse(cfg->uri, &lud) != LDAP_URL_SUCCESS) {
         diag_add(d, "ldap: '%s' is not an LDAP URI (want ldaps://host[:port] or ldap://host)",
                  cfg->uri ? cfg->uri : "");
         return -1;
@@ -430,7 +433,7 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
                           ? xasprintf("%s:%d", lud->lud_host, lud->lud_port)
                           : xstrdup(lud->lud_host);
     }
-    ldap_free_urldesc(lud);
+    lib->ldap_free_urldesc(lud);
     if (bad_uri) {
         diag_add(d,
                  "ldap: URI '%s' is not supported: want exactly one ldaps://host[:port] or "
@@ -443,7 +446,7 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
         return -1;
     dir->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
 
-    int rc = ldap_initialize(&dir->ld, cfg->uri);
+    int rc = lib->ldap_initialize(&dir->ld, cfg->uri);
     if (rc != LDAP_SUCCESS) {
         dir_report(dir, d, DIR_OP_CONNECT, rc, NULL, NULL);
         return -1;
@@ -454,14 +457,17 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
     dir->conncb.lc_add = conn_add_cb;
     dir->conncb.lc_del = conn_del_cb;
     dir->conncb.lc_arg = dir;
-    if (ldap_set_option(dir->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_TCP_USER_TIMEOUT, &user_timeout_ms) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(dir->ld, LDAP_OPT_CONNECT_CB, &dir->conncb) != LDAP_OPT_SUCCESS) {
+    /* LDAP_OPT_ON: the macro names liblber's ber_pvt_opt_on, reached through the table. */
+    void *on = lib->ber_pvt_opt_on;
+    if (lib->ldap_set_option(dir->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_RESTART, on) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_TCP_USER_TIMEOUT, &user_timeout_ms) !=
+            LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_X_SASL_NOCANON, on) != LDAP_OPT_SUCCESS ||
+        lib->ldap_set_option(dir->ld, LDAP_OPT_CONNECT_CB, &dir->conncb) != LDAP_OPT_SUCCESS) {
         diag_add(d, "ldap: cannot set the connection options for %s", dir->server);
         return -1;
     }
@@ -472,11 +478,12 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
         int req = cfg->tls_insecure ? LDAP_OPT_X_TLS_NEVER : LDAP_OPT_X_TLS_DEMAND;
         int minproto = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
         int newctx = 0;
-        if (ldap_set_option(dir->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) != LDAP_OPT_SUCCESS ||
-            (cfg->ca_file && ldap_set_option(dir->ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ca_file) !=
-                                 LDAP_OPT_SUCCESS) ||
-            ldap_set_option(dir->ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &minproto) != LDAP_OPT_SUCCESS ||
-            ldap_set_option(dir->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
+        if (lib->ldap_set_option(dir->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) != LDAP_OPT_SUCCESS ||
+            (cfg->ca_file && lib->ldap_set_option(dir->ld, LDAP_OPT_X_TLS_CACERTFILE,
+                                                  cfg->ca_file) != LDAP_OPT_SUCCESS) ||
+            lib->ldap_set_option(dir->ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &minproto) !=
+                LDAP_OPT_SUCCESS ||
+            lib->ldap_set_option(dir->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
             char *dm = dir_diagnostic_of(dir->ld);
             char *t = dir_tls_error_text(dir->server, cfg->ca_file,
                                          dm ? dm : "the TLS settings were refused");
@@ -493,14 +500,14 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
     } else {
         /* At least DES-strength sealing; Kerberos AES gives 256. */
         ber_len_t ssf_min = 56;
-        if (ldap_set_option(dir->ld, LDAP_OPT_X_SASL_SSF_MIN, &ssf_min) != LDAP_OPT_SUCCESS) {
+        if (lib->ldap_set_option(dir->ld, LDAP_OPT_X_SASL_SSF_MIN, &ssf_min) != LDAP_OPT_SUCCESS) {
             diag_add(d, "ldap: cannot require SASL sealing for %s", dir->server);
             return -1;
         }
     }
 
     dir->tcp_connected = false;
-    rc = ldap_connect(dir->ld);
+    rc = lib->ldap_connect(dir->ld);
     if (rc != LDAP_SUCCESS) {
         if (dir->io_timed_out) {
             dir_report_note(dir, d, DIR_OP_CONNECT, LDAP_TIMEOUT, NULL,
@@ -517,7 +524,7 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
         return -1;
     }
     if (plain && !seal) {
-        rc = ldap_start_tls_s(dir->ld, NULL, NULL);
+        rc = lib->ldap_start_tls_s(dir->ld, NULL, NULL);
         if (rc != LDAP_SUCCESS) {
             char *dm = dir_diagnostic_of(dir->ld);
             if (dir->io_timed_out || rc == LDAP_TIMEOUT) {
@@ -536,7 +543,7 @@ static int conn_setup(const struct dir_config *cfg, struct dir *dir, struct diag
             return -1;
         }
     }
-    if (!seal && !ldap_tls_inplace(dir->ld)) {
+    if (!seal && !lib->ldap_tls_inplace(dir->ld)) {
         diag_add(d, "ldap: TLS is not in place on the connection to %s; refusing to go on",
                  dir->server);
         return -1;
@@ -566,7 +573,7 @@ static int bind_simple(struct dir *dir, const char *who, const char *password, e
     cred.bv_val = xmalloc(cred.bv_len + 1);
     memcpy(cred.bv_val, password, cred.bv_len + 1);
     int msgid = -1;
-    int rc = ldap_sasl_bind(dir->ld, who, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &msgid);
+    int rc = ldap_lib()->ldap_sasl_bind(dir->ld, who, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &msgid);
     wipe(cred.bv_val, cred.bv_len);
     free(cred.bv_val);
     if (rc != LDAP_SUCCESS) {
@@ -589,24 +596,24 @@ static int bind_gssapi(struct dir *dir, bool seal, struct diag *d)
     if (!seal) {
         /* Inside TLS: no second security layer (AD and Samba refuse it). */
         ber_len_t ssf_max = 0;
-        ldap_set_option(dir->ld, LDAP_OPT_X_SASL_SSF_MAX, &ssf_max);
+        ldap_lib()->ldap_set_option(dir->ld, LDAP_OPT_X_SASL_SSF_MAX, &ssf_max);
     }
-    int rc = ldap_sasl_interactive_bind_s(dir->ld, NULL, "GSSAPI", NULL, NULL, LDAP_SASL_QUIET,
-                                          sasl_interact, NULL);
+    int rc = ldap_lib()->ldap_sasl_interactive_bind_s(dir->ld, NULL, "GSSAPI", NULL, NULL,
+                                                      LDAP_SASL_QUIET, sasl_interact, NULL);
     if (rc != LDAP_SUCCESS) {
         dir_report_api(dir, d, DIR_OP_BIND, rc, "the Kerberos ticket (SASL GSSAPI)");
         return -1;
     }
     char *authcid = NULL;
-    ldap_get_option(dir->ld, LDAP_OPT_X_SASL_USERNAME, &authcid);
+    ldap_lib()->ldap_get_option(dir->ld, LDAP_OPT_X_SASL_USERNAME, &authcid);
     if (authcid) {
         free(dir->who);
         dir->who = xstrdup(authcid);
-        ldap_memfree(authcid);
+        ldap_lib()->ldap_memfree(authcid);
     }
     if (seal) {
         ber_len_t ssf = 0;
-        ldap_get_option(dir->ld, LDAP_OPT_X_SASL_SSF, &ssf);
+        ldap_lib()->ldap_get_option(dir->ld, LDAP_OPT_X_SASL_SSF, &ssf);
         if (ssf < 56) {
             diag_add(d,
                      "ldap: the GSSAPI bind to %s gave no sealing (SSF %lu): refusing to use an "
@@ -642,13 +649,17 @@ static int check_base(struct dir *dir, struct diag *d)
         }
     }
     if (res)
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     free(what);
     return r;
 }
 
 static struct dir *dir_new(const struct dir_config *cfg, struct diag *d)
 {
+    /* Every connection starts here: libldap is loaded before the first of
+     * its functions is needed (ldap_str2dn just below; ldap/ldap_api.h). */
+    if (!ldap_api_load(d))
+        return NULL;
     struct dir *dir = xcalloc(1, sizeof *dir);
     dir->timeout = cfg->timeout_seconds > 0 ? cfg->timeout_seconds : DEFAULT_TIMEOUT;
     dir->create_ou = cfg->create_ou;

@@ -10,6 +10,7 @@
 
 #include "ldap/directory.h"
 #include "ldap/errors.h"
+#include "ldap/ldap_api.h"
 
 #include <ldap.h>
 #include <signal.h>

@@ -42,7 +42,7 @@ int dir_pwd_last_set(struct dir *dir, const char *dn, long long *out, struct dia
                      e ? "" : ": no such account");
         }
         free(v);
-        ldap_msgfree(res);
+        ldap_lib()->ldap_msgfree(res);
     }
     free(object);
     dir_guard_off(&g);
@@ -56,19 +56,24 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* host[:port] of uri for messages (as dir_open names the server), or uri. */
+/* host[:port] of uri for messages (as dir_open names the server), or uri.
+ * Runs before any connection: when libldap cannot be loaded, uri as it is
+ * (the connection then fails with ldap_api_load's message, the wait's last
+ * error). */
 static char *server_of(const char *uri)
 {
+    const struct ldap_api *lib = ldap_api_load(NULL);
     LDAPURLDesc *lud = NULL;
     char *s = NULL;
-    if (uri && ldap_url_parse(uri, &lud) == LDAP_URL_SUCCESS && lud->lud_host && *lud->lud_host) {
+    if (lib && uri && lib->ldap_url_parse(uri, &lud) == LDAP_URL_SUCCESS && lud->lud_host &&
+        *lud->lud_host) {
         int defport = ascii_casecmp(lud->lud_scheme, "ldaps") == 0 ? 636 : 389;
         s = lud->lud_port && lud->lud_port != defport
                 ? xasprintf("%s:%d", lud->lud_host, lud->lud_port)
                 : xstrdup(lud->lud_host);
     }
     if (lud)
-        ldap_free_urldesc(lud);
+        lib->ldap_free_urldesc(lud);
     return s ? s : xstrdup(uri ? uri : "");
 }
 
@@ -117,8 +122,8 @@ static int replica_poll(struct dir *dir, struct dir_replica_item *items, size_t 
                 *err = joined(&e, 0);
                 r = -1;
             } else {
-                for (LDAPMessage *m = res; m; m = ldap_next_message(dir->ld, m)) {
-                    if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+                for (LDAPMessage *m = res; m; m = ldap_lib()->ldap_next_message(dir->ld, m)) {
+                    if (ldap_lib()->ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
                         continue;
                     size_t len = 0;
                     char *bin = dir_first_value(dir->ld, m, "objectGUID", &len);
@@ -133,7 +138,7 @@ static int replica_poll(struct dir *dir, struct dir_replica_item *items, size_t 
                             ascii_casecmp(items[i].guid, guid) == 0 && set >= items[i].pwd_last_set)
                             items[i].seen = true;
                 }
-                ldap_msgfree(res);
+                ldap_lib()->ldap_msgfree(res);
             }
             diag_free(&e);
         }

@@ -76,7 +76,7 @@ int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
             out->account_expires = expires == FILETIME_NEVER ? 0 : expires;
             expires = number_of(dir->ld, e, "msDS-UserPasswordExpiryTimeComputed", 0);
             out->password_expires = expires == FILETIME_NEVER ? 0 : expires;
-            struct berval **v = ldap_get_values_len(dir->ld, e, "tokenGroups");
+            struct berval **v = ldap_lib()->ldap_get_values_len(dir->ld, e, "tokenGroups");
             size_t n = 0;
             while (v && v[n])
                 n++;
@@ -89,11 +89,11 @@ int dir_read_account_state(struct dir *dir, const struct dir_account *acct,
             /* Every account is at least in its primary group. */
             out->groups_read = out->n_groups > 0;
             if (v)
-                ldap_value_free_len(v);
+                ldap_lib()->ldap_value_free_len(v);
             r = 1;
         }
     }
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     free(object);
     dir_guard_off(&g);
     return r;
@@ -119,7 +119,7 @@ int dir_sid_exists(struct dir *dir, const char *sid, struct diag *d)
         int count = 0;
         r = rc == LDAP_SUCCESS && dir_first_entry(dir->ld, res, &count) ? 1 : 0;
     }
-    ldap_msgfree(res);
+    ldap_lib()->ldap_msgfree(res);
     free(base);
     dir_guard_off(&g);
     return r;

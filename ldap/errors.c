@@ -11,6 +11,7 @@
  *   773 must change password, 775 locked out. */
 #include "ldap/errors.h"
 
+#include "ldap/ldap_api.h"
 #include "provision/util.h"
 
 #include <ctype.h>
@@ -231,6 +232,15 @@ static char *tidy(const char *s)
     return t;
 }
 
+/* libldap's name for rc. Callers may have no connection (the unit tests'
+ * fake directory), so this loads the library itself; without it, a
+ * neutral text instead of a crash (ldap/ldap_api.h). */
+static const char *rc_name(int rc)
+{
+    const struct ldap_api *lib = ldap_api_load(NULL);
+    return lib ? lib->ldap_err2string(rc) : "LDAP error";
+}
+
 char *dir_error_text(enum dir_op op, int rc, const char *diagnostic, const char *object,
                      const char *server)
 {
@@ -247,11 +257,11 @@ char *dir_error_text(enum dir_op op, int rc, const char *diagnostic, const char 
     const char *why = explain(op, rc, diagnostic);
     char *said = tidy(diagnostic);
     sb_adds(&sb, ": ");
-    sb_adds(&sb, why ? why : ldap_err2string(rc));
+    sb_adds(&sb, why ? why : rc_name(rc));
     sb_adds(&sb, " [");
     if (said)
         sb_addf(&sb, "server: %s; ", said);
-    sb_addf(&sb, "LDAP %d %s]", rc, ldap_err2string(rc));
+    sb_addf(&sb, "LDAP %d %s]", rc, rc_name(rc));
     free(said);
     return sb_detach(&sb);
 }

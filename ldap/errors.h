@@ -2,8 +2,10 @@
 /* Turns an LDAP result code plus the server's diagnostic text into one
  * message a person can act on. Knows AD's texts: a leading 8-hex-digit
  * Win32 code ("0000052D: ..."), and "data XXX" in bind failures. Never
- * looks at DSID-... (build-specific). Pure: tested with the texts captured
- * from the lab DC (tests/unit/ldap/test_errors.c). */
+ * looks at DSID-... (build-specific). Pure but for the name of an LDAP
+ * code, which is libldap's (ldap_err2string; dir_error_text loads the
+ * library for it when no connection did: ldap/ldap_api.h). Tested with the
+ * texts captured from the lab DC (tests/unit/ldap/test_errors.c). */
 #ifndef PROVISION_LDAP_ERRORS_H
 #define PROVISION_LDAP_ERRORS_H
 

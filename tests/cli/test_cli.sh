@@ -543,6 +543,49 @@ site_line=$(grep -n "the directory is not available (see its error above)" <<<"$
 [ $rc -eq 1 ] && [ -n "$ldap_line" ] && [ -n "$site_line" ] && [ "$ldap_line" -lt "$site_line" ] && same_as_original \
   && ok "the directory's error comes before the site message that refers to it" || bad "message order (rc $rc): $out"
 
+# --- libraries loaded on first need ---------------------------------------
+# libldap (with GnuTLS, SASL and the rest behind it) and libsmbclient are
+# loaded with dlopen when a directory or an smb:// location is first used
+# (ldap/ldap_api.h, provision/smb/smbc_api.h): provision does not link them,
+# and a run without either never maps them. loaded_libs OUT ARGS...: runs
+# provision with ARGS under LD_DEBUG=files; $rc, and the files ld.so loaded
+# (one name a line) in OUT.
+loaded_libs() {
+  local list=$1; shift
+  rm -rf "$work/lddebug"; mkdir "$work/lddebug"
+  LD_DEBUG=files LD_DEBUG_OUTPUT=$work/lddebug/ld "$P" "$@" >/dev/null 2>&1; rc=$?
+  cat "$work/lddebug"/ld.* 2>/dev/null | grep -o 'file=[^ ]*' | sed 's/^file=//' | sort -u > "$list"
+}
+linked=$(ldd "$P" 2>&1 | grep -E 'libldap|liblber|libgnutls|libsmbclient')
+[ -z "$linked" ] && ok "provision links neither libldap, GnuTLS nor libsmbclient" \
+  || bad "linked at start: $linked"
+# The directory run above (a [directory] with a URI): libldap is loaded.
+loaded_libs "$work/libs.txt" -c provision.ini apply ad.ini
+[ $rc -eq 1 ] && grep -qx 'libldap-2.5.so.0' "$work/libs.txt" && same_as_original \
+  && ok "a run with a directory loads libldap when it connects" \
+  || bad "directory run (rc $rc) loaded: $(tr '\n' ' ' < "$work/libs.txt")"
+# Without it (the library missing, here a file that is none): the run's
+# directory error names the library and its package; nothing changes.
+mkdir -p "$work/nolib"; echo "not a library" > "$work/nolib/libldap-2.5.so.0"
+out=$(LD_LIBRARY_PATH=$work/nolib "$P" -c provision.ini apply ad.ini 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "ldap: cannot load libldap-2.5.so.0 (install the libldap-2.5-0 package): " <<<"$out" \
+  && grep -q "the directory is not available (see its error above)" <<<"$out" && same_as_original \
+  && ok "libldap missing: the directory's error names it and its package" \
+  || bad "libldap missing (rc $rc): $out"
+# A local config-only run ([directory] without a URI), and validate: neither
+# library is mapped.
+setup
+loaded_libs "$work/libs.txt" -c provision.ini apply sites.ini
+mapped=$(grep -E 'libldap|liblber|libgnutls|libsmbclient' "$work/libs.txt" | tr '\n' ' ')
+[ $rc -eq 0 ] && [ -s "$work/libs.txt" ] && [ -z "$mapped" ] \
+  && ok "a local apply maps neither libldap nor libsmbclient" \
+  || bad "local apply (rc $rc) mapped: ${mapped:-(no LD_DEBUG output)}"
+loaded_libs "$work/libs.txt" -c provision.ini validate sites.ini
+mapped=$(grep -E 'libldap|liblber|libgnutls|libsmbclient' "$work/libs.txt" | tr '\n' ' ')
+[ $rc -eq 0 ] && [ -s "$work/libs.txt" ] && [ -z "$mapped" ] \
+  && ok "validate maps neither libldap nor libsmbclient" \
+  || bad "validate (rc $rc) mapped: ${mapped:-(no LD_DEBUG output)}"
+
 # Pool names and folders of two sites spelled in two cases, caught at
 # validation (after templates are expanded), naming both origins.
 setup
