@@ -359,9 +359,11 @@ void ah_site_drop_keys(struct apphost *ah, struct site_state *ss)
 
 void ah_site_add_app_pool(struct apphost *ah, struct site_state *ss, const char *pool)
 {
-    ss->app_pools =
-        arena_append(&ah->arena, ss->app_pools, ss->n_app_pools++, arena_strdup(&ah->arena, pool));
     struct pool_state *ps = strmap_get(&ah->pools, pool);
+    /* Mostly the pool's own name, spelt the same: kept once (states and
+     * their names stay in the arena until the end). */
+    char *kept = ps && strcmp(ps->name, pool) == 0 ? ps->name : arena_strdup(&ah->arena, pool);
+    ss->app_pools = arena_append(&ah->arena, ss->app_pools, ss->n_app_pools++, kept);
     if (ps)
         ps->refs++;
 }

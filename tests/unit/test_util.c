@@ -212,12 +212,43 @@ static void decimal_and_hex(void **state)
     assert_string_equal(hex, "000fa5ff");
 }
 
+/* Strings are packed end to end; everything else stays aligned for any
+ * type, across blocks, and a request larger than a block gets its own. */
+static void arena_packs_strings_and_aligns_the_rest(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a);
+    char *first = arena_strdup(&a, "abc");
+    char *second = arena_strdup(&a, "de");
+    assert_ptr_equal(second, first + 4);
+    assert_string_equal(first, "abc");
+    assert_string_equal(second, "de");
+    for (int i = 0; i < 20000; i++) { /* several 64 KiB blocks */
+        char *s = arena_strdup(&a, i % 2 ? "x" : "yz");
+        assert_string_equal(s, i % 2 ? "x" : "yz");
+        unsigned char *p = arena_alloc(&a, 24);
+        assert_int_equal((uintptr_t)p % 16, 0);
+        for (int k = 0; k < 24; k++) /* zeroed */
+            assert_int_equal(p[k], 0);
+        memset(p, 0xAA, 24);
+    }
+    unsigned char *big = arena_alloc(&a, 200 * 1024);
+    assert_int_equal((uintptr_t)big % 16, 0);
+    memset(big, 1, 200 * 1024);
+    assert_string_equal(first, "abc"); /* nothing overwritten */
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(secret_strbuf),   cmocka_unit_test(replace_creates_and_replaces),
-        cmocka_unit_test(replace_refuses), cmocka_unit_test(temp_file_keeps_mode),
+        cmocka_unit_test(secret_strbuf),
+        cmocka_unit_test(replace_creates_and_replaces),
+        cmocka_unit_test(replace_refuses),
+        cmocka_unit_test(temp_file_keeps_mode),
         cmocka_unit_test(decimal_and_hex),
+        cmocka_unit_test(arena_packs_strings_and_aligns_the_rest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
