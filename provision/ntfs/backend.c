@@ -85,6 +85,8 @@ int acl_backend_close(struct acl_backend *b, struct diag *d)
     if (!b)
         return 0;
     acl_backend_forget(b);
+    if (b->root_sd_known)
+        ntfs_sd_free(&b->root_sd);
     if (b->ops && b->ops->close)
         rc = b->ops->close(b, d);
     free(b->location);
@@ -187,6 +189,10 @@ static char *remembered_key(const char *rel)
 
 static void forget_path(struct acl_backend *b, const char *rel)
 {
+    if (!*rel && b->root_sd_known) {
+        ntfs_sd_free(&b->root_sd);
+        b->root_sd_known = false;
+    }
     if (!b->remembered)
         return;
     char *key = remembered_key(rel);
@@ -224,10 +230,31 @@ static struct remembered *remembered_of(struct acl_backend *b, const char *rel)
     return r;
 }
 
+/* While remembering: whether a folder above rel was found missing. */
+static bool under_missing(const struct acl_backend *b, const char *rel)
+{
+    if (!b->remembered)
+        return false;
+    char *key = remembered_key(rel);
+    bool missing = false;
+    for (char *slash = strrchr(key, '/'); slash && !missing; slash = strrchr(key, '/')) {
+        *slash = '\0';
+        const struct remembered *above = strmap_get(b->remembered, key);
+        missing = above && above->exists == 0;
+    }
+    free(key);
+    return missing;
+}
+
 int acl_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
 {
     if (!has_descriptors(b, rel, d))
         return -1;
+    if (under_missing(b, rel)) {
+        if (is_dir)
+            *is_dir = false;
+        return 0;
+    }
     struct remembered *r = remembered_of(b, rel);
     if (r && r->exists >= 0) {
         if (is_dir)
@@ -333,16 +360,21 @@ int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, str
     ntfs_sd_init(out);
     if (!has_descriptors(b, rel, d))
         return -1;
-    struct remembered *r = remembered_of(b, rel);
+    bool root = !*rel;
+    struct remembered *r = root ? NULL : remembered_of(b, rel);
     int got;
     if (r && r->has_sd) {
         got = ntfs_sd_copy(out, &r->sd);
+    } else if (root && b->remembered && b->root_sd_known) {
+        got = ntfs_sd_copy(out, &b->root_sd);
     } else {
         uint64_t t = timing_start();
         got = b->ops->get_sd(b, rel, out, d);
         timing_stop(TIMING_CONTENT_READ, t);
         if (r && got == 0 && ntfs_sd_copy(&r->sd, out) == 0)
             r->has_sd = true;
+        if (root && b->remembered && got == 0 && ntfs_sd_copy(&b->root_sd, out) == 0)
+            b->root_sd_known = true;
     }
     if (got != 0)
         return -1;

@@ -152,10 +152,15 @@ int acl_read_sd(struct acl_backend *b, const char *rel, struct ntfs_sd *out, str
 /* From acl_backend_remember to acl_backend_forget, acl_exists and
  * acl_read_sd ask the back end once per path and answer again from what it
  * said (a descriptor read is still announced to the observer each time);
- * a write through the back end (folder made or removed, descriptor
- * written) forgets what it touched. For one site's call, whose steps read
- * the same folders (orphaned entries, the grant engine): over SMB each read
- * is several round trips. Not across calls: the next call reads afresh. */
+ * a path under a folder found missing is missing too, without asking; a
+ * write through the back end (folder made or removed, descriptor written)
+ * forgets what it touched. For one site's call, whose steps read the same
+ * folders (orphaned entries, the grant engine): over SMB each read is
+ * several round trips. Not across calls: the next call reads afresh,
+ * except for the location's root (""), which the tool never changes: its
+ * descriptor is read once while the back end is open (each site's top
+ * folder inherits from it; 1,000 sites, 1,000 reads less), until a write
+ * to the root itself. */
 void acl_backend_remember(struct acl_backend *b);
 void acl_backend_forget(struct acl_backend *b);
 /* Writes sd to rel, reads it back and checks it with acl_sd_equivalent;
@@ -236,6 +241,8 @@ struct acl_backend {
     acl_effect_fn observe; /* see acl_backend_observe */
     void *observe_ctx;
     struct strmap *remembered; /* acl_backend_remember: rel -> what was read */
+    bool root_sd_known;        /* root_sd holds the root's descriptor */
+    struct ntfs_sd root_sd;
 };
 
 /* A back end as acl_backend_open sees it: each back end file defines its

@@ -38,7 +38,7 @@ struct fakefs {
     bool smb;
     int fail_set_at; /* the Nth set fails (1-based), 0 never */
     bool drop_on_set;
-    int sets, gets;
+    int sets, gets, lookups;
 };
 
 static void sd_parse(const char *sddl, struct ntfs_sd *sd)
@@ -126,6 +126,7 @@ static void fadd(struct fakefs *fs, const char *rel, bool is_dir, const char *sd
 static int f_exists(struct acl_backend *b, const char *rel, bool *is_dir, struct diag *d)
 {
     (void)d;
+    ((struct fakefs *)b->impl)->lookups++;
     struct fnode *n = ffind(b->impl, rel);
     if (n && is_dir)
         *is_dir = n->is_dir;
@@ -1526,10 +1527,67 @@ static void test_remember_reads(void **state)
     free(text[1]);
 }
 
+/* While remembering, a path under a folder found missing is missing
+ * without asking, until that folder is made; the location's root is read
+ * once while the back end is open, from one remembering call to the next
+ * (not outside them), and read again after a write to the root itself. */
+static void test_remember_missing_and_root(void **state)
+{
+    (void)state;
+    struct acl_backend *b = fake(true);
+    site_tree(b);
+    struct diag d;
+    diag_init(&d);
+    bool is_dir = true;
+    acl_backend_remember(b);
+    int lookups = fsof(b)->lookups;
+    assert_int_equal(acl_exists(b, "new", &is_dir, &d), 0);
+    assert_int_equal(acl_exists(b, "NEW\\wwwroot", &is_dir, &d), 0);
+    assert_false(is_dir);
+    assert_int_equal(acl_exists(b, "new/data/deeper", &is_dir, &d), 0);
+    assert_int_equal(fsof(b)->lookups, lookups + 1); /* only "new" asked */
+    assert_int_equal(acl_ensure_folder(b, "new", NULL, &d), 0);
+    lookups = fsof(b)->lookups;
+    assert_int_equal(acl_exists(b, "new/wwwroot", &is_dir, &d), 0); /* asked again */
+    assert_int_equal(fsof(b)->lookups, lookups + 1);
+    assert_int_equal(acl_exists(b, "a/wwwroot", &is_dir, &d), 1); /* a is there: asked */
+    assert_true(is_dir);
+
+    struct ntfs_sd sd;
+    int gets = fsof(b)->gets;
+    for (int site = 0; site < 3; site++) { /* three sites' calls */
+        acl_backend_remember(b);
+        assert_int_equal(acl_read_sd(b, "", &sd, &d), 0);
+        ntfs_sd_free(&sd);
+        acl_backend_forget(b);
+    }
+    assert_int_equal(fsof(b)->gets, gets + 1);
+    gets = fsof(b)->gets;
+    assert_int_equal(acl_read_sd(b, "", &sd, &d), 0); /* not remembering: read */
+    assert_int_equal(fsof(b)->gets, gets + 1);
+    /* a write to the root: read again, and what is read is what was written */
+    struct ntfs_sd written, again;
+    sd_parse("O:BAG:SYD:(A;OICI;0x1f01ff;;;BA)(A;OICI;0x1200a9;;;S-1-5-18)", &written);
+    acl_backend_remember(b);
+    assert_int_equal(acl_write_sd(b, "", &written, &d), 0);
+    gets = fsof(b)->gets;
+    assert_int_equal(acl_read_sd(b, "", &again, &d), 0);
+    assert_int_equal(fsof(b)->gets, gets + 1);
+    assert_true(acl_sd_equivalent(&written, &again, acl_backend_caps(b), NULL, 0));
+    acl_backend_forget(b);
+    ntfs_sd_free(&again);
+    ntfs_sd_free(&written);
+    ntfs_sd_free(&sd);
+    assert_int_equal(d.count, 0);
+    diag_free(&d);
+    acl_backend_close(b, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_site_reported_as_new),
+        cmocka_unit_test(test_remember_missing_and_root),
         cmocka_unit_test(test_apply_exact),
         cmocka_unit_test(test_dry_run_same_report),
         cmocka_unit_test(test_protected_child_is_left_alone),
