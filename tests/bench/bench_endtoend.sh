@@ -13,10 +13,16 @@
 # the tool's marker) over one LDAPS connection. ROUNDS interleaved rounds:
 # each applies E2E_SITES/ROUNDS new sites with one
 # `provision -q apply --timings` and ldapadds E2E_SITES/ROUNDS other
-# accounts (which side goes first alternates per round); each side's times
-# are summed. Printed: sites/s of each side, the ratio tool/anchor and
-# "target >= 0.9x: met / NOT met", and the tool's --timings rows summed over
-# its rounds. A third side, once, on SHELL_SITES sites of their own: the
+# accounts; each side's times are summed. A third side in the same rounds,
+# for the diagnosis (no target): provision apply of as many other
+# AD-identity sites k0001.. with a configuration without [content]
+# location (account and IIS config, no folders): the tool's own LDAP pace
+# next to ldapadd's, so that what the folders cost the lab's DC (which is
+# also its file server) shows apart. The three sides' order rotates each
+# round. Printed: sites/s of each side, the ratio tool/anchor and "target
+# >= 0.9x: met / NOT met", the accounts-only side's ratio, and the tool's
+# --timings rows summed over its rounds. Another side, once, on SHELL_SITES
+# sites of their own: the
 # per-site shell loop a scripted admin would run from Linux: `samba-tool user
 # add` against the DC over LDAP (Kerberos ticket of the operator, kinit once
 # before the loop, untimed), one `smbclient -c 'mkdir ..'` session for the
@@ -260,17 +266,21 @@ if (( E2E_SITES )); then
   cfg=$WORK/iis/applicationHost.config
   cp "$FIXTURE" "$cfg" && chmod 644 "$cfg"
   lab_provision_conf "$REPO" "$cfg" "smb://$LAB_HOST/sites" "[iis]" "backups = 1" >"$WORK/provision.ini"
-  t_tool=0 t_add=0
+  acfg=$WORK/iis/accounts-only.config
+  cp "$FIXTURE" "$acfg" && chmod 644 "$acfg"
+  lab_provision_conf "$REPO" "$acfg" "" "[iis]" "backups = 1" >"$WORK/accounts-only.ini"
+  t_tool=0 t_add=0 t_acct=0
   : >"$WORK/e2e.timings"
   for (( r = 0; r < ROUNDS; r++ )); do
     lo=$(( r * E2E_SITES / ROUNDS + 1 ))
     hi=$(( (r + 1) * E2E_SITES / ROUNDS ))
     n=$(( hi - lo + 1 ))
     sites e "$lo" "$hi" >"$WORK/e2e.$r.ini"
+    sites k "$lo" "$hi" >"$WORK/acct.$r.ini"
     (umask 077; in_lab "$BIN" ldif "$n" "IUSR_a${r}_" >"$WORK/add.$r.ldif") || die "bench_ldap ldif failed"
     [[ $(grep -c '^dn: ' "$WORK/add.$r.ldif") == "$n" ]] || die "the LDIF of round $r does not hold $n accounts"
-    order=(tool add)
-    (( r % 2 )) && order=(add tool)
+    sides=(tool add acct)
+    order=("${sides[@]:r % 3}" "${sides[@]:0:r % 3}")
     for side in "${order[@]}"; do
       if [[ $side == tool ]]; then
         res=$(timed "$WORK/apply.out" "$WORK/apply.err" \
@@ -280,6 +290,13 @@ if (( E2E_SITES )); then
         timings_tsv "$WORK/apply.err" >>"$WORK/e2e.timings"
         t_tool=$(add "$t_tool" "$t")
         ttool=$t
+      elif [[ $side == acct ]]; then
+        res=$(timed "$WORK/acct.out" "$WORK/acct.err" \
+          "$P" -q -c "$WORK/accounts-only.ini" apply "$WORK/acct.$r.ini")
+        read -r t rc <<<"$res"
+        [[ $rc == 0 ]] || die "round $((r + 1)): accounts-only apply exit $rc: $(head -n 5 "$WORK/acct.err")"
+        t_acct=$(add "$t_acct" "$t")
+        tacct=$t
       else
         res=$(timed "$WORK/ldapadd.out" "$WORK/ldapadd.err" \
           ldapadd -H "$LAB_LDAPS_URI" -x -D "$LAB_ADMIN_DN" -y "$LAB_ADMIN_PASSWORD_FILE" -f "$WORK/add.$r.ldif")
@@ -289,8 +306,8 @@ if (( E2E_SITES )); then
         tadd=$t
       fi
     done
-    printf 'round %d (%s first): provision apply of %d sites %s s, ldapadd of %d accounts %s s\n' \
-      "$((r + 1))" "${order[0]/add/ldapadd}" "$n" "$ttool" "$n" "$tadd"
+    printf 'round %d (order %s): provision apply of %d sites %s s, ldapadd of %d accounts %s s, accounts-only apply %s s\n' \
+      "$((r + 1))" "${order[*]}" "$n" "$ttool" "$n" "$tadd" "$tacct"
   done
   timings_fold sum <"$WORK/e2e.timings" >"$WORK/e2e.timings.sum"
   e2e_done=1
@@ -411,6 +428,11 @@ EOF
   got=$(ldap_admin ldapsearch -LLL -b "$LAB_SITES_OU" "(sAMAccountName=IUSR_a*)" 1.1 | grep -c '^dn: ')
   [[ $got == "$E2E_SITES" ]] && pass "anchor: ldapadd made its $E2E_SITES accounts" ||
     fail "anchor: $got IUSR_a* accounts, not $E2E_SITES"
+  got=$(ldap_admin ldapsearch -LLL -b "$LAB_SITES_OU" "(sAMAccountName=IUSR_k*)" 1.1 | grep -c '^dn: ')
+  k=$(folders_ok k 1 "$E2E_SITES")
+  [[ $got == "$E2E_SITES" && $k == 0 && $(config_names "$acfg" k site | wc -l) == "$E2E_SITES" ]] &&
+    pass "accounts-only side: $E2E_SITES accounts IUSR_k*, their sites in its config, no folders" ||
+    fail "accounts-only side: $got IUSR_k* accounts, $k sites with folders, $(config_names "$acfg" k site | wc -l) sites in its config (of $E2E_SITES)"
   k=$(folders_ok e 1 "$E2E_SITES")
   [[ $k == "$E2E_SITES" ]] && pass "folders: SITE, SITE\\wwwroot, SITE\\data of all $E2E_SITES sites on the share" ||
     fail "folders: $k of $E2E_SITES sites have their three folders on the share"
@@ -509,11 +531,13 @@ echo
 echo "RESULT $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(secs "$T0" "$EPOCHREALTIME") s in all"
 if (( e2e_done )); then
   echo "part 1: end to end, $E2E_SITES AD-identity sites (account + 3 folders + grants + pool and site), $ROUNDS interleaved rounds"
-  awk -v n="$E2E_SITES" -v t="$t_tool" -v a="$t_add" -v tgt="$E2E_TARGET" 'BEGIN {
+  awk -v n="$E2E_SITES" -v t="$t_tool" -v a="$t_add" -v k="$t_acct" -v tgt="$E2E_TARGET" 'BEGIN {
     printf "  %-66s %9.3f s %8.1f sites/s\n", "provision apply (tool, whole job)", t, n / t
     printf "  %-66s %9.3f s %8.1f sites/s\n", "anchor: ldapadd -f, one LDAPS connection (accounts only)", a, n / a
     r = (n / t) / (n / a)
     printf "  ratio tool/ldapadd: %.2fx   target >= %.1fx: %s\n", r, tgt, (r >= tgt ? "met" : "NOT met")
+    printf "  %-66s %9.3f s %8.1f sites/s\n", "diagnosis: provision apply, accounts and config only (no folders)", k, n / k
+    printf "  ratio accounts-only apply/ldapadd: %.2fx (the tool\x27s own LDAP pace; no target)\n", (n / k) / (n / a)
   }'
   if (( shell_done )); then
     awk -v n="$E2E_SITES" -v t="$t_tool" -v sn="$SHELL_SITES" -v s="$t_shell" 'BEGIN {
