@@ -4,8 +4,9 @@
  * (folders SITE\wwwroot and SITE\data; the pool identity of the site gets
  * RX on wwwroot and M on data, every third site also IUSR R on wwwroot:
  * 2 to 3 grants per site) through acl_apply_site with ONE SMB session for
- * the whole run, then applies them all again (nothing to do) and prints
- * the rates.
+ * the whole run, each site's reads remembered as the tool does it
+ * (folders_apply_site: acl_backend_remember around a site's call), then
+ * applies them all again (nothing to do) and prints the rates.
  *
  *   bench_acl AUTHFILE LOCATION N [PREFIX]
  *
@@ -86,8 +87,10 @@ int main(int argc, char **argv)
             struct changes c;
             size_t k = site_specs(i, prefix, paths, specs);
             changes_init(&c);
+            acl_backend_remember(b);
             if (acl_apply_site(b, specs, k, false, &c, &d) != 0)
                 failed++;
+            acl_backend_forget(b);
             grants += k;
             changed += c.count;
             changes_free(&c);

@@ -5,7 +5,8 @@
 #  - engine: tests/bench/bench_acl.c applies the grants of N sites (folders
 #    SITE\wwwroot and SITE\data, 2 or 3 grants each) through acl_apply_site
 #    with one SMB session (libsmbclient context) for the whole run, folders
-#    created by the engine; then applies them all again (no change);
+#    created by the engine, each site's reads remembered as the tool's
+#    apply does it; then applies them all again (no change);
 #  - scripted: one `smbcacls --add` process per grant for N other sites
 #    (their folders made beforehand, not timed).
 # ROUNDS (5) interleaved rounds of N/ROUNDS sites each side; prints the
