@@ -40,6 +40,7 @@ WORK=$(mktemp -d /tmp/bench_acl.XXXXXX)
 chmod 0755 "$WORK"
 LABDIR="$WORK/lab"
 LAB_STARTED=0
+# shellcheck disable=SC2317  # called through trap
 finish() {
   if (( LAB_STARTED )) && [[ -f $LABDIR/lab/holder.pid ]]; then
     "$LAB" stop "$LABDIR" >/dev/null 2>&1 || echo "cleanup: STOP FAILED for $LABDIR"
