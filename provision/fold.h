@@ -10,7 +10,7 @@
  * itself but upper-cases to U+03A3 like U+03C3. So two names collide when
  * they are equal under the simple upper-case mapping OR under the simple
  * lower-case mapping (UnicodeData.txt fields 12 and 13; tables shipped as
- * generated C, provision/fold_tables.c, never the locale).
+ * generated C, provision/fold_tables.c and fold_assigned.c, never the locale).
  *
  * That relation is not transitive (U+0130 and U+0131 do not collide, yet
  * both collide with "I"/"i"), so it cannot be a map key. The key used here
