@@ -7,6 +7,7 @@
 
 #include "provision/accounts.h"
 #include "provision/change.h"
+#include "provision/digest.h"
 #include "provision/faults.h"
 #include "provision/iis/apphost.h"
 #include "provision/iis/configfile.h"
@@ -16,7 +17,6 @@
 #include "provision/smb/smb.h"
 #include "provision/timings.h"
 #include "provision/util.h"
-#include "provision/digest.h"
 
 #include <pthread.h>
 #include <stdlib.h>

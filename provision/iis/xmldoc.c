@@ -124,8 +124,8 @@ static void on_error(void *ctx, xmlErrorPtr err)
     if (!strncmp(v->first_error, "Entity '", 8))
         snprintf(v->first_error, sizeof v->first_error,
                  "an undefined entity ('&' must be written &amp;)");
-    size_t n = strlen(v->first_error);
-    while (n && (v->first_error[n - 1] == '\n' || v->first_error[n - 1] == ' '))
+    size_t n = strlen(v->first_error); /* no newline is left: cut above */
+    while (n && v->first_error[n - 1] == ' ')
         v->first_error[--n] = '\0';
 }
 
